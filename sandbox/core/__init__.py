@@ -1,0 +1,1 @@
+"""The application core shared by both sandbox flavours (routes, validation, persistence)."""
