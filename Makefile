@@ -1,0 +1,45 @@
+# The two commands: `make demo` and `make test`. Each sets everything up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup browser demo test test-embedded test-real lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's chromium where we can install it (root + apt); Playwright's download elsewhere.
+browser: $(STAMP)
+	@bash scripts/ensure-browser.sh $(VENV)
+
+setup: $(STAMP) browser
+
+demo: setup
+	$(VENV)/bin/parity demo
+
+# Embedded defaults first (SQLite, fakeredis), then the same sandbox-facing checks against the
+# machine's real PostgreSQL and Redis.
+test: setup
+	$(MAKE) --no-print-directory test-embedded
+	$(MAKE) --no-print-directory test-real
+
+test-embedded:
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-real:
+	@bash scripts/ensure-services.sh
+	set -a; . reports/services.env; set +a; \
+	  $(PY) -m pytest -n 2 tests/sandbox api_checks -m "not e2e" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

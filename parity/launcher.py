@@ -1,0 +1,129 @@
+"""Start and stop the embedded sandbox (``python -m sandbox``) as a child process.
+
+The plugin and the CLI both use this: one child process, one PID to stop, so a Ctrl-C or a
+crashed test run leaves nothing listening behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+from parity.errors import InternalError, UsageError
+
+__all__ = ["READY_LINE", "SandboxProcess"]
+
+READY_LINE = "SANDBOX READY"
+
+
+class SandboxProcess:
+    """A running ``python -m sandbox``; use as a context manager or call start()/stop()."""
+
+    def __init__(
+        self,
+        env_file: Path,
+        *,
+        drifts: Iterable[str] = (),
+        extra_env: Mapping[str, str] | None = None,
+        log_file: Path | None = None,
+        production: bool = False,
+    ) -> None:
+        self.env_file = Path(env_file)
+        self.drifts = tuple(d for d in drifts if d)
+        self.extra_env = dict(extra_env or {})
+        self.log_file = log_file or self.env_file.with_suffix(".log")
+        self.production = production
+        self.env: dict[str, str] = {}
+        self._proc: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []
+        self._ready = threading.Event()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self, timeout: float = 90.0) -> dict[str, str]:
+        self.env_file.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "sandbox", "--env-file", str(self.env_file)]
+        for drift in self.drifts:
+            cmd += ["--drift", drift]
+        if self.production:
+            cmd.append("--production")
+        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        log = self.log_file.open("w", encoding="utf-8")
+        self._proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,  # our Ctrl-C is handled by stop(), not delivered twice
+        )
+        log.close()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.1):
+            if self._proc.poll() is not None:
+                raise UsageError(
+                    f"the embedded sandbox exited with code {self._proc.returncode} before it "
+                    f"was ready: {self._tail()}. See {self.log_file} for its log"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise InternalError(
+                    f"the embedded sandbox was not ready after {timeout:.0f} s; "
+                    f"see {self.log_file}"
+                )
+        for line in self._lines:
+            key, sep, value = line.partition("=")
+            if sep and key.isupper():
+                self.env[key] = value
+        return self.env
+
+    def _read_stdout(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            line = raw.rstrip("\n")
+            if line == READY_LINE:
+                self._ready.set()
+            elif not self._ready.is_set():
+                self._lines.append(line)
+
+    def _tail(self) -> str:
+        try:
+            lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return "no log"
+        meaningful = [ln for ln in lines if ln.strip()]
+        return meaningful[-1] if meaningful else "no output"
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(signal.SIGINT)
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return proc.wait(5)
+
+    def __enter__(self) -> SandboxProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

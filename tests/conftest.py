@@ -1,0 +1,3 @@
+"""The suite's own tests: engine units, the plugin through pytester, sandbox facts."""
+
+pytest_plugins = ["pytester"]
