@@ -91,6 +91,11 @@ class CoreResponse:
     body: Any  # JSON-serialisable
     headers: dict[str, str] = field(default_factory=dict)
 
+    def with_headers(self, headers: dict[str, str]) -> CoreResponse:
+        """Add ``headers`` (e.g. Cache-Control) and return self, for chaining."""
+        self.headers.update(headers)
+        return self
+
 
 class ApiError(Exception):
     """Raised by handlers; turned into the error envelope by the adapters."""

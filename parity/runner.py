@@ -1,0 +1,375 @@
+"""Run one catalog scenario against one backend: setup, the request, teardown.
+
+:func:`run_scenario` creates the resources the scenario ``uses`` (dependencies first),
+runs its ``steps``, sends the request and returns an :class:`Exchange`. Teardown (the
+resources' deletes and what a ``creates:`` scenario made) runs in reverse order whatever
+happened; its failures are collected in ``Exchange.teardown_errors`` (or attached to the
+exception in flight) and never replace the main result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from parity.catalog import ROUTE_PARAM, Catalog, Endpoint, RequestParts, Scenario, Step
+from parity.client import BackendClient
+from parity.errors import InternalError, ParityError, SetupError
+from parity.jsonpath import JsonPathError, extract
+from parity.templating import TemplateError, render
+
+__all__ = [
+    "REDACTED",
+    "SENSITIVE_HEADERS",
+    "Exchange",
+    "PreparedRequest",
+    "prepare",
+    "run_scenario",
+]
+
+#: Request headers never kept in an Exchange (they carry credentials).
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-api-key", "x-amz-security-token"}
+)
+REDACTED = "[redacted]"
+_BODY_SUMMARY_LIMIT = 4096
+_BOUNDARY = "parity-form-boundary"
+
+
+@dataclass
+class PreparedRequest:
+    """A request with every placeholder filled in, ready for :class:`BackendClient`."""
+
+    method: str
+    path: str
+    role: str
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    has_json: bool = False
+    data: dict[str, str] | None = None  # multipart fields
+    files: dict[str, tuple[str, bytes, str]] | None = None  # multipart files; {} = none
+    content: bytes | None = None
+
+    def send(self, client: BackendClient) -> httpx.Response:
+        content, headers, data, files = self.content, self.headers, self.data, self.files
+        if files is not None and not files:
+            # httpx would send fields without files urlencoded; the catalog said multipart.
+            content = _multipart_fields_only(data or {})
+            headers = {**headers, "Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}
+            data = files = None
+        return client.request(
+            self.method,
+            self.path,
+            self.role,
+            params=self.params or None,
+            json=self.json if self.has_json else None,
+            content=content,
+            files=files,
+            data=data,
+            headers=headers,
+        )
+
+    def summary(self) -> str | None:
+        """The body as the report shows it (files by name, size and sha256)."""
+        if self.has_json:
+            return _clip(json.dumps(self.json, ensure_ascii=False))
+        if self.files is not None or self.data is not None:
+            parts = [f"{k}={v}" for k, v in (self.data or {}).items()]
+            for name, (filename, payload, ctype) in (self.files or {}).items():
+                digest = hashlib.sha256(payload).hexdigest()[:12]
+                parts.append(f"{name}=@{filename} ({ctype}, {len(payload)} bytes, {digest})")
+            return "multipart: " + ", ".join(parts)
+        if self.content is not None:
+            return _clip(self.content.decode("utf-8", errors="replace"))
+        return None
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as checks and reports consume it.
+
+    Request headers are redacted (:data:`SENSITIVE_HEADERS`); response headers have
+    lower-case names.
+    """
+
+    backend: str
+    endpoint: str  # catalog endpoint id
+    scenario: str
+    role: str
+    method: str
+    route: str  # the template, e.g. /api/mocs/{mocId}
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status: int
+    headers: dict[str, str]
+    json: Any = None
+    text: str | None = None  # the body when it is not JSON
+    elapsed_ms: float = 0.0
+    expected: tuple[int, ...] = ()
+    saved: dict[str, Any] = field(default_factory=dict)
+    teardown_errors: list[str] = field(default_factory=list)
+    run_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """The status is one the catalog expects."""
+        return self.status in self.expected
+
+    @property
+    def is_json(self) -> bool:
+        return self.text is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _clip(text: str) -> str:
+    if len(text) <= _BODY_SUMMARY_LIMIT:
+        return text
+    return text[:_BODY_SUMMARY_LIMIT] + f"... ({len(text)} characters)"
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fill(value: Any, variables: Mapping[str, Any], where: str) -> Any:
+    try:
+        return render(value, variables)
+    except TemplateError as exc:
+        # Loading the catalog checks every variable, so this is a caller's bug.
+        raise InternalError(
+            f"{where}: no value for {{{exc.name}}}",
+            hint="Report this; pass it in run_scenario(variables=...) meanwhile",
+        ) from None
+
+
+def _prepare_parts(
+    parts: RequestParts, method: str, path: str, role: str, variables: Mapping[str, Any], where: str
+) -> PreparedRequest:
+    request = PreparedRequest(method=method, path=path, role=role)
+    request.params = _fill(dict(parts.query), variables, where)
+    request.headers = {k: str(v) for k, v in _fill(dict(parts.headers), variables, where).items()}
+    if parts.has_json:
+        request.json = _fill(parts.json_body, variables, where)
+        request.has_json = True
+    elif parts.multipart is not None:
+        fields = _fill(dict(parts.multipart.fields), variables, where)
+        request.data = {k: _form_value(v) for k, v in fields.items()}
+        request.files = {
+            name: (spec.filename, spec.payload(), spec.content_type)
+            for name, spec in parts.multipart.files.items()
+        }
+    elif parts.body is not None:
+        request.content = str(_fill(parts.body, variables, where)).encode("utf-8")
+    return request
+
+
+def _multipart_fields_only(fields: Mapping[str, str]) -> bytes:
+    lines: list[str] = []
+    for name, value in fields.items():
+        disposition = f'Content-Disposition: form-data; name="{name}"'
+        lines += [f"--{_BOUNDARY}", disposition, "", value]
+    lines += [f"--{_BOUNDARY}--", ""]
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def prepare(
+    endpoint: Endpoint, scenario: Scenario, variables: Mapping[str, Any]
+) -> PreparedRequest:
+    """The scenario's request with route parameters and placeholders filled in."""
+    where = f"{endpoint.id}/{scenario.name}"
+
+    def param(m: Any) -> str:
+        value = _fill(scenario.params[m.group(1)], variables, where)
+        return quote(str(value), safe="")
+
+    path = ROUTE_PARAM.sub(param, endpoint.route)
+    return _prepare_parts(scenario, endpoint.method, path, scenario.role, variables, where)
+
+
+def _prepare_step(step: Step, variables: Mapping[str, Any], where: str) -> PreparedRequest:
+    path = str(_fill(step.path, variables, where))
+    return _prepare_parts(step, step.method, path, step.role, variables, where)
+
+
+def _excerpt(response: httpx.Response) -> str:
+    try:
+        doc = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(doc, dict) and isinstance(doc.get("message"), str):
+        return doc["message"][:200]
+    return json.dumps(doc)[:200]
+
+
+class _Run:
+    """State of one scenario run: variables so far and what to undo."""
+
+    def __init__(self, client: BackendClient, label: str, variables: dict[str, Any]) -> None:
+        self.client = client
+        self.label = label
+        self.variables = variables
+        self.undo: list[tuple[str, Step, dict[str, Any]]] = []
+
+    def setup_error(self, what: str, problem: str, hint: str) -> SetupError:
+        return SetupError(
+            f"{self.label} on {self.client.name}: {what}: {problem}",
+            backend=self.client.name,
+            url=self.client.base_url,
+            hint=hint,
+        )
+
+    def step(self, what: str, step: Step) -> httpx.Response:
+        request = _prepare_step(step, self.variables, f"{self.label}: {what}")
+        response = request.send(self.client)
+        expected = step.expect or ()
+        if (response.status_code not in expected) if expected else not response.is_success:
+            want = ", ".join(map(str, expected)) or "2xx"
+            raise self.setup_error(
+                what,
+                f"{request.method} {request.path} as {request.role} answered "
+                f"{response.status_code} (expected {want}): {_excerpt(response)}",
+                "The scenario cannot run without it; check that this request works on "
+                "its own (role login, payload) or fix the step in the catalog",
+            )
+        return response
+
+    def save(self, what: str, response: httpx.Response, paths: Mapping[str, str]) -> None:
+        if not paths:
+            return
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = None
+        for name, path in paths.items():
+            try:
+                self.variables[name] = extract(doc, path)
+            except JsonPathError:
+                raise self.setup_error(
+                    what,
+                    f"cannot save {name}: no {path} in the answer "
+                    f"(status {response.status_code}: {_excerpt(response)})",
+                    "Fix the save: path in the catalog",
+                ) from None
+
+    def teardown(self) -> list[str]:
+        errors: list[str] = []
+        while self.undo:
+            what, step, variables = self.undo.pop()
+            try:
+                request = _prepare_step(step, variables, f"{self.label}: {what}")
+                response = request.send(self.client)
+                # 404/410: already gone (the scenario itself may have deleted it).
+                ok = step.expect or (*range(200, 300), 404, 410)
+                if response.status_code not in ok:
+                    errors.append(
+                        f"{what}: {request.method} {request.path} answered "
+                        f"{response.status_code}: {_excerpt(response)}"
+                    )
+            except ParityError as exc:
+                errors.append(f"{what}: {exc}")
+            except Exception as exc:  # a teardown bug must not hide the result either
+                errors.append(f"{what}: {type(exc).__name__}: {exc}")
+        return errors
+
+
+def _exchange(
+    client: BackendClient,
+    endpoint: Endpoint,
+    scenario: Scenario,
+    request: PreparedRequest,
+    response: httpx.Response,
+    run_id: str,
+) -> Exchange:
+    sent = response.request
+    headers = {
+        k: (REDACTED if k.lower() in SENSITIVE_HEADERS else v) for k, v in sent.headers.items()
+    }
+    body_json: Any = None
+    text: str | None = None
+    try:
+        body_json = response.json()
+    except ValueError:
+        text = response.text
+    try:
+        elapsed_ms = response.elapsed.total_seconds() * 1000
+    except RuntimeError:  # not set by some transports
+        elapsed_ms = 0.0
+    return Exchange(
+        backend=client.name,
+        endpoint=endpoint.id,
+        scenario=scenario.name,
+        role=scenario.role,
+        method=request.method,
+        route=endpoint.route,
+        url=str(sent.url),
+        request_headers=headers,
+        request_body=request.summary(),
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        json=body_json,
+        text=text,
+        elapsed_ms=round(elapsed_ms, 3),
+        expected=scenario.expect,
+        run_id=run_id,
+    )
+
+
+def run_scenario(
+    client: BackendClient,
+    catalog: Catalog,
+    endpoint: Endpoint,
+    scenario: Scenario,
+    run_id: str,
+    *,
+    variables: Mapping[str, Any] | None = None,
+) -> Exchange:
+    """Set up, send the scenario's request to ``client``'s backend, tear down.
+
+    Raises :class:`~parity.errors.SetupError` when a setup request fails (teardown still
+    runs; its errors are in the exception's ``teardown_errors`` and notes), and the
+    transport errors of :class:`~parity.client.BackendClient`.
+    """
+    run = _Run(client, f"{endpoint.id}/{scenario.name}", {**(variables or {}), "run_id": run_id})
+    try:
+        for name in catalog.resource_order(scenario.uses):
+            resource = catalog.resources[name]
+            response = run.step(f"resource {name} (create)", resource.create)
+            run.save(f"resource {name}", response, {**resource.create.save, **resource.save})
+            if resource.delete is not None:
+                run.undo.append((f"resource {name} (delete)", resource.delete, dict(run.variables)))
+        for number, step in enumerate(scenario.steps, start=1):
+            response = run.step(f"step {number}", step)
+            run.save(f"step {number}", response, step.save)
+        request = prepare(endpoint, scenario, run.variables)
+        response = request.send(client)
+        exchange = _exchange(client, endpoint, scenario, request, response, run_id)
+        creates = scenario.creates
+        if creates is not None and response.is_success:
+            try:
+                run.save("creates", response, creates.save)
+            except SetupError as exc:
+                exchange.teardown_errors.append(f"cannot clean up what it created: {exc}")
+            else:
+                run.undo.append(("created (delete)", creates.delete, dict(run.variables)))
+    except BaseException as exc:
+        errors = run.teardown()
+        if errors:
+            if isinstance(exc, ParityError):
+                exc.teardown_errors = tuple(errors)
+            exc.add_note("teardown also failed: " + "; ".join(errors))
+        raise
+    exchange.saved = {k: v for k, v in run.variables.items() if k != "run_id"}
+    exchange.teardown_errors += run.teardown()
+    return exchange
