@@ -135,11 +135,7 @@ class ParityRun:
 
     @property
     def selected(self) -> tuple[str, ...]:
-        return selected_backends(self.settings.backend)
-
-
-def selected_backends(backend: str) -> tuple[str, ...]:
-    return ("express", "serverless") if backend == "both" else (backend,)
+        return self.settings.selected_backends
 
 
 class ParityState:
@@ -154,10 +150,7 @@ class ParityState:
 
     @property
     def needs_sandbox(self) -> bool:
-        s = self.base_settings
-        wanted = selected_backends(s.backend)
-        urls = {"express": s.express_url, "serverless": s.serverless_url}
-        return any(not urls[b] for b in wanted)
+        return self.base_settings.needs_sandbox
 
     def start(self) -> ParityRun:
         if self.run is not None:
@@ -169,12 +162,14 @@ class ParityState:
             worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
             self.sandbox = SandboxProcess(
                 reports / f"sandbox-{worker}.env",
-                drifts=[d for d in (settings.sandbox_drift or "").split(",") if d],
+                drifts=settings.sandbox_drift,
             )
             env = self.sandbox.start()
             settings = settings.with_env(env)
-        for name in selected_backends(settings.backend):
+        for name in settings.selected_backends:
             url = settings.url_for(name)
+            if url is None:  # pragma: no cover - the sandbox always provides both
+                raise UsageError(f"no URL for the {name} backend", hint="Pass --{name}-url")
             ping(name, url)  # fail fast: one line naming the backend and the URL
         backends = Backends.from_settings(settings)
         self.run = ParityRun(settings, backends, Path(settings.catalog), self.run_id, env)
@@ -225,7 +220,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Single-backend checks take ``backend_name``: one test per selected backend.
     if "backend_name" in metafunc.fixturenames:
         state = get_state(metafunc.config)
-        names = selected_backends(state.base_settings.backend)
+        names = state.base_settings.selected_backends
         metafunc.parametrize("backend_name", names, ids=list(names), scope="session")
 
 

@@ -44,7 +44,8 @@ def test_options_live_in_one_group(pytester: pytest.Pytester, clean_env: None) -
 def test_markers_registered(pytester: pytest.Pytester, clean_env: None) -> None:
     result = pytester.runpytest_subprocess("--markers")
     out = result.stdout.str()
-    for marker in ("smoke", "contract", "parity", "boundary", "auth", "cors", "e2e", "load", "fuzz"):
+    markers = ("smoke", "contract", "parity", "boundary", "auth", "cors", "e2e", "load", "fuzz")
+    for marker in markers:
         assert f"@pytest.mark.{marker}:" in out, marker
 
 
