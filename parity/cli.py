@@ -101,8 +101,6 @@ def demo(reports_dir: ReportsDir = Path("reports")) -> None:
             "-m",
             "smoke",
             "-q",
-            "-p",
-            "no:randomly",
             f"--junitxml={junit}",
         ]
         console.print(f"running: {' '.join(cmd[2:])}")

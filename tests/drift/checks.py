@@ -1,0 +1,55 @@
+"""Run the QA-facing checks as a user would (a separate pytest process against a sandbox)
+and read back which tests failed, from JUnit XML."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CheckRun", "run_checks"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class CheckRun:
+    returncode: int
+    outcomes: dict[str, str]  # test name -> passed | failed | error | skipped
+    messages: dict[str, str]  # test name -> failure text
+    output: str
+
+    def failed(self) -> set[str]:
+        return {n for n, o in self.outcomes.items() if o in ("failed", "error")}
+
+    def passed(self) -> set[str]:
+        return {n for n, o in self.outcomes.items() if o == "passed"}
+
+
+def run_checks(env: dict[str, str], args: list[str], junit: Path) -> CheckRun:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", f"--junitxml={junit}", "-q", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    outcomes: dict[str, str] = {}
+    messages: dict[str, str] = {}
+    if junit.exists():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            name = case.get("name", "")
+            outcome = "passed"
+            for tag, label in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+                node = case.find(tag)
+                if node is not None:
+                    outcome = label
+                    messages[name] = (node.get("message") or "") + (node.text or "")
+            outcomes[name] = outcome
+    return CheckRun(proc.returncode, outcomes, messages, proc.stdout + proc.stderr)
