@@ -53,10 +53,23 @@ def sandbox(
     production: Annotated[
         bool, typer.Option("--production", help="behave like production: no /debug/*")
     ] = False,
+    express_port: Annotated[int, typer.Option(help="0 = a free port")] = 0,
+    serverless_port: Annotated[int, typer.Option(help="0 = a free port")] = 0,
+    web_port: Annotated[int, typer.Option(help="0 = a free port")] = 0,
 ) -> None:
     """Start the embedded sandbox (both backends, moto, cache, web) until Ctrl-C."""
     drifts = [d for d in (drift or []) if d]
-    proc = SandboxProcess(env_file, drifts=drifts, production=production)
+    ports = {
+        "PARITY_SANDBOX_EXPRESS_PORT": express_port,
+        "PARITY_SANDBOX_SERVERLESS_PORT": serverless_port,
+        "PARITY_SANDBOX_WEB_PORT": web_port,
+    }
+    proc = SandboxProcess(
+        env_file,
+        drifts=drifts,
+        production=production,
+        extra_env={k: str(v) for k, v in ports.items() if v},
+    )
     with console.status("starting the sandbox..."):
         env = proc.start()
     console.print(f"[bold green]sandbox ready[/] (pid {proc.pid}); settings written to {env_file}")

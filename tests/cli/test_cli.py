@@ -1,0 +1,70 @@
+"""The ``parity`` command as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+
+
+def test_help_lists_the_commands() -> None:
+    out = subprocess.run(
+        [*PARITY, "--help"], capture_output=True, text=True, check=True, cwd=ROOT, env=_env()
+    ).stdout
+    for command in ("sandbox", "demo"):
+        assert command in out
+
+
+def _port_open(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((parts.hostname or "", parts.port or 80)) == 0
+
+
+def test_sandbox_prints_settings_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    env_file = tmp_path / "sandbox.env"
+    proc = subprocess.Popen(
+        [*PARITY, "sandbox", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**_env(), "COLUMNS": "200"},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        lines.append(line)
+        if "Ctrl-C stops everything" in line or time.monotonic() > deadline:
+            break
+    text = "".join(lines)
+    assert "sandbox ready" in text, text
+    settings = dict(
+        ln.strip().split("=", 1) for ln in lines if ln.strip().startswith("PARITY_")
+    )
+    # passwords are masked on screen (they are in the env file, for the suite to read)
+    assert all(v == "********" for k, v in settings.items() if k.endswith("_PASSWORD"))
+    urls = [settings["PARITY_EXPRESS_URL"], settings["PARITY_SERVERLESS_URL"]]
+    assert all(_port_open(u) for u in urls)
+    assert env_file.exists()
+
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, rest
+    assert "sandbox stopped (exit 0)" in rest
+    assert not any(_port_open(u) for u in urls)
+    assert not env_file.exists()
