@@ -21,8 +21,19 @@ from parity.client import BackendClient, Backends, ping
 from parity.config import Settings
 from parity.errors import BackendUnreachable, ParityError, UsageError
 from parity.launcher import SandboxProcess
+from parity.results import CheckResult
 
-__all__ = ["BACKEND_CHOICES", "MARKERS", "ParityRun", "ParityState", "get_state"]
+__all__ = [
+    "BACKEND_CHOICES",
+    "MARKERS",
+    "RESULTS_KEY",
+    "ParityRun",
+    "ParityState",
+    "ResultSink",
+    "get_state",
+]
+
+RESULTS_KEY = "parity"  # user_properties key carrying CheckResult dicts (xdist-safe)
 
 BACKEND_CHOICES = ("express", "serverless", "both")
 
@@ -245,3 +256,25 @@ def backend(parity_run: ParityRun, backend_name: str) -> BackendClient:
 @pytest.fixture(scope="session")
 def run_id(parity_run: ParityRun) -> str:
     return parity_run.run_id
+
+
+class ResultSink:
+    """Collects a test's :class:`CheckResult` records on its item, where pytest (and xdist)
+    carry them to the reporting side in ``report.user_properties``."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self._item = item
+        self.records: list[CheckResult] = []
+
+    def add(self, result: CheckResult) -> CheckResult:
+        if result.test_id is None:
+            result.test_id = self._item.nodeid
+        self.records.append(result)
+        self._item.user_properties.append((RESULTS_KEY, result.to_dict()))
+        return result
+
+
+@pytest.fixture
+def parity_results(request: pytest.FixtureRequest) -> ResultSink:
+    """Where a check reports its per-(endpoint, check) verdicts for the parity matrix."""
+    return ResultSink(request.node)
