@@ -6,6 +6,7 @@ editing it, never the engine. Its shape::
     version: 1
     roles: [anonymous, alice, bob, admin]
     ignore_routes: {"GET /debug/config": "test-only hook"}   # not expected in the catalog
+    enum_fields: [status, error.code]   # contracts: the only values a schema may pin
     resources:                        # reusable state, Dredd-hook style
       moc:
         uses: []                      # resources this one needs first
@@ -21,6 +22,8 @@ editing it, never the engine. Its shape::
         frontend: getMoc              # the RTK Query endpoint consuming it
         tags: [smoke]
         noise: {ignore: [data.id], unordered: [data.tags]}
+        additional_properties: true   # contracts: extra fields allowed (the default)
+        maps: []                      # contracts: objects keyed by data, e.g. data.byTheme
         scenarios:
           - name: existing
             uses: [moc]               # created before, deleted after (reverse order)
@@ -59,6 +62,7 @@ from pydantic import (
 )
 
 from parity import jsonpath
+from parity.checkspec import Checks
 from parity.errors import CatalogError
 from parity.payloads import make_payload, min_size, parse_size
 from parity.templating import placeholders
@@ -250,7 +254,17 @@ class Endpoint(_Model):
     description: str | None = None
     tags: list[str] = []
     noise: Noise = Noise()
+    #: Contract inference: whether objects may carry fields the samples never had (true:
+    #: allowed here, reported by the differential checks), and objects whose keys are
+    #: data (``data.byTheme``) inferred as a map of one value schema.
+    additional_properties: bool = True
+    maps: list[str] = []
     scenarios: list[Scenario] = Field(min_length=1)
+
+    @field_validator("maps")
+    @classmethod
+    def _map_paths(cls, values: list[str]) -> list[str]:
+        return Noise._paths(values)
 
     @model_validator(mode="before")
     @classmethod
@@ -365,8 +379,18 @@ class Catalog(_Model):
     version: Literal[1]
     roles: list[str] = Field(min_length=1)
     ignore_routes: dict[str, str] = {}
+    #: JSON paths whose values become an ``enum`` in inferred contracts; nothing else
+    #: does, so schemas never learn ids or titles.
+    enum_fields: list[str] = ["status"]
     resources: dict[str, Resource] = {}
     endpoints: list[Endpoint] = Field(min_length=1)
+    #: Settings of the boundary, auth, errors, CORS and health checks (parity.checkspec).
+    checks: Checks = Checks()
+
+    @field_validator("enum_fields")
+    @classmethod
+    def _enum_paths(cls, values: list[str]) -> list[str]:
+        return Noise._paths(values)
 
     _path: Path | None = PrivateAttr(default=None)
 
@@ -711,6 +735,8 @@ class _Checker:
                     )
                 names.add(sc.name)
                 self.check_scenario(sloc, ep, sc)
+        for loc, problem, hint in c.checks.problems(c):
+            raise self.fail(("checks", *loc), problem, hint)
 
     def check_role(self, loc: tuple[Any, ...], role: str) -> None:
         if role not in self.roles:

@@ -10,7 +10,7 @@ is: judging it is the checks' job.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,13 +85,16 @@ class BackendClient:
         *,
         params: Any = None,
         json: Any = None,
-        content: bytes | str | None = None,
+        content: bytes | str | Iterable[bytes] | None = None,
         files: Any = None,
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        """Send one request as ``role`` and return the answer, whatever its status."""
+        """Send one request as ``role`` and return the answer, whatever its status.
+
+        ``content`` may be an iterable of byte chunks (streamed; give ``Content-Length`` in
+        ``headers`` or it goes chunked)."""
         merged = httpx.Headers(self.auth.headers(role))
         for key, value in (headers or {}).items():
             merged[key] = value  # case-insensitive replace: no duplicate Authorization

@@ -7,6 +7,8 @@ to be read by whoever ran the command, so it says what went wrong *and* how to f
     +-- UsageError            the user's input is wrong (CLI exit code 2)
     |   +-- ConfigError       option, PARITY_* variable or parity.toml
     |   +-- CatalogError      fixtures/catalog.yaml
+    |   +-- CassetteError     a cassette (JSON Lines) or a HAR file
+    |   +-- ContractError     a schema file under contracts/
     +-- BackendError          a backend misbehaves or cannot be reached
     |   +-- BackendUnreachable
     |   +-- BackendTimeout
@@ -27,8 +29,10 @@ __all__ = [
     "BackendError",
     "BackendTimeout",
     "BackendUnreachable",
+    "CassetteError",
     "CatalogError",
     "ConfigError",
+    "ContractError",
     "InternalError",
     "ParityError",
     "SetupError",
@@ -134,6 +138,14 @@ class ConfigError(UsageError):
 
 class CatalogError(UsageError):
     """The endpoint catalog is malformed; names the file, the entry and the field."""
+
+
+class CassetteError(UsageError):
+    """A cassette or HAR file cannot be read; names the file and the line."""
+
+
+class ContractError(UsageError):
+    """A contract schema is not valid JSON or not a valid JSON Schema; names file and line."""
 
 
 class BackendError(ParityError):

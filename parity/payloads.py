@@ -14,8 +14,9 @@ import random
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 
-__all__ = ["make_payload", "min_size", "parse_size"]
+__all__ = ["iter_payload", "make_payload", "min_size", "parse_size", "streamable"]
 
 _UNITS = {
     "": 1,
@@ -139,3 +140,35 @@ def make_payload(size: int, content_type: str = "application/octet-stream") -> b
     if kind == "application/pdf" and size >= 9:
         return b"%PDF-1.4\n" + _filler(size - 9)
     return _filler(size)
+
+
+def streamable(content_type: str) -> bool:
+    """Whether :func:`iter_payload` can stream this type (images are built whole)."""
+    return min_size(content_type) == 0
+
+
+def iter_payload(
+    size: int, content_type: str = "application/octet-stream", chunk_size: int = 1024 * 1024
+) -> Iterator[bytes]:
+    """The bytes of ``make_payload(size, content_type)`` in chunks of at most
+    ``chunk_size``, never more than one chunk in memory: for uploads of any size (a 100 MB
+    file is not held once). Image types are not streamable (``ValueError``)."""
+    if not streamable(content_type):
+        raise ValueError(f"{content_type} payloads are built whole; use make_payload")
+    if size < 0:
+        raise ValueError(f"negative size {size}")
+    kind = content_type.split(";")[0].strip().lower()
+    rest = size
+    if kind == "application/pdf" and size >= 9:
+        yield b"%PDF-1.4\n"
+        rest -= 9
+    block = _block()
+    # The filler repeats with the block's period: a chunk that is a whole number of blocks
+    # is the same bytes wherever it starts, so one buffer serves every full chunk.
+    step = max(len(block), chunk_size - chunk_size % len(block))
+    full = _filler(step)
+    while rest >= step:
+        yield full
+        rest -= step
+    if rest:
+        yield full[:rest]

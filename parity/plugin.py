@@ -8,32 +8,43 @@ Options live in one ``parity`` group, each with a ``PARITY_*`` environment twin;
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from parity.baseline import Baseline, load_baseline
 from parity.catalog import Catalog, load_catalog
 from parity.client import BackendClient, Backends, ping
+from parity.collect import RESULTS_KEY, TARGET_KEY, Collector, target_of
 from parity.config import Settings
 from parity.errors import BackendUnreachable, ParityError, UsageError
 from parity.launcher import SandboxProcess
+from parity.matrix import build_matrix
+from parity.report import write_reports
+from parity.report.allure import allure_active, attach_record
 from parity.results import CheckResult
 
 __all__ = [
     "BACKEND_CHOICES",
+    "DEFAULT_BASELINE",
     "MARKERS",
     "RESULTS_KEY",
+    "TARGET_KEY",
+    "MatrixReporter",
     "ParityRun",
     "ParityState",
     "ResultSink",
     "get_state",
+    "is_worker",
 ]
 
-RESULTS_KEY = "parity"  # user_properties key carrying CheckResult dicts (xdist-safe)
+DEFAULT_BASELINE = "parity-baseline.toml"
 
 BACKEND_CHOICES = ("express", "serverless", "both")
 
@@ -48,6 +59,8 @@ MARKERS: dict[str, str] = {
     "load": "Locust load runs",
     "fuzz": "generated inputs (Schemathesis, Hypothesis)",
     "writes": "creates, changes or deletes data on the target",
+    "parity_check": "parity_check(name): the matrix check a test reports when it emits no "
+    "records itself (default: the test function's name)",
 }
 
 # (option, dest, environment twin, help)
@@ -100,6 +113,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="endpoint catalog (env PARITY_CATALOG; default fixtures/catalog.yaml)",
     )
     group.addoption(
+        "--baseline",
+        default=None,
+        metavar="FILE",
+        help="accepted drifts (env PARITY_BASELINE; default parity-baseline.toml when it "
+        "exists)",
+    )
+    group.addoption(
         "--sandbox-drift",
         action="append",
         default=None,
@@ -122,6 +142,21 @@ def _overrides(config: pytest.Config) -> dict[str, Any]:
         "sandbox_drift": ",".join(opt.sandbox_drift) if opt.sandbox_drift else None,
     }
     return {k: v for k, v in raw.items() if v is not None}
+
+
+def _baseline_path(config: pytest.Config) -> tuple[Path, bool]:
+    """The baseline file and whether the user named it (then it must exist)."""
+    given = config.option.baseline or os.environ.get("PARITY_BASELINE") or None
+    path = Path(given or DEFAULT_BASELINE)
+    if not path.is_absolute() and not path.exists():
+        rooted = config.rootpath / path
+        path = rooted if rooted.exists() or given is None else path
+    return path, given is not None
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """True in an xdist worker (the controller collects results and writes reports)."""
+    return hasattr(config, "workerinput")
 
 
 @dataclass
@@ -152,12 +187,17 @@ class ParityRun:
 class ParityState:
     """Per-session state kept in ``config.stash``; starts the sandbox lazily."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, baseline: Baseline | None = None
+    ) -> None:
         self.config = config
         self.base_settings = settings
+        self.baseline = baseline or Baseline()
         self.run_id = secrets.token_hex(4)
         self.sandbox: SandboxProcess | None = None
         self.run: ParityRun | None = None
+        self.collector = Collector()  # filled on the controller only
+        self.written: dict[str, Any] = {}  # what pytest_sessionfinish wrote, for the summary
 
     @property
     def needs_sandbox(self) -> bool:
@@ -205,9 +245,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
         settings = Settings.load(overrides=_overrides(config))
+        path, named = _baseline_path(config)
+        baseline = load_baseline(path, required=named)
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[_STATE] = ParityState(config, settings)
+    config.stash[_STATE] = ParityState(config, settings, baseline)
+    if not is_worker(config):
+        config.pluginmanager.register(MatrixReporter(config), "parity-matrix-reporter")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -265,16 +309,125 @@ class ResultSink:
     def __init__(self, item: pytest.Item) -> None:
         self._item = item
         self.records: list[CheckResult] = []
+        self._allure = allure_active(item.config)
 
     def add(self, result: CheckResult) -> CheckResult:
         if result.test_id is None:
             result.test_id = self._item.nodeid
         self.records.append(result)
         self._item.user_properties.append((RESULTS_KEY, result.to_dict()))
+        if self._allure:  # attached here: Allure's listener lives where the test runs
+            attach_record(result)
         return result
+
+    def extend(self, results: list[CheckResult]) -> list[CheckResult]:
+        return [self.add(r) for r in results]
 
 
 @pytest.fixture
 def parity_results(request: pytest.FixtureRequest) -> ResultSink:
     """Where a check reports its per-(endpoint, check) verdicts for the parity matrix."""
     return ResultSink(request.node)
+
+
+@pytest.fixture(scope="session")
+def parity_baseline(pytestconfig: pytest.Config) -> Baseline:
+    """The accepted drifts (``parity-baseline.toml`` or ``--baseline``)."""
+    return get_state(pytestconfig).baseline
+
+
+@pytest.fixture(scope="session")
+def parity_origin(parity_run: ParityRun) -> str | None:
+    """The frontend's origin (from the web URL): sent so CORS headers get compared."""
+    url = parity_run.settings.web_url
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- the matrix: records travel in user_properties, the controller builds the reports ------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Known at collection (on the worker that runs the test), so even a test that crashes
+    # before it emits anything shows up in the matrix under its endpoint.
+    for item in items:
+        target = target_of(item)
+        if target is not None:
+            item.user_properties.append((TARGET_KEY, target))
+
+
+class MatrixReporter:
+    """The controller's half: collects records from reports, writes the matrix at the end.
+
+    Registered on the controller only (never on an xdist worker, which must ship its
+    records untouched)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        get_state(self.config).collector.add(report)
+        # JUnit XML (which writes user_properties) gets one line per record, not the
+        # whole evidence.
+        compact: list[tuple[str, object]] = []
+        for key, value in report.user_properties:
+            if key == TARGET_KEY:
+                continue
+            if key == RESULTS_KEY and isinstance(value, dict):
+                value = (
+                    f"{value.get('endpoint')} {value.get('check')} [{value.get('scenario')}]: "
+                    f"{value.get('state')} - {str(value.get('summary') or '')[:300]}"
+                )
+            compact.append((key, value))
+        report.user_properties = compact
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state = get_state(self.config)
+        if not state.collector:
+            return  # no parity check ran: leave an earlier matrix alone
+        records = state.collector.records()
+        usage = [u.to_dict() for u in state.baseline.usage(records)]
+        settings = state.base_settings
+        try:
+            order = [e.key for e in load_catalog(settings.catalog).endpoints]
+        except ParityError:
+            order = []
+        meta = {
+            "run_id": state.run_id,
+            "backends": {
+                name: settings.url_for(name) or "embedded sandbox"
+                for name in settings.selected_backends
+            },
+            "target_env": settings.target_env,
+            "stage": settings.stage,
+            "drift": list(settings.sandbox_drift),
+            "baseline": str(state.baseline.path) if state.baseline.path else None,
+            "exit_status": int(exitstatus),
+        }
+        matrix = build_matrix(records, endpoint_order=order, baseline=usage, meta=meta)
+        paths = write_reports(matrix, Path(settings.reports_dir))
+        state.written = {"matrix": matrix, "paths": paths}
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        state = get_state(self.config)
+        if not state.written:
+            return
+        matrix, paths = state.written["matrix"], state.written["paths"]
+        summary = matrix["summary"]
+        tr = terminalreporter
+        tr.section("parity matrix")
+        tr.write_line(f"{summary['headline']}; {summary['failing']} failing cell(s)")
+        tr.write_line("cells: " + ", ".join(f"{n} {s}" for s, n in summary["states"].items() if n))
+        for entry in matrix["baseline"]:
+            if entry["state"] in ("stale", "expired"):
+                hint = " (it matched nothing: delete it)" if entry["state"] == "stale" else ""
+                tr.write_line(f"baseline entry {entry['id']!r} is {entry['state']}{hint}")
+        odd = [n for n in matrix["noise"] if n["source"] == "learned" and n["kind"] == "other"]
+        if odd:
+            tr.write_line(f"noise: {len(odd)} learned path(s) that are not timestamps or ids")
+        for name, path in paths.items():
+            tr.write_line(f"{name}: {path}")

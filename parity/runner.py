@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +31,9 @@ __all__ = [
     "Exchange",
     "PreparedRequest",
     "prepare",
+    "provisioned",
     "run_scenario",
+    "run_variants",
 ]
 
 #: Request headers never kept in an Exchange (they carry credentials).
@@ -373,3 +376,94 @@ def run_scenario(
     exchange.saved = {k: v for k, v in run.variables.items() if k != "run_id"}
     exchange.teardown_errors += run.teardown()
     return exchange
+
+
+def _provision(run: _Run, catalog: Catalog, names: Iterable[str]) -> None:
+    for name in catalog.resource_order(names):
+        resource = catalog.resources[name]
+        response = run.step(f"resource {name} (create)", resource.create)
+        run.save(f"resource {name}", response, {**resource.create.save, **resource.save})
+        if resource.delete is not None:
+            run.undo.append((f"resource {name} (delete)", resource.delete, dict(run.variables)))
+
+
+@contextmanager
+def provisioned(
+    client: BackendClient,
+    catalog: Catalog,
+    names: Iterable[str],
+    run_id: str,
+    *,
+    label: str = "provisioned state",
+) -> Iterator[dict[str, Any]]:
+    """Create the named resources (and what they use) on ``client``'s backend, yield the
+    saved variables (plus ``run_id``), and delete them again whatever happens.
+
+    For checks that send many requests against the same state (the boundary uploads).
+    Teardown failures are raised as :class:`~parity.errors.SetupError` after the block,
+    unless the block itself raised (then they are attached as a note).
+    """
+    run = _Run(client, label, {"run_id": run_id})
+    try:
+        _provision(run, catalog, names)
+        yield run.variables
+    except BaseException as exc:
+        errors = run.teardown()
+        if errors:
+            exc.add_note("teardown also failed: " + "; ".join(errors))
+        raise
+    errors = run.teardown()
+    if errors:
+        raise run.setup_error("teardown", "; ".join(errors), "Delete the leftovers by hand")
+
+
+def run_variants(
+    client: BackendClient,
+    catalog: Catalog,
+    endpoint: Endpoint,
+    scenario: Scenario,
+    variants: Sequence[Scenario],
+    run_id: str,
+) -> list[Exchange]:
+    """Set up ``scenario``'s state once (its resources and steps), send each of
+    ``variants`` in turn (the same request as another role, with other headers or
+    params...), then tear down once.
+
+    The variants' own ``uses`` and ``steps`` are ignored: the state is the base scenario's.
+    What a variant creates (``creates:``) is deleted with the rest. Errors as
+    :func:`run_scenario`.
+    """
+    run = _Run(client, f"{endpoint.id}/{scenario.name}", {"run_id": run_id})
+    exchanges: list[Exchange] = []
+    try:
+        _provision(run, catalog, scenario.uses)
+        for number, step in enumerate(scenario.steps, start=1):
+            response = run.step(f"step {number}", step)
+            run.save(f"step {number}", response, step.save)
+        for variant in variants:
+            request = prepare(endpoint, variant, run.variables)
+            response = request.send(client)
+            exchange = _exchange(client, endpoint, variant, request, response, run_id)
+            creates = variant.creates
+            if creates is not None and response.is_success:
+                try:
+                    run.save("creates", response, creates.save)
+                except SetupError as exc:
+                    exchange.teardown_errors.append(f"cannot clean up what it created: {exc}")
+                else:
+                    run.undo.append(("created (delete)", creates.delete, dict(run.variables)))
+            exchanges.append(exchange)
+    except BaseException as exc:
+        errors = run.teardown()
+        if errors:
+            if isinstance(exc, ParityError):
+                exc.teardown_errors = tuple(errors)
+            exc.add_note("teardown also failed: " + "; ".join(errors))
+        raise
+    saved = {k: v for k, v in run.variables.items() if k != "run_id"}
+    errors = run.teardown()
+    for exchange in exchanges:
+        exchange.saved = dict(saved)
+    if exchanges:
+        exchanges[-1].teardown_errors += errors
+    return exchanges

@@ -12,7 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-__all__ = ["SandboxSettings"]
+__all__ = ["WEB_BREAKS", "SandboxSettings"]
+
+#: Deliberate defects the web app can serve (test-only, ``PARITY_SANDBOX_WEB_BREAK=a,b``), so
+#: the suite's own tests can show that the e2e checks catch them; see ``sandbox/web/app.py``.
+WEB_BREAKS: frozenset[str] = frozenset({"testid", "fallback", "lock"})
 
 _T = TypeVar("_T")
 
@@ -45,6 +49,7 @@ class SandboxSettings:
     fault_timeout_s: float = 35.0  # how long "X-Debug-Fault: timeout" sleeps
     latency_ms: int = 0  # added to every /api/* request
     error_rate: float = 0.0  # share of /api/* requests answered with a 500
+    web_breaks: frozenset[str] = frozenset()  # test-only defects of the web app (WEB_BREAKS)
     version: str = "0.1.0"
     run_id: str = field(default_factory=_new_run_id)
 
@@ -122,6 +127,16 @@ class SandboxSettings:
             _rate,
             "a fraction between 0 and 1, e.g. 0.05",
         )
+        breaks = get("PARITY_SANDBOX_WEB_BREAK")
+        if breaks is not None:
+            names = frozenset(b.strip() for b in breaks.split(",") if b.strip())
+            unknown = sorted(names - WEB_BREAKS)
+            if unknown:
+                raise ValueError(
+                    f"PARITY_SANDBOX_WEB_BREAK={breaks!r}: unknown {', '.join(unknown)}; "
+                    f"use {', '.join(sorted(WEB_BREAKS))} (test-only), or unset it"
+                )
+            settings.web_breaks = names
         return settings
 
 

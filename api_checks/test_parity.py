@@ -1,0 +1,73 @@
+"""Differential checks: every catalog scenario sent to Express and to serverless, status,
+headers (content type, cache-control, CORS) and envelope compared (``pytest -m parity``).
+
+Reads go to Express twice, around serverless, so that what differs between two Express
+answers is learned as noise (listed in the matrix, not compared). Writes create the same
+resource through each backend and compare the answers' shapes; the catalog deletes both.
+Accepted drifts come from ``parity-baseline.toml``. Each test reports one record per check
+(``status``, ``headers``, ``envelope``) to the parity matrix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from parity.baseline import Baseline
+from parity.catalog import Case, load_catalog
+from parity.differential import LiveSource, Source, not_testable_records, run_case
+from parity.errors import ParityError
+from parity.plugin import ParityRun, ResultSink, get_state
+
+pytestmark = pytest.mark.parity
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "parity_case" not in metafunc.fixturenames:
+        return
+    state = get_state(metafunc.config)
+    try:
+        catalog = load_catalog(state.base_settings.catalog)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    params = []
+    for case in catalog.cases():
+        writes = not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
+        marks = [pytest.mark.writes] if writes else []
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    metafunc.parametrize("parity_case", params)
+
+
+def _sources(run: ParityRun) -> tuple[Source | None, Source | None, str]:
+    """The reference (Express) and the candidate (serverless), or why there is none."""
+    selected = run.selected
+    if "serverless" not in selected:
+        return None, None, "no candidate: --backend=express compares nothing"
+    candidate = LiveSource(run.client("serverless"), run.catalog, run.run_id)
+    if "express" in selected:
+        return LiveSource(run.client("express"), run.catalog, run.run_id), candidate, ""
+    return None, candidate, "Express is not selected and no cassette stands in for it"
+
+
+def test_parity(
+    parity_run: ParityRun,
+    parity_case: Case,
+    parity_results: ResultSink,
+    parity_baseline: Baseline,
+    parity_origin: str | None,
+) -> None:
+    case = parity_case
+    writes = not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
+    if writes and not parity_run.settings.writes_allowed:
+        reason = "writes refused against a production target (pass --allow-writes)"
+        parity_results.extend(not_testable_records(case, reason, state="skipped"))
+        pytest.skip(reason)
+    reference, candidate, why = _sources(parity_run)
+    if reference is None or candidate is None:
+        parity_results.extend(not_testable_records(case, why))
+        pytest.skip(why)
+    outcome = run_case(case, reference, candidate, baseline=parity_baseline, origin=parity_origin)
+    parity_results.extend(outcome.records)
+    failed = outcome.failed
+    if failed:
+        lines = [f"{r.check}: {r.state} ({r.origin or '-'}): {r.summary}" for r in failed]
+        pytest.fail(f"{case.endpoint.key} [{case.scenario.name}]\n" + "\n".join(lines), False)

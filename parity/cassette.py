@@ -1,0 +1,182 @@
+"""Cassettes: recorded exchanges as JSON Lines, one exchange a line, written and read
+streaming.
+
+A capture of a large API (or a long Playwright session) can hold 100,000 exchanges, so
+nothing here keeps more than one line in memory: :class:`CassetteWriter` appends line by
+line (into a temporary file renamed on success, so an interrupted capture never leaves a
+half cassette under the real name) and :func:`read_cassette` is a generator. Every record
+goes through :func:`parity.redact.redact` inside :meth:`CassetteWriter.write`, so no
+caller can write an unredacted one.
+
+A line (keys sorted, no spaces; ``v`` is the format version)::
+
+    {"backend":"express","elapsed_ms":3.1,"endpoint":"mocs.get","expected":[200],
+     "method":"GET","request":{"body":null,"headers":{...}},"response":{"headers":{...},
+     "json":{...},"text":null},"role":"anonymous","route":"/api/mocs/{mocId}",
+     "scenario":"existing","source":"catalog","status":200,"url":"http://...","v":1}
+
+``json`` is the parsed body, ``text`` the body when it is not JSON (one of them is null).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from parity.errors import CassetteError
+from parity.redact import redact
+
+__all__ = ["FORMAT_VERSION", "CassetteWriter", "Recorded", "cassette_files", "read_cassette"]
+
+FORMAT_VERSION = 1
+_REQUIRED = ("backend", "method", "route", "status", "response")
+
+
+@dataclass
+class Recorded:
+    """One recorded exchange (a line of a cassette)."""
+
+    backend: str
+    method: str
+    route: str  # the catalog's template, e.g. /api/mocs/{mocId}
+    status: int
+    url: str = ""
+    endpoint: str | None = None  # catalog endpoint id (None: not in the catalog)
+    scenario: str | None = None
+    role: str | None = None
+    source: str = "catalog"  # "catalog" or "har:<file name>"
+    expected: list[int] = field(default_factory=list)  # statuses the catalog expects
+    request: dict[str, Any] = field(default_factory=dict)  # {"headers", "body"}
+    response: dict[str, Any] = field(default_factory=dict)  # {"headers", "json", "text"}
+    elapsed_ms: float = 0.0
+    v: int = FORMAT_VERSION
+
+    @property
+    def key(self) -> str:
+        """``"GET /api/mocs/{mocId}"``."""
+        return f"{self.method} {self.route}"
+
+    @property
+    def body(self) -> Any:
+        return self.response.get("json")
+
+    @property
+    def is_json(self) -> bool:
+        return self.response.get("text") is None
+
+    def to_line(self) -> str:
+        """The line as written (not redacted: :class:`CassetteWriter` redacts)."""
+        return _dumps(asdict(self))
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def cassette_files(directory: Path) -> list[Path]:
+    """The cassettes of ``directory`` (``*.jsonl``), sorted by name for a stable order."""
+    return sorted(p for p in Path(directory).glob("*.jsonl") if p.is_file())
+
+
+class CassetteWriter:
+    """Writes :class:`Recorded` exchanges to ``path``, redacted, one line each."""
+
+    def __init__(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._secrets = tuple(secrets)
+        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> CassetteWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self._tmp.open("w", encoding="utf-8", newline="\n")
+        return self
+
+    def write(self, record: Recorded) -> None:
+        if self._file is None:
+            raise RuntimeError("CassetteWriter.write() outside its with block")
+        clean = redact(asdict(record), self._secrets)
+        self._file.write(_dumps(clean) + "\n")
+        self.count += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._file is not None
+        self._file.close()
+        self._file = None
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def _fail(path: Path, line: int, problem: str) -> CassetteError:
+    return CassetteError(
+        problem,
+        path=path,
+        location=f"line {line}",
+        hint="Fix or delete that line, or record the cassette again with `parity capture`",
+    )
+
+
+def _parse(path: Path, number: int, line: str) -> Recorded:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise _fail(path, number, "a cassette line must be a JSON object")
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise _fail(path, number, f"missing {', '.join(missing)}")
+    if data.get("v", FORMAT_VERSION) != FORMAT_VERSION:
+        raise _fail(path, number, f"format version {data.get('v')!r} (this suite reads 1)")
+    status = data["status"]
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise _fail(path, number, f"status {status!r} is not an HTTP status")
+    if not isinstance(data["response"], dict):
+        raise _fail(path, number, "response must be an object")
+    known = Recorded.__dataclass_fields__
+    try:
+        return Recorded(**{k: v for k, v in data.items() if k in known})
+    except TypeError as exc:  # pragma: no cover - every field has a default but these
+        raise _fail(path, number, str(exc)) from None
+
+
+def read_cassette(path: Path) -> Iterator[Recorded]:
+    """Yield the exchanges of ``path`` one at a time (blank lines are skipped).
+
+    A line that is not a valid record raises :class:`CassetteError` naming the file and
+    the line number.
+    """
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise CassetteError(
+            f"cannot open the cassette ({exc.strerror})",
+            path=path,
+            hint="Check the path, or record one with `parity capture`",
+        ) from None
+    with handle:
+        number = 0
+        while True:
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError:
+                raise _fail(path, number + 1, "not UTF-8 text") from None
+            if not line:
+                return
+            number += 1
+            if line.strip():
+                yield _parse(path, number, line)

@@ -1,0 +1,409 @@
+"""Differences between the reference answer (Express) and the candidate's (serverless).
+
+:func:`compare` diffs status, the headers that matter (:mod:`parity.normalize`) and the body
+(DeepDiff), and gives every difference a kind, a severity and an origin:
+
+- severity ``breaking`` (status, type, missing field, missing endpoint, changed value,
+  order), ``additive`` (a new field or header) or ``cosmetic`` (human text: ``message``);
+- origin ``gateway`` when one side's answer is API Gateway's own (``{"message": ...}`` and
+  nothing else), or for CORS headers (the gateway's CORS configuration replaces whatever
+  the integration sends); ``application`` otherwise.
+
+Learned noise (paths that differ between two reference answers) and declared rules (catalog
+``noise:``) are applied here, and what they removed is returned too: nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from deepdiff import DeepDiff
+
+from parity.normalize import (
+    NoiseKind,
+    Part,
+    PathPattern,
+    Rules,
+    classify_noise,
+    format_path,
+    relevant_headers,
+)
+from parity.results import Origin, Severity
+
+__all__ = [
+    "SEVERITY_ORDER",
+    "TEXT_FIELDS",
+    "Answer",
+    "Comparison",
+    "Difference",
+    "Kind",
+    "Noise",
+    "NoiseHit",
+    "compare",
+    "diff_body",
+    "diff_headers",
+    "diff_status",
+    "is_gateway_shaped",
+    "learn_noise",
+    "worst_severity",
+]
+
+Kind = Literal[
+    "status",
+    "missing-endpoint",
+    "value",
+    "type",
+    "added",
+    "removed",
+    "item-added",
+    "item-removed",
+    "order",
+    "body",
+    "header-added",
+    "header-removed",
+    "header-changed",
+]
+
+#: Keys holding human text: a changed value there is cosmetic, not breaking.
+TEXT_FIELDS = frozenset({"message"})
+SEVERITY_ORDER: tuple[Severity, ...] = ("cosmetic", "additive", "breaking")
+
+_ABSENT = "(absent)"  # how a missing value shows in a Difference
+
+
+@dataclass
+class Answer:
+    """One response as compared: status, headers (any case) and the parsed JSON body, or
+    the text when it is not JSON."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any = None
+    text: str | None = None  # set when the body is not JSON
+
+    @property
+    def is_json(self) -> bool:
+        return self.text is None
+
+
+@dataclass
+class Difference:
+    path: str  # "status", a header name, or a JSON path ("data.items[0].id", "$")
+    kind: Kind
+    expected: Any  # the reference's value ("(absent)" when it has none)
+    actual: Any  # the candidate's value
+    severity: Severity
+    origin: Origin
+    accepted_by: str | None = None  # the baseline entry that accepts it
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Difference:
+        return cls(**data)
+
+
+@dataclass
+class NoiseHit:
+    """A path where the two reference answers differed, or a declared rule applied."""
+
+    path: str
+    source: Literal["learned", "declared"]
+    kind: NoiseKind
+    values: list[Any] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Noise:
+    """What differed between two answers of the reference to the same request."""
+
+    status: bool = False
+    headers: dict[str, list[Any]] = field(default_factory=dict)
+    body: list[tuple[tuple[Part, ...], list[Any]]] = field(default_factory=list)
+
+    def hits(self) -> list[NoiseHit]:
+        out: list[NoiseHit] = []
+        if self.status:
+            out.append(NoiseHit("status", "learned", "other"))
+        for name, values in sorted(self.headers.items()):
+            out.append(
+                NoiseHit(f"header {name}", "learned", classify_noise([name], values), values)
+            )
+        for parts, values in self.body:
+            out.append(
+                NoiseHit(format_path(parts), "learned", classify_noise(parts, values), values)
+            )
+        return out
+
+    def covers(self, parts: Sequence[Part]) -> bool:
+        return any(len(parts) >= len(p) and tuple(parts[: len(p)]) == p for p, _ in self.body)
+
+
+@dataclass
+class Comparison:
+    """The differences per check (``status``, ``headers``, ``envelope``) and what noise
+    and declared rules took out."""
+
+    status: list[Difference] = field(default_factory=list)
+    headers: list[Difference] = field(default_factory=list)
+    envelope: list[Difference] = field(default_factory=list)
+    noise: list[NoiseHit] = field(default_factory=list)
+
+    def by_check(self) -> dict[str, list[Difference]]:
+        return {"status": self.status, "headers": self.headers, "envelope": self.envelope}
+
+
+def is_gateway_shaped(body: Any) -> bool:
+    """API Gateway's own answers are ``{"message": "..."}`` and nothing else."""
+    return isinstance(body, dict) and set(body) == {"message"} and isinstance(body["message"], str)
+
+
+def _origin(expected: Answer, actual: Answer) -> Origin:
+    gateway = is_gateway_shaped(expected.body) or is_gateway_shaped(actual.body)
+    return "gateway" if gateway else "application"
+
+
+def worst_severity(diffs: Iterable[Difference]) -> Severity | None:
+    found = {d.severity for d in diffs}
+    return next((s for s in reversed(SEVERITY_ORDER) if s in found), None)
+
+
+def diff_status(
+    expected: Answer, actual: Answer, *, noise: Noise | None = None
+) -> list[Difference]:
+    if expected.status == actual.status or (noise is not None and noise.status):
+        return []
+    missing = actual.status == 404 and expected.status != 404 and is_gateway_shaped(actual.body)
+    return [
+        Difference(
+            "status",
+            "missing-endpoint" if missing else "status",
+            expected.status,
+            actual.status,
+            "breaking",
+            _origin(expected, actual),
+            note="no route on the candidate: the gateway answered 404" if missing else "",
+        )
+    ]
+
+
+def diff_headers(
+    expected: Answer, actual: Answer, *, noise: Noise | None = None
+) -> list[Difference]:
+    exp, act = relevant_headers(expected.headers), relevant_headers(actual.headers)
+    body_origin = _origin(expected, actual)
+    diffs: list[Difference] = []
+    for name in sorted(set(exp) | set(act)):
+        if noise is not None and name in noise.headers:
+            continue
+        e, a = exp.get(name), act.get(name)
+        if e == a:
+            continue
+        origin: Origin = "gateway" if name.startswith("access-control-") else body_origin
+        if e is None:
+            diffs.append(Difference(name, "header-added", _ABSENT, a, "additive", origin))
+        elif a is None:
+            diffs.append(Difference(name, "header-removed", e, _ABSENT, "breaking", origin))
+        else:
+            diffs.append(Difference(name, "header-changed", e, a, "breaking", origin))
+    return diffs
+
+
+# --- bodies ------------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _reorder(
+    expected: Any, actual: Any, path: tuple[Part, ...], rules: Rules, found: list[tuple[Part, ...]]
+) -> Any:
+    """``actual`` with each list that holds the same items as ``expected`` in another order
+    put back in ``expected``'s order; the paths of those lists go to ``found``. This turns
+    "every element changed" into one ``order`` difference."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return {
+            k: _reorder(expected[k], v, (*path, k), rules, found) if k in expected else v
+            for k, v in actual.items()
+        }
+    if isinstance(expected, list) and isinstance(actual, list):
+        same_items = (
+            expected != actual
+            and len(expected) == len(actual)
+            and not rules.is_unordered(path)
+            and sorted(map(_canonical, expected)) == sorted(map(_canonical, actual))
+        )
+        if same_items:
+            found.append(path)
+            return list(expected)
+        if len(expected) == len(actual):
+            return [
+                _reorder(e, a, (*path, i), rules, found)
+                for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            ]
+    return actual
+
+
+_KINDS: dict[str, Kind] = {
+    "values_changed": "value",
+    "type_changes": "type",
+    "dictionary_item_added": "added",
+    "dictionary_item_removed": "removed",
+    "iterable_item_added": "item-added",
+    "iterable_item_removed": "item-removed",
+    "repetition_change": "value",
+    "set_item_added": "item-added",
+    "set_item_removed": "item-removed",
+    "attribute_added": "added",
+    "attribute_removed": "removed",
+}
+
+
+def _severity(kind: Kind, parts: Sequence[Part], expected: Any, actual: Any) -> Severity:
+    if kind in ("added", "header-added"):
+        return "additive"
+    last = parts[-1] if parts else None
+    if kind == "value" and last in TEXT_FIELDS and isinstance(expected, str):
+        return "cosmetic" if isinstance(actual, str) else "breaking"
+    return "breaking"
+
+
+def _raw_diffs(
+    expected: Any, actual: Any, rules: Rules
+) -> list[tuple[Kind, tuple[Part, ...], Any, Any]]:
+    def unordered(level: Any) -> bool:
+        return rules.is_unordered(level.path(output_format="list"))
+
+    tree = DeepDiff(
+        expected,
+        actual,
+        view="tree",
+        ignore_order_func=unordered,
+        verbose_level=2,
+        cache_size=0,
+    )
+    out: list[tuple[Kind, tuple[Part, ...], Any, Any]] = []
+    for report_type, levels in tree.items():
+        kind = _KINDS.get(report_type)
+        if kind is None:  # pragma: no cover - a DeepDiff report type JSON cannot produce
+            continue
+        for level in levels:
+            parts = tuple(level.path(output_format="list"))
+            t1 = _ABSENT if kind in ("added", "item-added") else level.t1
+            t2 = _ABSENT if kind in ("removed", "item-removed") else level.t2
+            out.append((kind, parts, t1, t2))
+    out.sort(key=lambda d: (format_path(d[1]), d[0]))
+    return out
+
+
+def diff_body(
+    expected: Answer,
+    actual: Answer,
+    *,
+    rules: Rules | None = None,
+    noise: Noise | None = None,
+) -> tuple[list[Difference], list[NoiseHit]]:
+    """Differences of the bodies, and the declared-rule hits (learned noise hits come from
+    :meth:`Noise.hits`)."""
+    rules = rules or Rules()
+    origin = _origin(expected, actual)
+    if not expected.is_json or not actual.is_json:
+        if expected.is_json == actual.is_json and expected.text == actual.text:
+            return [], []
+        exp = expected.body if expected.is_json else expected.text
+        act = actual.body if actual.is_json else actual.text
+        kind: Kind = "value" if expected.is_json == actual.is_json else "body"
+        return [Difference("$", kind, _clip(exp), _clip(act), "breaking", origin)], []
+    order_paths: list[tuple[Part, ...]] = []
+    reordered = _reorder(expected.body, actual.body, (), rules, order_paths)
+    diffs: list[Difference] = []
+    declared: dict[str, NoiseHit] = {}
+    for parts in order_paths:
+        if noise is not None and noise.covers(parts):
+            continue
+        diffs.append(
+            Difference(
+                format_path(parts),
+                "order",
+                "same items",
+                "in another order",
+                "breaking",
+                origin,
+                note="the same items in a different order",
+            )
+        )
+    for kind, parts, t1, t2 in _raw_diffs(expected.body, reordered, rules):
+        if noise is not None and noise.covers(parts):
+            continue
+        pattern = rules.ignores(parts)
+        if pattern is not None and _declared_noise(kind, t1, t2):
+            hit = declared.setdefault(pattern.text, NoiseHit(pattern.text, "declared", "other"))
+            if len(hit.values) < 4:
+                hit.values.append([t1, t2])
+            continue
+        diffs.append(
+            Difference(format_path(parts), kind, t1, t2, _severity(kind, parts, t1, t2), origin)
+        )
+    for hit in declared.values():
+        hit.kind = classify_noise(PathPattern.parse(hit.path).parts, _flat(hit.values))
+    return diffs, list(declared.values())
+
+
+def _declared_noise(kind: Kind, t1: Any, t2: Any) -> bool:
+    """Declared ``ignore`` rules cover values, not structure: a key that vanished or a
+    value whose type changed (other than to or from null) is still reported."""
+    if kind in ("value", "item-added", "item-removed"):
+        return True
+    return kind == "type" and (t1 is None or t2 is None)
+
+
+def _flat(pairs: list[Any]) -> list[Any]:
+    return [v for pair in pairs for v in pair]
+
+
+def _clip(value: Any, limit: int = 2000) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"... ({len(value)} characters)"
+    return value
+
+
+def learn_noise(first: Answer, second: Answer) -> Noise:
+    """Noise learned from two answers of the reference to the same request (Diffy)."""
+    noise = Noise(status=first.status != second.status)
+    a, b = relevant_headers(first.headers), relevant_headers(second.headers)
+    for name in set(a) | set(b):
+        if a.get(name) != b.get(name):
+            noise.headers[name] = [a.get(name), b.get(name)]
+    if first.is_json and second.is_json:
+        for _, parts, t1, t2 in _raw_diffs(first.body, second.body, Rules()):
+            noise.body.append((parts, [t1, t2]))
+    elif first.text != second.text or first.is_json != second.is_json:
+        noise.body.append(((), [None, None]))
+    return noise
+
+
+def compare(
+    expected: Answer,
+    actual: Answer,
+    *,
+    rules: Rules | None = None,
+    noise: Noise | None = None,
+) -> Comparison:
+    """Status, headers and body of ``actual`` against ``expected``."""
+    body, declared = diff_body(expected, actual, rules=rules, noise=noise)
+    return Comparison(
+        status=diff_status(expected, actual, noise=noise),
+        headers=diff_headers(expected, actual, noise=noise),
+        envelope=body,
+        noise=[*(noise.hits() if noise else []), *declared],
+    )

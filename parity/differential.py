@@ -1,0 +1,275 @@
+"""Differential checks (Diffy's idea): one catalog scenario sent to the reference (Express)
+and to the candidate (serverless), the answers diffed check by check.
+
+Reads are sent to the reference twice, around the candidate (reference, candidate,
+reference): paths that differ between the two reference answers are *noise* (timestamps,
+request ids, and anything another client changed meanwhile, which then shows up between
+the two reference answers too). Noise is listed in every record, never dropped silently.
+Writes are sent once to each: each backend creates its own resource (the catalog's
+``creates:``/``uses:`` delete them again), and the declared rules (``noise: ignore``) say
+which values differ by nature; structure and types are compared everywhere.
+
+The result is one :class:`~parity.results.CheckResult` per check (``status``, ``headers``,
+``envelope``) with the evidence: the redacted request, both answers, the differences and
+the noise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from parity.baseline import BASELINE_KEY, Baseline
+from parity.catalog import Case, Catalog, Scenario
+from parity.client import BackendClient
+from parity.diff import Answer, Difference, NoiseHit, compare, learn_noise, worst_severity
+from parity.errors import ParityError
+from parity.normalize import PathPattern, Rules
+from parity.redact import redact
+from parity.results import CheckResult, State
+from parity.runner import Exchange, run_scenario
+
+__all__ = [
+    "CHECKS",
+    "FAILING_STATES",
+    "CaseOutcome",
+    "LiveSource",
+    "Source",
+    "answer_of",
+    "error_records",
+    "not_testable_records",
+    "run_case",
+]
+
+#: The checks a differential run reports, in matrix column order.
+CHECKS: tuple[str, ...] = ("status", "headers", "envelope")
+#: States that fail the run (``accepted`` does not).
+FAILING_STATES: frozenset[str] = frozenset({"drift", "missing", "error"})
+
+_BODY_LIMIT = 20_000  # characters of pretty JSON kept per body in the evidence
+_SHOWN = 3  # differences named in a one-line summary
+
+
+class Source(Protocol):
+    """Where a scenario's answer comes from: a live backend, or recorded cassettes."""
+
+    name: str
+    live: bool
+
+    def exchange(self, case: Case, scenario: Scenario) -> Exchange: ...
+
+
+@dataclass
+class LiveSource:
+    """A backend reached over HTTP; the scenario's setup and teardown run on it too."""
+
+    client: BackendClient
+    catalog: Catalog
+    run_id: str
+    live: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.client.name
+
+    def exchange(self, case: Case, scenario: Scenario) -> Exchange:
+        return run_scenario(self.client, self.catalog, case.endpoint, scenario, self.run_id)
+
+
+@dataclass
+class CaseOutcome:
+    records: list[CheckResult]
+    noise: list[NoiseHit] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [r for r in self.records if r.state in FAILING_STATES]
+
+
+def answer_of(exchange: Exchange) -> Answer:
+    return Answer(exchange.status, dict(exchange.headers), exchange.json, exchange.text)
+
+
+def _with_origin(scenario: Scenario, origin: str | None) -> Scenario:
+    # The frontend's origin makes both backends answer with their CORS headers, so those
+    # are compared as the browser sees them.
+    if origin is None or any(k.lower() == "origin" for k in scenario.headers):
+        return scenario
+    return scenario.model_copy(update={"headers": {**scenario.headers, "Origin": origin}})
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _summary(check: str, state: State, diffs: list[Difference], reasons: dict[str, str]) -> str:
+    open_ = [d for d in diffs if d.accepted_by is None]
+    if state == "pass":
+        return {"status": "same status", "headers": "same headers"}.get(check, "same envelope")
+    if state == "accepted":
+        ids = sorted({d.accepted_by or "" for d in diffs})
+        why = "; ".join(f"{i}: {reasons.get(i, '')}" for i in ids)
+        return f"{len(diffs)} accepted difference(s) ({why})"
+    shown = "; ".join(
+        f"{d.path}: {d.kind} {_short(d.expected)} -> {_short(d.actual)}" for d in open_[:_SHOWN]
+    )
+    more = f" (+{len(open_) - _SHOWN} more)" if len(open_) > _SHOWN else ""
+    return f"{len(open_)} difference(s): {shown}{more}"
+
+
+def _state(check: str, diffs: list[Difference]) -> State:
+    open_ = [d for d in diffs if d.accepted_by is None]
+    if not diffs:
+        return "pass"
+    if not open_:
+        return "accepted"
+    if any(d.kind == "missing-endpoint" for d in open_):
+        return "missing"
+    return "drift"
+
+
+def _body(answer: Answer) -> dict[str, Any]:
+    if not answer.is_json:
+        text = answer.text or ""
+        clipped = text[:_BODY_LIMIT] + ("..." if len(text) > _BODY_LIMIT else "")
+        return {"text": clipped}
+    pretty = json.dumps(answer.body, indent=2, ensure_ascii=False, default=str)
+    if len(pretty) > _BODY_LIMIT:
+        return {"text": pretty[:_BODY_LIMIT] + f"... ({len(pretty)} characters)", "clipped": True}
+    return {"json": answer.body}
+
+
+def _response(exchange: Exchange) -> dict[str, Any]:
+    return {
+        "status": exchange.status,
+        "headers": dict(sorted(exchange.headers.items())),
+        "elapsed_ms": exchange.elapsed_ms,
+        **_body(answer_of(exchange)),
+    }
+
+
+def _request(exchange: Exchange) -> dict[str, Any]:
+    url = exchange.url.split("://", 1)[-1]
+    path = "/" + url.split("/", 1)[1] if "/" in url else "/"
+    return {
+        "method": exchange.method,
+        "path": path,
+        "role": exchange.role,
+        "headers": exchange.request_headers,
+        "body": exchange.request_body,
+    }
+
+
+def run_case(
+    case: Case,
+    reference: Source,
+    candidate: Source,
+    *,
+    baseline: Baseline | None = None,
+    origin: str | None = None,
+    today: date | None = None,
+) -> CaseOutcome:
+    """Send ``case`` to both sources and judge status, headers and envelope.
+
+    A :class:`~parity.errors.ParityError` on either side (unreachable backend, failed
+    setup) gives ``error`` records naming the reason instead of raising.
+    """
+    endpoint = case.endpoint
+    scenario = _with_origin(case.scenario, origin)
+    twice = endpoint.read_only and reference.live
+    try:
+        first = reference.exchange(case, scenario)
+        actual = candidate.exchange(case, scenario)
+        again = reference.exchange(case, scenario) if twice else None
+    except ParityError as exc:
+        return CaseOutcome(error_records(case, str(exc)))
+    noise = learn_noise(answer_of(first), answer_of(again)) if again is not None else None
+    rules = Rules.from_lists(endpoint.noise.ignore, endpoint.noise.unordered)
+    comparison = compare(answer_of(first), answer_of(actual), rules=rules, noise=noise)
+    # Learned noise under a declared rule is the rule's business: list it once, as declared.
+    comparison.noise = [
+        n for n in comparison.noise if n.source == "declared" or not _declared(rules, n.path)
+    ]
+    baseline = baseline or Baseline()
+    reasons = {e.id: e.reason for e in baseline.entries}
+    evidence_base: dict[str, Any] = {
+        "request": _request(first),
+        "responses": {reference.name: _response(first), candidate.name: _response(actual)},
+        "reference": reference.name,
+        "candidate": candidate.name,
+        "noise": [n.to_dict() for n in comparison.noise],
+    }
+    if again is not None:
+        evidence_base["reference_again"] = {"status": again.status}
+    teardown = first.teardown_errors + actual.teardown_errors
+    if again is not None:
+        teardown += again.teardown_errors
+    if teardown:
+        evidence_base["teardown_errors"] = teardown
+    records: list[CheckResult] = []
+    for check, diffs in comparison.by_check().items():
+        used = baseline.apply(endpoint.key, check, diffs, status=actual.status, today=today)
+        state = _state(check, diffs)
+        open_ = [d for d in diffs if d.accepted_by is None] or diffs
+        worst = worst_severity(open_)
+        origin_ = next((d.origin for d in open_ if d.severity == worst), None)
+        evidence = {**evidence_base, "differences": [d.to_dict() for d in diffs]}
+        if used:
+            evidence[BASELINE_KEY] = used
+        records.append(
+            CheckResult(
+                endpoint=endpoint.key,
+                check=check,
+                state=state,
+                summary=_summary(check, state, diffs, reasons),
+                scenario=case.scenario.name,
+                origin=origin_ if state != "pass" else None,
+                severity=worst if state != "pass" else None,
+                evidence=redact(evidence),
+            )
+        )
+    return CaseOutcome(records, comparison.noise)
+
+
+def _declared(rules: Rules, path: str) -> bool:
+    if path == "status" or path.startswith("header "):
+        return False
+    try:
+        parts = PathPattern.parse(path).parts
+    except ValueError:
+        return False
+    return rules.ignores(parts) is not None
+
+
+def error_records(case: Case, reason: str, checks: tuple[str, ...] = CHECKS) -> list[CheckResult]:
+    """``error`` for every check of ``case``: the run could not judge it."""
+    line = " ".join(reason.split())
+    return [
+        CheckResult(
+            endpoint=case.endpoint.key,
+            check=check,
+            state="error",
+            summary=line,
+            scenario=case.scenario.name,
+            evidence={"error": reason},
+        )
+        for check in checks
+    ]
+
+
+def not_testable_records(
+    case: Case, reason: str, checks: tuple[str, ...] = CHECKS, state: State = "not-testable"
+) -> list[CheckResult]:
+    return [
+        CheckResult(
+            endpoint=case.endpoint.key,
+            check=check,
+            state=state,
+            summary=reason,
+            scenario=case.scenario.name,
+        )
+        for check in checks
+    ]

@@ -1,0 +1,317 @@
+"""The parity matrix: every (endpoint, check) cell of a run, built from the checks' records.
+
+Records (:class:`~parity.results.CheckResult`, one per check, scenario and backend) are
+grouped by (endpoint, check); the worst state wins (``error`` > ``missing`` > ``drift`` >
+``accepted`` > ``not-testable`` > ``skipped`` > ``pass``), and the cell keeps the worst
+record's evidence plus every record's one-line verdict. Grouping and ordering depend only on
+the records' content, so a parallel run (pytest-xdist) builds the same cells as a serial one.
+
+The document is versioned (``schema_version``); :data:`MATRIX_SCHEMA` is its JSON Schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from parity.errors import UsageError
+from parity.results import STATES, CheckResult
+
+__all__ = [
+    "CHECK_ORDER",
+    "FAILING",
+    "MATRIX_SCHEMA",
+    "SCHEMA_VERSION",
+    "STATE_RANK",
+    "MatrixError",
+    "build_matrix",
+    "load_matrix",
+    "resource_of",
+    "worst_state",
+    "write_json",
+]
+
+SCHEMA_VERSION = 1
+
+#: Worse states rank higher: the cell shows the worst of its records.
+STATE_RANK: dict[str, int] = {
+    "pass": 0,
+    "skipped": 1,
+    "not-testable": 2,
+    "accepted": 3,
+    "drift": 4,
+    "missing": 5,
+    "error": 6,
+}
+FAILING = frozenset({"drift", "missing", "error"})
+#: Column order of the well-known checks; any other check follows, alphabetically.
+CHECK_ORDER: tuple[str, ...] = (
+    "catalog",
+    "status",
+    "headers",
+    "envelope",
+    "consistency",
+    "search-lag",
+    "cache",
+)
+
+
+class MatrixError(UsageError):
+    """A matrix file that cannot be read or does not follow the schema."""
+
+
+def worst_state(states: Iterable[str]) -> str:
+    return max(states, key=lambda s: STATE_RANK.get(s, 0), default="pass")
+
+
+def resource_of(endpoint: str) -> str:
+    """``GET /api/mocs/{mocId}`` -> ``mocs``: the first path segment that is not ``api``
+    or a version (``v1``) or a parameter."""
+    path = endpoint.split(" ", 1)[-1]
+    for segment in path.strip("/").split("/"):
+        version = segment[:1] == "v" and segment[1:].isdigit()
+        if segment and segment != "api" and not segment.startswith("{") and not version:
+            return segment
+    return "(root)"
+
+
+def _check_key(check: str) -> tuple[int, str]:
+    return (CHECK_ORDER.index(check), "") if check in CHECK_ORDER else (len(CHECK_ORDER), check)
+
+
+def _record_key(r: CheckResult) -> tuple[str, str, str, str]:
+    return (r.scenario or "", r.backend or "", r.state, r.test_id or "")
+
+
+def _cell(endpoint: str, check: str, records: list[CheckResult]) -> dict[str, Any]:
+    records = sorted(records, key=_record_key)
+    worst = max(records, key=lambda r: STATE_RANK.get(r.state, 0))  # the first of the worst
+    return {
+        "endpoint": endpoint,
+        "check": check,
+        "resource": resource_of(endpoint),
+        "state": worst.state,
+        "origin": worst.origin,
+        "severity": worst.severity,
+        "summary": worst.summary,
+        "scenario": worst.scenario,
+        "backend": worst.backend,
+        "evidence": worst.evidence,
+        "records": [
+            {
+                "scenario": r.scenario,
+                "backend": r.backend,
+                "state": r.state,
+                "origin": r.origin,
+                "severity": r.severity,
+                "summary": r.summary,
+                "test_id": r.test_id,
+                "evidence": r.evidence if r is not worst else None,
+            }
+            for r in records
+        ],
+    }
+
+
+def _noise(records: Iterable[CheckResult]) -> list[dict[str, Any]]:
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in records:
+        for hit in r.evidence.get("noise", []) or []:
+            key = (r.endpoint, hit.get("path", ""), hit.get("source", ""))
+            entry = found.setdefault(
+                key,
+                {
+                    "endpoint": r.endpoint,
+                    "path": hit.get("path"),
+                    "source": hit.get("source"),
+                    "kind": hit.get("kind"),
+                    "scenarios": [],
+                    "example": hit.get("values", [])[:2],
+                },
+            )
+            if r.scenario and r.scenario not in entry["scenarios"]:
+                entry["scenarios"].append(r.scenario)
+    for entry in found.values():
+        entry["scenarios"].sort()
+    return [found[k] for k in sorted(found)]
+
+
+def _measurements(records: Iterable[CheckResult]) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        for m in r.evidence.get("measurements", []) or []:
+            out.append({"endpoint": r.endpoint, "check": r.check, "scenario": r.scenario, **m})
+    return sorted(out, key=lambda m: (m["endpoint"], m["check"], m.get("scenario") or ""))
+
+
+def build_matrix(
+    records: Iterable[CheckResult],
+    *,
+    endpoint_order: Sequence[str] = (),
+    baseline: Sequence[Mapping[str, Any]] = (),
+    meta: Mapping[str, Any] | None = None,
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The matrix document. ``endpoint_order`` (the catalog's order) sorts the rows; other
+    endpoints follow alphabetically. ``baseline`` is the usage of the baseline's entries."""
+    records = list(records)
+    groups: dict[tuple[str, str], list[CheckResult]] = {}
+    for r in records:
+        groups.setdefault((r.endpoint, r.check), []).append(r)
+    order = {e: i for i, e in enumerate(endpoint_order)}
+
+    def endpoint_key(e: str) -> tuple[int, str, str]:
+        method, _, route = e.partition(" ")
+        return (order.get(e, len(order)), route, method)
+
+    endpoints = sorted({e for e, _ in groups}, key=endpoint_key)
+    checks = sorted({c for _, c in groups}, key=_check_key)
+    cells = [_cell(e, c, groups[(e, c)]) for e in endpoints for c in checks if (e, c) in groups]
+    rows = []
+    at_parity = with_accepted = 0
+    for e in endpoints:
+        states = [cell["state"] for cell in cells if cell["endpoint"] == e]
+        state = worst_state(states)
+        judged = any(s in ("pass", "accepted") for s in states)
+        ok = judged and not FAILING & set(states)
+        at_parity += int(ok)
+        with_accepted += int(ok and "accepted" in states)
+        rows.append({"endpoint": e, "resource": resource_of(e), "state": state, "at_parity": ok})
+    counts: dict[str, int] = {s: sum(1 for c in cells if c["state"] == s) for s in STATES}
+    headline = f"{at_parity} of {len(endpoints)} endpoints at parity"
+    if with_accepted:
+        headline += f" ({with_accepted} with accepted drift)"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "meta": dict(meta or {}),
+        "summary": {
+            "headline": headline,
+            "endpoints": len(endpoints),
+            "at_parity": at_parity,
+            "with_accepted": with_accepted,
+            "cells": len(cells),
+            "states": counts,
+            "failing": sum(counts[s] for s in FAILING),
+            "stale_baseline": sum(1 for b in baseline if b.get("state") == "stale"),
+        },
+        "checks": checks,
+        "endpoints": rows,
+        "cells": cells,
+        "noise": _noise(records),
+        "measurements": _measurements(records),
+        "baseline": [dict(b) for b in baseline],
+    }
+
+
+_STATE_ENUM = list(STATES)
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+#: JSON Schema (draft 2020-12) of the matrix document, version :data:`SCHEMA_VERSION`.
+MATRIX_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "parity matrix",
+    "type": "object",
+    "required": ["schema_version", "generated_at", "summary", "checks", "endpoints", "cells"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "generated_at": {"type": "string"},
+        "meta": {"type": "object"},
+        "summary": {
+            "type": "object",
+            "required": ["headline", "endpoints", "at_parity", "states"],
+            "properties": {
+                "headline": {"type": "string"},
+                "endpoints": {"type": "integer", "minimum": 0},
+                "at_parity": {"type": "integer", "minimum": 0},
+                "states": {"type": "object"},
+            },
+        },
+        "checks": {"type": "array", "items": {"type": "string"}},
+        "endpoints": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["endpoint", "state"],
+                "properties": {
+                    "endpoint": {"type": "string"},
+                    "state": {"enum": _STATE_ENUM},
+                },
+            },
+        },
+        "cells": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["endpoint", "check", "state", "origin", "severity", "evidence"],
+                "properties": {
+                    "endpoint": {"type": "string", "pattern": "^[A-Z*]+ /"},
+                    "check": {"type": "string", "minLength": 1},
+                    "state": {"enum": _STATE_ENUM},
+                    "origin": {"enum": ["gateway", "application", None]},
+                    "severity": {"enum": ["breaking", "additive", "cosmetic", None]},
+                    "summary": {"type": "string"},
+                    "scenario": _NULLABLE_STR,
+                    "evidence": {"type": "object"},
+                    "records": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+        "noise": {"type": "array"},
+        "measurements": {"type": "array"},
+        "baseline": {"type": "array"},
+    },
+}
+
+
+def write_json(doc: Mapping[str, Any], path: Path) -> Path:
+    """Write ``doc`` atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, ensure_ascii=False, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_matrix(path: str | Path) -> dict[str, Any]:
+    """Read a matrix file; any problem is one :class:`MatrixError` naming the file."""
+    p = Path(path)
+    fix = "Run `pytest -m parity` to produce it, or pass --input with the right file"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MatrixError("no such file", path=p, hint=fix) from None
+    except OSError as exc:
+        raise MatrixError(f"cannot read it ({exc.strerror or exc})", path=p, hint=fix) from None
+    except ValueError as exc:
+        raise MatrixError(f"not JSON ({exc})", path=p, hint=fix) from None
+    if not isinstance(doc, dict):
+        raise MatrixError("not a parity matrix (expected a JSON object)", path=p, hint=fix)
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise MatrixError(
+            f"unsupported schema_version {version!r} (this tool reads {SCHEMA_VERSION})",
+            path=p,
+            hint="Re-run the checks with this version of the suite to regenerate it",
+        )
+    try:
+        jsonschema.validate(doc, MATRIX_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(x) for x in exc.absolute_path) or "(top)"
+        raise MatrixError(
+            f"does not follow the matrix schema at {where}: {exc.message}", path=p, hint=fix
+        ) from None
+    return doc
