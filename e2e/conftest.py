@@ -77,6 +77,12 @@ def pytest_configure(config: pytest.Config) -> None:
             option.video = "off"
             config.stash[_VIDEO_NOTE] = note
     expect.set_options(timeout=ACTION_TIMEOUT_MS)
+    # pytest-base-url (a pytest-playwright dependency) defines base_url as an instance method
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Session-scoped fixtures defined as instance methods"
+        ":pytest.PytestRemovedIn10Warning",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -109,7 +115,8 @@ def _wire_ffmpeg(root: Path) -> str | None:
 
     browsers_json = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
     revision = next(
-        b["revision"] for b in json.loads(browsers_json.read_text())["browsers"]
+        b["revision"]
+        for b in json.loads(browsers_json.read_text())["browsers"]
         if b["name"] == "ffmpeg"
     )
     shim_root = root / "reports" / ".playwright-browsers"
@@ -156,7 +163,9 @@ def _har_path(request: pytest.FixtureRequest) -> Path | None:
 
 
 @pytest.fixture
-def context(new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest) -> BrowserContext:
+def context(
+    new_context: Callable[..., BrowserContext], request: pytest.FixtureRequest
+) -> BrowserContext:
     kwargs: dict[str, Any] = {}
     har = _har_path(request)
     if har is not None:
@@ -167,9 +176,7 @@ def context(new_context: Callable[..., BrowserContext], request: pytest.FixtureR
 
 
 @pytest.fixture(autouse=True)
-def _attach_failure_artifacts(
-    request: pytest.FixtureRequest, output_path: str
-) -> Iterator[None]:
+def _attach_failure_artifacts(request: pytest.FixtureRequest, output_path: str) -> Iterator[None]:
     """Attach a failed flow's screenshot, trace and video to Allure (when it is active).
 
     Torn down after pytest-playwright's recorder (autouse fixtures are set up first), which
@@ -188,7 +195,9 @@ def _attach_failure_artifacts(
         if path.suffix in kind:
             allure.attach.file(str(path), name=path.name, attachment_type=kind[path.suffix])
         elif path.suffix == ".zip":
-            allure.attach.file(str(path), name=f"{path.name} (playwright show-trace)", extension="zip")
+            allure.attach.file(
+                str(path), name=f"{path.name} (playwright show-trace)", extension="zip"
+            )
 
 
 # -- the target ------------------------------------------------------------------------------

@@ -226,7 +226,9 @@ class ConfigFailure:
 
 
 @contextmanager
-def failing_config(context: BrowserContext, web_url: str, status: int = 500) -> Iterator[ConfigFailure]:
+def failing_config(
+    context: BrowserContext, web_url: str, status: int = 500
+) -> Iterator[ConfigFailure]:
     failure = ConfigFailure(status)
     pattern = web_url.rstrip("/") + "/config.json"
     context.route(pattern, failure.handler)

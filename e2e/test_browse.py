@@ -34,6 +34,7 @@ def test_browse_and_search_mocs(
 
     title = mocs_page.titles()[0]
     detail = mocs_page.open_moc(title)
+    expect(detail.title).to_have_text(title)
     expect(mocs_page.app.by("moc-detail-theme")).to_have_text("Space")
     network.expect_only(flow_backend)
     end_state("browse-mocs")

@@ -152,13 +152,19 @@ class Baseline:
         return used
 
     def usage(self, records: Iterable[CheckResult], today: date | None = None) -> list[EntryUsage]:
-        """Which entries were used, are stale, expired or not evaluated by this run."""
+        """Which entries were used, are stale, expired or not evaluated by this run.
+
+        An entry is *stale* when a cell in its scope was judged under its conditions (the
+        candidate answered the entry's ``status``, when it names one) and it accepted
+        nothing there: the difference it was written for is gone. A run that never got
+        there (no such status, or the check did not run) leaves it ``not-evaluated``.
+        """
         today = today or date.today()
-        judged: set[tuple[str, str]] = set()
+        judged: list[tuple[str, str, int | None]] = []
         counts: dict[str, int] = {}
         for record in records:
             if record.state not in _UNJUDGED:
-                judged.add((record.endpoint, record.check))
+                judged.append((record.endpoint, record.check, _candidate_status(record)))
             for entry_id in record.evidence.get(BASELINE_KEY, []) or []:
                 counts[entry_id] = counts.get(entry_id, 0) + 1
         out: list[EntryUsage] = []
@@ -168,12 +174,25 @@ class Baseline:
                 state = "expired"
             elif counts.get(entry.id):
                 state = "used"
-            elif any(entry.in_scope(e, c) for e, c in judged):
+            elif any(
+                entry.in_scope(e, c) and (entry.status is None or s == entry.status)
+                for e, c, s in judged
+            ):
                 state = "stale"
             else:
                 state = "not-evaluated"
             out.append(EntryUsage(entry, state, counts.get(entry.id, 0)))
         return out
+
+
+def _candidate_status(record: CheckResult) -> int | None:
+    """The candidate's status in a differential record's evidence (None: unknown)."""
+    responses = record.evidence.get("responses")
+    candidate = record.evidence.get("candidate")
+    if isinstance(responses, dict) and isinstance(responses.get(candidate), dict):
+        status = responses[candidate].get("status")
+        return status if isinstance(status, int) else None
+    return None
 
 
 def _join(a: str, b: str) -> str:

@@ -14,8 +14,12 @@ streams in: a 100 MB upload costs a couple of 1 MiB chunks.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import secrets
+import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -27,10 +31,11 @@ from parity.auth import ANONYMOUS
 from parity.catalog import ROUTE_PARAM, Catalog, Endpoint
 from parity.checkspec import Boundary, DirectUpload, FileTemplate, RequestTemplate
 from parity.client import BackendClient
-from parity.diff import is_gateway_shaped
+from parity.diff import Difference, is_gateway_shaped
 from parity.errors import BackendError, BackendTimeout, BackendUnreachable, ParityError
 from parity.jsonpath import JsonPathError, extract
 from parity.payloads import iter_payload, make_payload, streamable
+from parity.results import Origin
 from parity.templating import TemplateError, render
 
 __all__ = [
@@ -38,14 +43,17 @@ __all__ = [
     "BoundaryError",
     "CeilingResult",
     "HashingStream",
+    "MemoryPeak",
     "Probe",
     "UploadOutcome",
     "Uploader",
     "bisect_ceiling",
     "download_sha256",
     "human_size",
+    "judge_upload",
     "multipart_stream",
     "safe_threshold",
+    "size_label",
 ]
 
 #: Statuses that mean "too large" (413, or what a gateway answers when the Lambda event
@@ -114,8 +122,7 @@ def multipart_stream(
     head = b""
     for name, value in fields.items():
         head += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-            f"{value}\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
         ).encode()
     safe_name = filename.replace('"', "%22")
     head += (
@@ -140,7 +147,7 @@ def download_sha256(client: BackendClient, url: str) -> tuple[int, str, int]:
     http = client.client_for(ANONYMOUS)
     try:
         with http.stream("GET", url) as response:
-            for chunk in response.iter_raw(CHUNK):
+            for chunk in response.iter_bytes(CHUNK):
                 sha.update(chunk)
                 size += len(chunk)
             return response.status_code, sha.hexdigest(), size
@@ -242,7 +249,9 @@ class Uploader:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _path(self, endpoint: Endpoint, params: Mapping[str, Any], values: Mapping[str, Any]) -> str:
+    def _path(
+        self, endpoint: Endpoint, params: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> str:
         wanted = {p: params.get(p, "{" + p + "}") for p in endpoint.route_params}
 
         def fill(m: Any) -> str:
@@ -281,7 +290,14 @@ class Uploader:
         except JsonPathError:
             return None
 
-    def _verify(self, outcome: UploadOutcome, doc: Any, sha_path: str | None, url_path: str | None, download: bool) -> None:
+    def _verify(
+        self,
+        outcome: UploadOutcome,
+        doc: Any,
+        sha_path: str | None,
+        url_path: str | None,
+        download: bool,
+    ) -> None:
         stored = self._extract(doc, sha_path)
         if sha_path is not None:
             outcome.stored_sha256 = str(stored) if stored is not None else None
@@ -303,9 +319,10 @@ class Uploader:
                 return
             outcome.downloaded_sha256, outcome.downloaded_size = sha, size
             if sha != outcome.sent_sha256 or size != outcome.size:
+                sent = (outcome.sent_sha256 or "")[:12]
                 outcome.problems.append(
                     f"the stored object ({size:,} B, sha256 {sha[:12]}...) is not the uploaded "
-                    f"file ({outcome.size:,} B, sha256 {outcome.sent_sha256 and outcome.sent_sha256[:12]}...)"
+                    f"file ({outcome.size:,} B, sha256 {sent}...)"
                 )
 
     # -- the two paths -------------------------------------------------------------------
@@ -338,9 +355,16 @@ class Uploader:
             # A server may refuse a large body by closing the connection mid-upload
             # (status 0 below: no answer, counted as a rejection).
             return UploadOutcome(
-                self.client.name, "direct", size, 0, "upload", False, False,
-                body=str(exc)[:_EXCERPT], elapsed_s=time.monotonic() - started,
-            )  # fmt: skip
+                self.client.name,
+                "direct",
+                size,
+                0,
+                "upload",
+                False,
+                False,
+                body=str(exc)[:_EXCERPT],
+                elapsed_s=time.monotonic() - started,
+            )
         doc = _json(response)
         outcome = UploadOutcome(
             backend=self.client.name,
@@ -360,7 +384,9 @@ class Uploader:
         outcome.elapsed_s = round(time.monotonic() - started, 3)
         return outcome
 
-    def _call(self, template: RequestTemplate, values: Mapping[str, Any], where: str) -> httpx.Response:
+    def _call(
+        self, template: RequestTemplate, values: Mapping[str, Any], where: str
+    ) -> httpx.Response:
         endpoint = self.catalog.get(template.endpoint)
         path = self._path(endpoint, template.params, values)
         body = self._render(template.json_body, values, where)
@@ -411,7 +437,9 @@ class Uploader:
         }
         stream = HashingStream(payload_chunks(size, self.spec.file.content_type))
         headers["Content-Length"] = str(size)
-        put = self.client.request(spec.upload.method, url, ANONYMOUS, content=stream, headers=headers)
+        put = self.client.request(
+            spec.upload.method, url, ANONYMOUS, content=stream, headers=headers
+        )
         if not put.is_success:
             return refused("storage", put)
         values["sha256"] = stream.sha256
@@ -456,8 +484,7 @@ class CeilingResult:
         if self.rejected is None:
             return f"at least {human_size(self.accepted)} (the largest size tried)"
         return (
-            f"{human_size(self.accepted)} (largest accepted; {human_size(self.rejected)} "
-            "rejected)"
+            f"{human_size(self.accepted)} (largest accepted; {human_size(self.rejected)} rejected)"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -506,3 +533,149 @@ def safe_threshold(accepted: Iterable[int], margin: int, precision: int) -> int:
     lowest = min(accepted)
     value = max(0, lowest - margin)
     return value - value % precision
+
+
+# --- judging ---------------------------------------------------------------------------
+
+
+def size_label(n: int) -> str:
+    """``9437184`` -> ``"9MiB"`` (scenario names and finding paths)."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n % scale == 0:
+            return f"{n // scale}{unit}"
+    return f"{n}B"
+
+
+def judge_upload(
+    outcome: UploadOutcome, *, must_accept: bool, reference: UploadOutcome | None = None
+) -> list[Difference]:
+    """Findings about one upload: refused where the reference (Express) or the plan takes
+    it, accepted where the reference refuses it, or stored differently from what was sent.
+
+    The finding's path is ``<path>.<size>`` (``direct.9MiB``), so a baseline entry can
+    accept exactly the findings it means; its origin is ``gateway`` when the refusal came in
+    API Gateway's shape.
+    """
+    name = f"{outcome.path}.{size_label(outcome.size)}"
+    what = f"{outcome.backend} {outcome.path} upload of {human_size(outcome.size)}"
+    origin: Origin = "gateway" if outcome.gateway else "application"
+    answer = f"{outcome.status} {_short(outcome.body)}".strip()
+    if outcome.accepted:
+        found = [
+            Difference(
+                f"{name}.sha256",
+                "value",
+                outcome.sent_sha256,
+                outcome.downloaded_sha256,
+                "breaking",
+                "application",
+                note=f"{what}: {problem}",
+            )
+            for problem in outcome.problems
+        ]
+        if reference is not None and not reference.accepted:
+            found.append(
+                Difference(
+                    name,
+                    "status",
+                    reference.status,
+                    outcome.status,
+                    "breaking",
+                    "application",
+                    note=f"{what} accepted ({outcome.status}) what {reference.backend} "
+                    f"refuses ({reference.status})",
+                )
+            )
+        return found
+    if reference is not None and reference.accepted:
+        return [
+            Difference(
+                name,
+                "status",
+                reference.status,
+                outcome.status,
+                "breaking",
+                origin,
+                note=f"{what} refused at {outcome.step}: {answer} ({origin}); "
+                f"{reference.backend} accepts it ({reference.status})",
+            )
+        ]
+    if must_accept:
+        return [
+            Difference(
+                name,
+                "status",
+                "2xx",
+                outcome.status,
+                "breaking",
+                origin,
+                note=f"{what} refused at {outcome.step}: {answer} ({origin}); the plan "
+                "sends files of this size this way",
+            )
+        ]
+    if not outcome.rejected:
+        return [
+            Difference(
+                name,
+                "status",
+                "2xx or 413",
+                outcome.status,
+                "breaking",
+                origin,
+                note=f"{what} answered {answer}: neither stored nor refused as too large",
+            )
+        ]
+    return []
+
+
+def _short(body: Any, limit: int = 80) -> str:
+    if body is None:
+        return ""
+    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class MemoryPeak:
+    """Peak memory while the block runs: Python allocations (tracemalloc) and the
+    process's resident set (sampled every 5 ms from /proc, Linux; 0 elsewhere)."""
+
+    def __init__(self) -> None:
+        self.traced_peak = 0
+        self.rss_peak_delta = 0
+        self._stop = threading.Event()
+        self._rss_start = 0
+        self._rss_max = 0
+        self._thread: threading.Thread | None = None
+        self._started_tracing = False
+
+    @staticmethod
+    def _rss() -> int:
+        try:
+            with open("/proc/self/statm", "rb") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self._rss_max = max(self._rss_max, self._rss())
+
+    def __enter__(self) -> MemoryPeak:
+        self._started_tracing = not tracemalloc.is_tracing()
+        if self._started_tracing:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        self._rss_start = self._rss_max = self._rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._rss_max = max(self._rss_max, self._rss())
+        _, self.traced_peak = tracemalloc.get_traced_memory()
+        if self._started_tracing:
+            tracemalloc.stop()
+        self.rss_peak_delta = max(0, self._rss_max - self._rss_start)

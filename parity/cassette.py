@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -69,9 +69,13 @@ class Recorded:
     def is_json(self) -> bool:
         return self.response.get("text") is None
 
+    def to_dict(self) -> dict[str, Any]:
+        # shallow on purpose: asdict() deep-copies, and redact() copies anyway
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def to_line(self) -> str:
         """The line as written (not redacted: :class:`CassetteWriter` redacts)."""
-        return _dumps(asdict(self))
+        return _dumps(self.to_dict())
 
 
 def _dumps(data: Any) -> str:
@@ -101,7 +105,7 @@ class CassetteWriter:
     def write(self, record: Recorded) -> None:
         if self._file is None:
             raise RuntimeError("CassetteWriter.write() outside its with block")
-        clean = redact(asdict(record), self._secrets)
+        clean = redact(record.to_dict(), self._secrets)
         self._file.write(_dumps(clean) + "\n")
         self.count += 1
 

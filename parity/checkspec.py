@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from parity.catalog import Catalog
 
 __all__ = [
+    "TOKEN_VARIANTS",
     "AuthChecks",
     "Boundary",
     "Ceiling",
@@ -50,7 +51,6 @@ __all__ = [
     "HealthChecks",
     "PresignedUpload",
     "RequestTemplate",
-    "TOKEN_VARIANTS",
     "WebConfig",
 ]
 
@@ -253,11 +253,18 @@ class Checks(_Model):
                         f"unknown resource {name!r}",
                         "Declare it under resources:",
                     )
-            refs = [(("boundary", "direct", "endpoint"), b.direct.endpoint)]
+            refs: list[tuple[tuple[Any, ...], str]] = [
+                (("boundary", "direct", "endpoint"), b.direct.endpoint)
+            ]
             if b.presigned is not None:
-                refs.append((("boundary", "presigned", "presign", "endpoint"), b.presigned.presign.endpoint))
                 refs.append(
-                    (("boundary", "presigned", "complete", "endpoint"), b.presigned.complete.endpoint)
+                    (("boundary", "presigned", "presign", "endpoint"), b.presigned.presign.endpoint)
+                )
+                refs.append(
+                    (
+                        ("boundary", "presigned", "complete", "endpoint"),
+                        b.presigned.complete.endpoint,
+                    )
                 )
             for loc, value in refs:
                 for bad in endpoint(loc, value):

@@ -18,8 +18,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from parity.cli_contracts import capture, contracts
+from parity.cli_report import report
 from parity.errors import ParityError, UsageError
 from parity.launcher import SandboxProcess
 
@@ -74,7 +77,8 @@ def sandbox(
         env = proc.start()
     console.print(f"[bold green]sandbox ready[/] (pid {proc.pid}); settings written to {env_file}")
     for key, value in env.items():
-        shown = "********" if key.endswith("_PASSWORD") else value
+        secret = key.endswith("_PASSWORD") or "_TOKEN_" in key  # expired tokens too
+        shown = "********" if secret else value
         console.print(f"  {key}={shown}")
     console.print(
         f"\nIn another shell: [bold]set -a; . {env_file}; set +a; pytest -m smoke[/]\n"
@@ -150,14 +154,22 @@ def _print_summary(junit: Path, elapsed: float) -> None:
     console.print(f"JUnit XML: {junit}")
 
 
+# capture -> infer (parity/cli_contracts.py)
+app.command()(capture)
+app.command()(contracts)
+# the parity matrix (parity/cli_report.py)
+app.command()(report)
+
+
 def main() -> None:
     try:
         app()
     except UsageError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        # one unwrapped line; the message is text, not Rich markup ("[redacted:email]")
+        err.print("[bold red]error:[/]", escape(str(exc)), soft_wrap=True)
         sys.exit(2)
     except ParityError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print("[bold red]error:[/]", escape(str(exc)), soft_wrap=True)
         sys.exit(1)
 
 

@@ -11,11 +11,12 @@ failure (endpoint, status, JSON path, expected, actual), its
 
 API Gateway answers some requests itself, before any Lambda runs, with ``{"message":
 ...}`` only (moc-api.md, "Gateway-originated responses"). Such an answer on a backend
-behind a gateway is recognised by its shape *and* its message (the gateway's fixed
-texts): when the contract has the status, it is not an application drift (the frontend
-copes with both shapes) and passes with ``origin="gateway"``; when it does not, it fails
-as gateway-originated. A ``{"message": ...}`` body with any other text is the application
-dropping its envelope, and is reported as an application drift.
+behind a gateway is recognised by its shape *and* its text (the gateway's fixed
+messages) and reported as ``origin="gateway"``, "gateway-originated", never as an
+application drift; like any difference it fails unless ``parity-baseline.toml`` accepts
+it (check ``contract``), which is where the team records the shapes the frontend copes
+with. A ``{"message": ...}`` body with any other text is the application dropping its
+envelope: an application drift.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
+from parity.baseline import BASELINE_KEY, Baseline
+from parity.diff import Difference, Kind
 from parity.errors import ContractError
 from parity.infer import contract_path
 from parity.redact import redact
@@ -114,15 +117,17 @@ class Contract:
 
 
 def _json_path(parts: Iterable[Any]) -> str:
-    out = "$"
+    """The catalog's path dialect (``data.items[0].id``; ``$`` is the whole body), the one
+    noise rules, the differential checks and ``parity-baseline.toml`` use too."""
+    out = ""
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
         elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]*", str(part)):
-            out += f".{part}"
+            out += f".{part}" if out else str(part)
         else:
             out += f"[{json.dumps(str(part))}]"
-    return out
+    return out or "$"
 
 
 def load_contract(path: Path) -> Contract:
@@ -224,22 +229,40 @@ def _show(value: Any, limit: int = 80) -> str:
 
 @dataclass
 class Violation:
-    path: str  # "$.data.items[*].pieceCount"
-    problem: str  # "missing", "wrong type", ...
+    path: str  # "data.items[*].pieceCount" ("$": the whole body, "status": the status code)
+    problem: str  # "missing", "wrong type", "gateway-originated", ...
     expected: str
     actual: str
-    keyword: str
+    keyword: str  # the schema keyword that failed ("required", "type", ...), or "gateway"
     count: int = 1  # how many list elements showed the same problem
+    origin: Origin = "application"
+    accepted_by: str | None = None  # the parity-baseline.toml entry that accepts it
+    note: str = ""  # e.g. "baseline entry 'x' expired on ..."
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "problem": self.problem,
-            "expected": self.expected,
-            "actual": self.actual,
-            "keyword": self.keyword,
-            "count": self.count,
-        }
+        return asdict(self)
+
+    def difference(self) -> Difference:
+        """As the differential checks spell a difference (what the baseline matches)."""
+        return Difference(
+            path=self.path,
+            kind=_KINDS.get(self.keyword, "body"),
+            expected=self.expected,
+            actual=self.actual,
+            severity="additive" if self.keyword == "additionalProperties" else "breaking",
+            origin=self.origin,
+        )
+
+
+_KINDS: dict[str, Kind] = {
+    "required": "removed",
+    "additionalProperties": "added",
+    "type": "type",
+    "format": "type",
+    "enum": "value",
+    "const": "value",
+    "status": "status",
+}
 
 
 def _similar(name: str, candidates: Iterable[str]) -> str | None:
@@ -261,30 +284,27 @@ def _violations(error: ValidationError) -> list[Violation]:
     instance = error.instance
     kind = str(error.validator)
     if kind == "required" and isinstance(instance, dict):
-        props = set(schema.get("properties", {}))
-        extra = [k for k in instance if k not in props]
+        extra = [k for k in instance if k not in schema.get("properties", {})]
         # one error per missing property; its name is in the message, quoted by repr()
         named = re.match(r"^(['\"])(.*)\1 is a required property", error.message)
-        names = [named.group(2)] if named else error.validator_value
         out = []
-        for name in names:
+        for name in [named.group(2)] if named else error.validator_value:
             if name in instance:
                 continue
             renamed = _similar(name, extra)
             actual = "absent"
             if renamed:
                 actual += f" (the object has an unexpected {renamed!r}: renamed?)"
-            out.append(
-                Violation(_json_path([*path, name]), "missing", "a required field", actual, kind)
-            )
+            expected = "present (a required field)"
+            out.append(Violation(_json_path([*path, name]), "missing", expected, actual, kind))
         return out
     if kind == "additionalProperties" and isinstance(instance, dict):
-        props = set(schema.get("properties", {}))
+        props = sorted(schema.get("properties", {}))
         return [
             Violation(
                 _json_path([*path, k]),
                 "unexpected field",
-                "no fields beyond " + ", ".join(sorted(props)),
+                "only " + ", ".join(props),
                 _show(instance[k]),
                 kind,
             )
@@ -298,27 +318,17 @@ def _violations(error: ValidationError) -> list[Violation]:
             expected += f" (format {schema['format']})"
         return [Violation(_json_path(path), "wrong type", expected, _show(instance), kind)]
     if kind == "format":
-        return [
-            Violation(
-                _json_path(path),
-                "wrong format",
-                f"a {error.validator_value} string",
-                _show(instance),
-                kind,
-            )
-        ]
+        expected = f"a {error.validator_value} string"
+        return [Violation(_json_path(path), "wrong format", expected, _show(instance), kind)]
     if kind == "enum":
         allowed = ", ".join(json.dumps(v) for v in error.validator_value)
-        return [
-            Violation(
-                _json_path(path), "value not allowed", f"one of {allowed}", _show(instance), kind
-            )
-        ]
+        expected = f"one of {allowed}"
+        return [Violation(_json_path(path), "value not allowed", expected, _show(instance), kind)]
     return [Violation(_json_path(path), kind, error.message, _show(instance), kind)]
 
 
 def _grouped(violations: list[Violation]) -> list[Violation]:
-    """Collapse list elements with the same problem: ``$.data.items[*].x (20 items)``."""
+    """Collapse list elements with the same problem: ``data.items[*].x (20 elements)``."""
     groups: dict[tuple[str, str, str], Violation] = {}
     for v in violations:
         generic = re.sub(r"\[\d+\]", "[*]", v.path)
@@ -326,19 +336,19 @@ def _grouped(violations: list[Violation]) -> list[Violation]:
         if key in groups:
             groups[key].count += 1
         else:
-            groups[key] = Violation(generic, v.problem, v.expected, v.actual, v.keyword)
+            groups[key] = replace(v, path=generic)
     return list(groups.values())
-
-
-_BREAKING = {"required", "type", "format", "enum", "const"}
 
 
 @dataclass
 class ContractOutcome:
+    """The verdict on one answer. ``state``: pass, drift, accepted (every violation is in
+    the baseline), or error (no contract to check against)."""
+
     endpoint: str  # "GET /api/mocs/{mocId}"
     status: int
     backend: str
-    state: State
+    state: State = "pass"
     scenario: str | None = None
     origin: Origin | None = None
     schema_path: Path | None = None
@@ -347,41 +357,63 @@ class ContractOutcome:
     shape: Shape = "other"
     body: Any = None
     url: str | None = None
+    baseline_ids: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return self.state not in ("pass", "accepted", "skipped")
+        return self.state in ("drift", "error", "missing")
 
     @property
     def severity(self) -> Severity | None:
-        if not self.failed:
+        if self.state == "pass" or not self.violations:
             return None
-        if self.violations and all(v.keyword == "additionalProperties" for v in self.violations):
+        if all(v.keyword == "additionalProperties" for v in self.violations):
             return "additive"
         return "breaking"
 
+    def apply_baseline(self, baseline: Baseline | None, today: date | None = None) -> None:
+        """Accept the violations an active ``parity-baseline.toml`` entry (check
+        ``contract``) covers; all accepted -> state ``accepted`` (shown, never green)."""
+        if baseline is None or not self.violations:
+            return
+        diffs = [v.difference() for v in self.violations]
+        self.baseline_ids = baseline.apply(
+            self.endpoint, "contract", diffs, status=self.status, today=today
+        )
+        for violation, diff in zip(self.violations, diffs, strict=True):
+            violation.accepted_by, violation.note = diff.accepted_by, diff.note
+        if self.state == "drift" and all(v.accepted_by for v in self.violations):
+            self.state = "accepted"
+
     def summary(self) -> str:
-        if self.violations:
-            first = self.violations[0]
-            more = f" (+{len(self.violations) - 1} more)" if len(self.violations) > 1 else ""
-            return f"{first.path}: {first.problem}; expected {first.expected}{more}"
+        open_ = [v for v in self.violations if not v.accepted_by] or self.violations
+        if open_:
+            first = open_[0]
+            more = f" (+{len(open_) - 1} more)" if len(open_) > 1 else ""
+            accepted = f" [accepted: {first.accepted_by}]" if first.accepted_by else ""
+            return f"{first.path}: {first.problem}; expected {first.expected}{more}{accepted}"
         return self.note
 
     def block(self) -> str:
         """The readable failure: what, where, and each JSON path with expected/actual."""
-        where = f" ({self.scenario})" if self.scenario else ""
-        lines = [f"contract: {self.endpoint} -> {self.status} on {self.backend}{where}"]
+        where = f" [{self.scenario}]" if self.scenario else ""
+        lines = [
+            f"contract: {self.endpoint} -> {self.status} on {self.backend}{where}: {self.state}"
+        ]
         if self.schema_path is not None:
-            lines.append(f"  schema: {self.schema_path}")
+            lines.append(f"  schema: {_display(self.schema_path)}")
         if self.origin:
             lines.append(f"  origin: {self.origin}")
         if self.note:
             lines.append(f"  {self.note}")
         for v in self.violations[:_MAX_LISTED]:
             count = f" ({v.count} elements)" if v.count > 1 else ""
-            lines.append(f"  {v.path}: {v.problem}{count}")
+            accepted = f" [accepted by baseline entry {v.accepted_by!r}]" if v.accepted_by else ""
+            lines.append(f"  {v.path}: {v.problem}{count}{accepted}")
             lines.append(f"      expected: {v.expected}")
             lines.append(f"      actual:   {v.actual}")
+            if v.note:
+                lines.append(f"      note:     {v.note}")
         if len(self.violations) > _MAX_LISTED:
             lines.append(f"  ... and {len(self.violations) - _MAX_LISTED} more")
         return "\n".join(lines)
@@ -392,11 +424,14 @@ class ContractOutcome:
         evidence: dict[str, Any] = {
             "status": self.status,
             "shape": self.shape,
-            "schema": str(self.schema_path) if self.schema_path else None,
+            "schema": _display(self.schema_path) if self.schema_path else None,
             "violations": [v.to_dict() for v in self.violations],
             "url": redact(self.url) if self.url else None,
             "response": body if len(text) <= _EVIDENCE_LIMIT else text[:_EVIDENCE_LIMIT] + "...",
+            "note": self.note,
         }
+        if self.baseline_ids:
+            evidence[BASELINE_KEY] = list(self.baseline_ids)
         return CheckResult(
             endpoint=self.endpoint,
             check="contract",
@@ -408,6 +443,13 @@ class ContractOutcome:
             severity=self.severity,
             evidence=evidence,
         )
+
+
+def _expected_shape(schema: dict[str, Any]) -> str:
+    required = schema.get("required")
+    if isinstance(required, list) and required:
+        return "the contract's body (with " + ", ".join(map(str, required)) + ")"
+    return "the contract's body"
 
 
 def check_response(
@@ -434,53 +476,51 @@ def check_response(
         endpoint,
         status,
         backend,
-        "pass",
-        scenario,
-        schema_path=store.path_for(method, route, status),
+        scenario=scenario,
+        schema_path=contract.path if contract else store.path_for(method, route, status),
         shape=shape,
         body=body if is_json else text,
         url=url,
     )
-    if from_gateway:
-        out.origin = "gateway"
-    if contract is None:
-        known = store.statuses(method, route)
-        if from_gateway:
-            out.state = "drift"
-            out.note = (
-                f"gateway-originated: API Gateway answered {status} {json.dumps(body)} itself "
-                f"(the request never reached the application); the contract has "
-                f"{_statuses(known)}"
-            )
-        elif status in set(expected) or not known:
-            out.state = "error"
-            out.note = f"no contract for this status in {store.root}. {REGENERATE_HINT}"
-        else:
-            out.state = "drift"
-            out.origin = "application"
-            out.note = (
-                f"status {status} has no contract: the recorded backend answered "
-                f"{_statuses(known)} for this endpoint"
-            )
+    known = store.statuses(method, route)
+    if contract is None and not from_gateway and (status in set(expected) or not known):
+        out.state = "error"
+        out.note = f"no contract for this status under {store.root}. {REGENERATE_HINT}"
         return out
-    out.schema_path = contract.path
-    if not is_json:
-        out.state, out.origin = "drift", "application"
+    if from_gateway:
+        # Recognised before validating: the request never reached the application, so
+        # this is the gateway's answer, not an application drift.
+        if contract is not None and not list(contract.validator.iter_errors(body)):
+            out.origin = "gateway"
+            return out
+        wanted = _expected_shape(contract.schema) if contract else f"status {_statuses(known)}"
+        out.state, out.origin = "drift", "gateway"
+        out.note = (
+            f"gateway-originated: API Gateway answered {status} {json.dumps(body)} itself, "
+            "in its own shape; the request never reached the application"
+        )
         out.violations = [
-            Violation("$", "not JSON", "a JSON body", repr((text or "")[:80]), "type")
+            Violation("$", "gateway-originated", wanted, _show(body), "gateway", origin="gateway")
         ]
+        return out
+    out.origin = "application"
+    if contract is None:
+        out.state = "drift"
+        out.note = f"the recorded backend answered {_statuses(known)} here, never {status}"
+        out.violations = [
+            Violation("status", "no contract", f"one of {_statuses(known)}", str(status), "status")
+        ]
+        return out
+    if not is_json:
+        out.state = "drift"
+        actual = repr((text or "")[:80])
+        out.violations = [Violation("$", "not JSON", "a JSON body", actual, "type")]
         return out
     errors = sorted(contract.validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     if not errors:
+        out.origin = None
         return out
-    if from_gateway:
-        out.note = (
-            f"gateway-originated: API Gateway answered {status} {json.dumps(body)} itself, in "
-            "its own shape (the frontend handles both shapes); the application contract does "
-            "not apply"
-        )
-        return out  # pass, with origin "gateway" recorded
-    out.state, out.origin = "drift", "application"
+    out.state = "drift"
     out.violations = _grouped([v for e in errors for v in _violations(e)])
     if shape == "message-only":
         out.note = (
@@ -489,9 +529,18 @@ def check_response(
         )
     elif shape == "gateway":
         out.note = (
-            f"a gateway-shaped body ({json.dumps(body)}) from {backend}, which has no gateway"
+            f"a gateway-shaped body ({json.dumps(body)}) from {backend}, not behind a gateway"
         )
     return out
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (shorter, and the
+    same on every machine)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _statuses(known: list[int]) -> str:

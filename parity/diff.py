@@ -35,6 +35,7 @@ from parity.normalize import (
 from parity.results import Origin, Severity
 
 __all__ = [
+    "GATEWAY_MESSAGES",
     "SEVERITY_ORDER",
     "TEXT_FIELDS",
     "Answer",
@@ -147,6 +148,22 @@ class Noise:
     def covers(self, parts: Sequence[Part]) -> bool:
         return any(len(parts) >= len(p) and tuple(parts[: len(p)]) == p for p, _ in self.body)
 
+    def type_is_stable(self, parts: Sequence[Part], value: Any) -> bool:
+        """Both reference answers had a value of ``value``'s JSON type at exactly ``parts``:
+        the value is noise, its type is not."""
+        for p, samples in self.body:
+            if p == tuple(parts):
+                return all(v is not None and _json_type(v) == _json_type(value) for v in samples)
+        return False
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
 
 @dataclass
 class Comparison:
@@ -162,9 +179,30 @@ class Comparison:
         return {"status": self.status, "headers": self.headers, "envelope": self.envelope}
 
 
+#: The messages of API Gateway's own answers (default gateway responses, HTTP and REST
+#: APIs). An application that answers ``{"message": "MOC not found"}`` is not the gateway.
+GATEWAY_MESSAGES = frozenset(
+    {
+        "Unauthorized",
+        "Forbidden",
+        "Not Found",
+        "Missing Authentication Token",
+        "Request Entity Too Large",
+        "Request Too Long",
+        "Too Many Requests",
+        "Internal Server Error",
+        "Service Unavailable",
+        "Endpoint request timed out",
+        "Network error communicating with endpoint",
+    }
+)
+
+
 def is_gateway_shaped(body: Any) -> bool:
-    """API Gateway's own answers are ``{"message": "..."}`` and nothing else."""
-    return isinstance(body, dict) and set(body) == {"message"} and isinstance(body["message"], str)
+    """API Gateway's own answers are ``{"message": "<one of GATEWAY_MESSAGES>"}``."""
+    return (
+        isinstance(body, dict) and set(body) == {"message"} and body["message"] in GATEWAY_MESSAGES
+    )
 
 
 def _origin(expected: Answer, actual: Answer) -> Origin:
@@ -291,6 +329,9 @@ def _raw_diffs(
         ignore_order_func=unordered,
         verbose_level=2,
         cache_size=0,
+        # Always descend: by default DeepDiff reports two dicts sharing few keys as one
+        # changed value, which would hide *which* fields are missing.
+        threshold_to_diff_deeper=0,
     )
     out: list[tuple[Kind, tuple[Part, ...], Any, Any]] = []
     for report_type, levels in tree.items():
@@ -301,6 +342,8 @@ def _raw_diffs(
             parts = tuple(level.path(output_format="list"))
             t1 = _ABSENT if kind in ("added", "item-added") else level.t1
             t2 = _ABSENT if kind in ("removed", "item-removed") else level.t2
+            if kind == "type" and _json_type(t1) == _json_type(t2) == "number":
+                kind = "value"  # JSON has one number type: 1 and 1.0 differ in value only
             out.append((kind, parts, t1, t2))
     out.sort(key=lambda d: (format_path(d[1]), d[0]))
     return out
@@ -343,7 +386,13 @@ def diff_body(
             )
         )
     for kind, parts, t1, t2 in _raw_diffs(expected.body, reordered, rules):
-        if noise is not None and noise.covers(parts):
+        # Noise is about values: a type the two reference answers agreed on still counts.
+        typed = kind == "type" and t2 is not None
+        if (
+            noise is not None
+            and noise.covers(parts)
+            and not (typed and noise.type_is_stable(parts, t1))
+        ):
             continue
         pattern = rules.ignores(parts)
         if pattern is not None and _declared_noise(kind, t1, t2):

@@ -101,7 +101,7 @@ def _with_origin(scenario: Scenario, origin: str | None) -> Scenario:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -279,6 +279,7 @@ def write_json(doc: Mapping[str, Any], path: Path) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=1, ensure_ascii=False, default=str)
             fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from whoever opens the artifact
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -305,7 +306,7 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
         raise MatrixError(
             f"unsupported schema_version {version!r} (this tool reads {SCHEMA_VERSION})",
             path=p,
-            hint="Re-run the checks with this version of the suite to regenerate it",
+            hint="Re-run `pytest -m parity` with this version of the suite to regenerate it",
         )
     try:
         jsonschema.validate(doc, MATRIX_SCHEMA)

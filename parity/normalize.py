@@ -166,26 +166,30 @@ class Rules:
         return any(p.names(path) for p in self.unordered)
 
 
-NoiseKind = Literal["timestamp", "request-id", "other"]
+NoiseKind = Literal["timestamp", "request-id", "id", "other"]
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9+/=_-]{8,64}$")
 _TIME_NAMES = re.compile(r"(at|time|timestamp|date|uptime|epoch)$", re.IGNORECASE)
-_ID_NAMES = re.compile(r"(request|trace|correlation)[-_]?id$|^id$|Id$", re.IGNORECASE)
+_REQUEST_ID_NAMES = re.compile(r"(request|trace|correlation)[-_]?id$", re.IGNORECASE)
+_ID_NAMES = re.compile(r"(^id|Id|_id)$")
 
 
 def classify_noise(path: Sequence[Part], values: Iterable[Any]) -> NoiseKind:
-    """What a learned noise path most likely is, so a reader can tell expected noise
-    (timestamps, request ids) from noise that hides a real instability."""
+    """What a noise path most likely is, so a reader can tell expected noise (timestamps,
+    request ids) from ids of resources created per run (which belong in a declared rule)
+    and from noise that hides a real instability (``other``)."""
     vals = [v for v in values if v is not None]
     name = next((str(p) for p in reversed(path) if isinstance(p, str) and p != "*"), "")
     if vals and all(isinstance(v, str) and _ISO_TIME.match(v) for v in vals):
         return "timestamp"
     if _TIME_NAMES.search(name) and all(isinstance(v, int | float | str) for v in vals):
         return "timestamp"
+    if _REQUEST_ID_NAMES.search(name) and all(isinstance(v, str) and _TOKEN.match(v) for v in vals):
+        return "request-id"
     if vals and all(isinstance(v, str) and _UUID.match(v) for v in vals):
-        return "request-id"
-    if _ID_NAMES.search(name) and all(isinstance(v, str) and _TOKEN.match(v) for v in vals):
-        return "request-id"
+        return "id"
+    if _ID_NAMES.search(name) and all(isinstance(v, str | int) for v in vals):
+        return "id"
     return "other"

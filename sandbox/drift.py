@@ -7,23 +7,39 @@ wrapper passes each request and response through :meth:`Drifts.transform_request
 :meth:`Drifts.transform_response` around ``Application.handle``.
 
 Adding a drift = one small function decorated with ``@_drift(name, description, hook)``.
+Hooks: ``routes`` (the gateway's route table), ``request``/``response`` (around the
+application call), ``handler`` (wraps the call itself), ``limits`` (the gateway's payload and
+Lambda event limits), ``preflight`` (the gateway's CORS preflight headers) and ``web`` (the
+web host's headers, e.g. ``/config.json``: the frontend's S3 bucket is part of the rollout).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from sandbox.core.http import CoreRequest, CoreResponse
-from sandbox.core.routes import Route
+from sandbox.core.routes import ROUTES, Route
 
 __all__ = ["DRIFTS", "Drifts"]
 
 RouteFilter = Callable[[tuple[Route, ...]], tuple[Route, ...]]
 RequestHook = Callable[[Route, CoreRequest], CoreRequest]
 ResponseHook = Callable[[Route, CoreRequest, CoreResponse], CoreResponse]
-Hook = Literal["routes", "request", "response"]
+#: The application call (``Application.handle``), for hooks that wrap it.
+Call = Callable[[Route, CoreRequest], CoreResponse]
+HandlerHook = Callable[[Route, CoreRequest, Call], CoreResponse]
+#: (request payload limit, Lambda event limit) -> the limits the gateway enforces.
+LimitsHook = Callable[[int, int], tuple[int, int]]
+#: The gateway's preflight answer headers -> the headers it sends.
+PreflightHook = Callable[[dict[str, str]], dict[str, str]]
+#: The web host's answer headers for a path -> the headers it sends.
+WebHook = Callable[[str, dict[str, str]], dict[str, str]]
+Hook = Literal["routes", "request", "response", "handler", "limits", "preflight", "web"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,312 @@ def _missing_endpoint(routes: tuple[Route, ...]) -> tuple[Route, ...]:
 def _status_code(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
     if route.key == "POST /api/mocs" and resp.status == 201:
         return replace(resp, status=200)
+    return resp
+
+
+# --- upload limit, auth, CORS, cache and fault drifts (issue #5: boundary/auth/cors/health) --
+
+
+@_drift(
+    "upload-limit",
+    "the serverless upload path is capped at 5 MB of Lambda event instead of 6 MB: with "
+    "base64 the direct-upload ceiling falls from about 4.5 MiB to about 3.7 MiB, below the "
+    "client threshold",
+    "limits",
+)
+def _upload_limit(payload_limit: int, event_limit: int) -> tuple[int, int]:
+    return payload_limit, 5 * 1024 * 1024
+
+
+@_drift(
+    "auth-bypass",
+    "bob may PATCH alice's MOC: PATCH /api/mocs/{mocId} skips the owner check",
+    "handler",
+)
+def _auth_bypass(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    if route.key != "PATCH /api/mocs/{mocId}" or req.principal is None:
+        return call(route, req)
+    # Act as the MOC's author: the handler's owner check then passes for anybody.
+    get = next(r for r in ROUTES if r.key == "GET /api/mocs/{mocId}")
+    found = call(get, replace(req, method="GET", route=get.template, body=b"", json=None))
+    author = found.body.get("data", {}).get("authorId") if found.status == 200 else None
+    if not author:
+        return call(route, req)
+    owner = replace(req.principal, user_id=str(author))
+    return call(route, replace(req, principal=owner))
+
+
+@_drift(
+    "cors-header",
+    "the serverless CORS configuration lacks Authorization in Access-Control-Allow-Headers",
+    "preflight",
+)
+def _cors_header(headers: dict[str, str]) -> dict[str, str]:
+    allowed = headers.get("access-control-allow-headers")
+    if allowed is not None:
+        kept = [h for h in allowed.split(",") if h.strip().lower() != "authorization"]
+        headers["access-control-allow-headers"] = ",".join(kept)
+    return headers
+
+
+@_drift(
+    "cache-control",
+    "the web host serves /config.json without max-age (Cache-Control: no-cache), so a "
+    "rollback by config no longer reaches users within 60 s as the plan assumes",
+    "web",
+)
+def _cache_control(path: str, headers: dict[str, str]) -> dict[str, str]:
+    if path == "/config.json":
+        headers = {k: v for k, v in headers.items() if k.lower() != "cache-control"}
+        headers["Cache-Control"] = "no-cache"
+    return headers
+
+
+@_drift(
+    "fault-ignored",
+    "the serverless flavour ignores X-Debug-Fault: the 500 path cannot be exercised there",
+    "request",
+)
+def _fault_ignored(route: Route, req: CoreRequest) -> CoreRequest:
+    if "x-debug-fault" not in req.headers:
+        return req
+    headers = {k: v for k, v in req.headers.items() if k != "x-debug-fault"}
+    return replace(req, headers=headers)
+
+
+# --- contract drifts (issue #3: capture -> infer -> validate) ------------------------------
+# Each touches its own resource family, so a self-test can inject several into one sandbox
+# and still tell which contract check caught which drift.
+
+
+def _rewrite(value: Any, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """A copy of ``value`` with ``fn`` applied to every object, innermost first (cached
+    answers are shared objects: never change them in place)."""
+    if isinstance(value, dict):
+        return fn({k: _rewrite(v, fn) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_rewrite(v, fn) for v in value]
+    return value
+
+
+def _on_data(resp: CoreResponse, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> CoreResponse:
+    if not isinstance(resp.body, dict) or "data" not in resp.body:
+        return resp
+    return replace(resp, body={**resp.body, "data": _rewrite(resp.body["data"], fn)})
+
+
+def _is_moc(route: Route) -> bool:
+    return route.template.startswith("/api/mocs")
+
+
+@_drift("field-rename", "MOCs carry piece_count instead of pieceCount (/api/mocs*)", "response")
+def _field_rename(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if not _is_moc(route):
+        return resp
+    return _on_data(
+        resp,
+        lambda o: {("piece_count" if k == "pieceCount" else k): v for k, v in o.items()},
+    )
+
+
+@_drift("type-change", 'MOCs carry pieceCount as a string ("1450") (/api/mocs*)', "response")
+def _type_change(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if not _is_moc(route):
+        return resp
+    return _on_data(
+        resp,
+        lambda o: {**o, "pieceCount": str(o["pieceCount"])} if "pieceCount" in o else o,
+    )
+
+
+def _epoch_millis(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return int(moment.timestamp() * 1000)
+
+
+@_drift(
+    "date-format",
+    "wishlist items carry createdAt as epoch milliseconds, not ISO-8601 (/api/wishlist*)",
+    "response",
+)
+def _date_format(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if not route.template.startswith("/api/wishlist"):
+        return resp
+    return _on_data(
+        resp,
+        lambda o: {**o, "createdAt": _epoch_millis(o["createdAt"])} if "createdAt" in o else o,
+    )
+
+
+@_drift(
+    "null-vs-absent",
+    "gallery images omit albumId instead of sending null (/api/images*, /api/albums*)",
+    "response",
+)
+def _null_vs_absent(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if not route.template.startswith(("/api/images", "/api/albums")):
+        return resp
+    return _on_data(
+        resp,
+        lambda o: {k: v for k, v in o.items() if not (k == "albumId" and v is None)},
+    )
+
+
+@_drift(
+    "error-shape",
+    'application 404s answer {"message": ...} without the envelope (every route)',
+    "response",
+)
+def _error_shape(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    body = resp.body
+    if resp.status != 404 or not isinstance(body, dict) or "message" not in body:
+        return resp
+    return replace(resp, body={"message": body["message"]})
+
+
+# --- differential drifts (issue #4: parity engine and matrix) ------------------------------
+# Each touches one endpoint of its own, so one sandbox can carry them all and the matrix
+# still says which (endpoint, check) cell caught which drift. search-lag and stale-cache
+# only show across backends (the consistency checks), never in a single differential call.
+
+
+def _with_data(resp: CoreResponse, **changes: Any) -> CoreResponse:
+    body = resp.body
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return resp
+    return replace(resp, body={**body, "data": {**body["data"], **changes}})
+
+
+@_drift(
+    "pagination",
+    "GET /api/images counts pages from 0: page=1 answers the second page, and a request "
+    "without page reports page 0",
+    "handler",
+)
+def _pagination(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    if route.key != "GET /api/images":
+        return call(route, req)
+    query = dict(req.query)
+    raw = (query.get("page") or "").strip()
+    if raw.isdigit():
+        query["page"] = str(int(raw) + 1)  # the handler's page 1 is this drift's page 0
+    resp = call(route, replace(req, query=query))
+    data = resp.body.get("data") if isinstance(resp.body, dict) else None
+    if resp.status != 200 or not isinstance(data, dict) or not isinstance(data.get("page"), int):
+        return resp
+    return _with_data(resp, page=data["page"] - 1)
+
+
+@_drift(
+    "extra-field",
+    "GET /api/mocs/{mocId} adds a field the frontend never asked for (viewCount)",
+    "response",
+)
+def _extra_field(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if route.key != "GET /api/mocs/{mocId}" or resp.status != 200:
+        return resp
+    return _with_data(resp, viewCount=0)
+
+
+@_drift(
+    "message-text",
+    'GET /api/albums says "Albums fetched" instead of "Albums retrieved"',
+    "response",
+)
+def _message_text(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if route.key != "GET /api/albums" or resp.status != 200 or not isinstance(resp.body, dict):
+        return resp
+    return replace(resp, body={**resp.body, "message": "Albums fetched"})
+
+
+@_drift("order", "GET /api/wishlist lists the items in reverse position order", "response")
+def _order(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    data = resp.body.get("data") if isinstance(resp.body, dict) else None
+    if route.key != "GET /api/wishlist" or not isinstance(data, dict):
+        return resp
+    items = data.get("items")
+    if not isinstance(items, list):
+        return resp
+    return _with_data(resp, items=list(reversed(items)))
+
+
+@_drift(
+    "header-content-type",
+    "GET /api/users/me sends its JSON as text/plain (a Lambda that forgot the header)",
+    "response",
+)
+def _header_content_type(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if route.key != "GET /api/users/me":
+        return resp
+    headers = {k: v for k, v in resp.headers.items() if k.lower() != "content-type"}
+    return replace(resp, headers={**headers, "Content-Type": "text/plain; charset=utf-8"})
+
+
+SEARCH_LAG_S = 8.0
+
+
+@_drift(
+    "search-lag",
+    f"GET /api/mocs/search on serverless sees new MOCs only {SEARCH_LAG_S:g} s after they "
+    "were created (a lagging search index)",
+    "response",
+)
+def _search_lag(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    data = resp.body.get("data") if isinstance(resp.body, dict) else None
+    if route.key != "GET /api/mocs/search" or not isinstance(data, dict):
+        return resp
+    items = data.get("items")
+    if not isinstance(items, list):
+        return resp
+    cutoff = time.time() - SEARCH_LAG_S
+
+    def indexed(item: Any) -> bool:
+        created = _epoch_millis(item.get("createdAt")) if isinstance(item, dict) else None
+        return not isinstance(created, int) or created / 1000 <= cutoff
+
+    kept = [i for i in items if indexed(i)]
+    total = data.get("total")
+    hidden = len(items) - len(kept)
+    return _with_data(
+        resp, items=kept, total=total - hidden if isinstance(total, int) else total
+    )
+
+
+STALE_CACHE_TTL_S = 60.0
+_stale_lock = threading.Lock()
+# (path, query) -> (stored at, response). Process-wide like the Lambda container's memory;
+# only this drift reads it.
+_stale_lists: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, CoreResponse]] = {}
+
+
+@_drift(
+    "stale-cache",
+    f"serverless caches GET /api/mocs for {STALE_CACHE_TTL_S:g} s in a cache of its own that "
+    "only its own writes clear: a MOC created or changed through Express stays invisible",
+    "handler",
+)
+def _stale_cache(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    if route.template.startswith("/api/mocs") and route.method != "GET":
+        with _stale_lock:
+            _stale_lists.clear()  # its own writes do invalidate
+        return call(route, req)
+    if route.key != "GET /api/mocs":
+        return call(route, req)
+    key = (route.key, tuple(sorted(req.query.items())))
+    now = time.monotonic()
+    with _stale_lock:
+        hit = _stale_lists.get(key)
+    if hit is not None and now - hit[0] < STALE_CACHE_TTL_S:
+        return hit[1]
+    resp = call(route, req)
+    if resp.status == 200:
+        with _stale_lock:
+            _stale_lists[key] = (now, resp)
     return resp
 
 
@@ -107,3 +429,35 @@ class Drifts:
         for fn in self._hooks("response"):
             resp = fn(route, req, resp)
         return resp
+
+    def call(self, handle: Call, route: Route, req: CoreRequest) -> CoreResponse:
+        """``handle(route, req)``, through the "handler" hooks that wrap it."""
+        call = handle
+        for fn in self._hooks("handler"):
+            call = _wrap(fn, call)
+        return call(route, req)
+
+    def gateway_limits(self, payload_limit: int, event_limit: int) -> tuple[int, int]:
+        """The (payload, Lambda event) limits the gateway enforces."""
+        for fn in self._hooks("limits"):
+            payload_limit, event_limit = fn(payload_limit, event_limit)
+        return payload_limit, event_limit
+
+    def preflight_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers of the gateway's preflight answer (lower-case names)."""
+        for fn in self._hooks("preflight"):
+            headers = fn(dict(headers))
+        return headers
+
+    def web_headers(self, path: str, headers: dict[str, str]) -> dict[str, str]:
+        """The headers the web host sends with ``path``."""
+        for fn in self._hooks("web"):
+            headers = fn(path, dict(headers))
+        return headers
+
+
+def _wrap(fn: HandlerHook, inner: Call) -> Call:
+    def call(route: Route, req: CoreRequest) -> CoreResponse:
+        return fn(route, req, inner)
+
+    return call

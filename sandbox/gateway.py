@@ -181,6 +181,10 @@ class _Gateway:
         self.all_routes = routes_for("serverless", ROUTES)
         self.routes = frozenset(drifts.filter_routes(self.all_routes))
         self.cors = cors
+        self.drifts = drifts
+        self.payload_limit, self.event_limit = drifts.gateway_limits(
+            PAYLOAD_LIMIT, LAMBDA_EVENT_LIMIT
+        )
         # Its own pool, so integrations abandoned on timeout cannot starve other requests.
         self.limiter = anyio.CapacityLimiter(64)
 
@@ -209,18 +213,20 @@ class _Gateway:
         response = Response(status_code=204)
         if self.cors.allows(origin):
             # API Gateway lower-cases the configured header names; methods stay as given.
-            response.headers["access-control-allow-origin"] = origin
-            response.headers["access-control-allow-methods"] = ",".join(ALLOWED_METHODS)
-            response.headers["access-control-allow-headers"] = ",".join(
-                h.lower() for h in ALLOWED_HEADERS
-            )
-            response.headers["access-control-max-age"] = str(MAX_AGE_S)
-            response.headers["vary"] = "origin"
+            headers = {
+                "access-control-allow-origin": origin,
+                "access-control-allow-methods": ",".join(ALLOWED_METHODS),
+                "access-control-allow-headers": ",".join(h.lower() for h in ALLOWED_HEADERS),
+                "access-control-max-age": str(MAX_AGE_S),
+                "vary": "origin",
+            }
+            for name, value in self.drifts.preflight_headers(headers).items():
+                response.headers[name] = value
         return response
 
     async def _serve(self, request: Request, request_id: str) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > PAYLOAD_LIMIT:
+        if length is not None and length.isdigit() and int(length) > self.payload_limit:
             return _gateway_error(413, "Request Entity Too Large")  # body never read
         # Matched against the full table so a request for a drifted-away endpoint gets the
         # 404 of a missing route instead of falling through to a greedy "{id}" template.
@@ -234,11 +240,11 @@ class _Gateway:
             )
             if claims is None:
                 return _gateway_error(401, "Unauthorized")
-        body = await _read_limited(request, PAYLOAD_LIMIT)
+        body = await _read_limited(request, self.payload_limit)
         if body is None:  # chunked upload that grew past the quota
             return _gateway_error(413, "Request Entity Too Large")
         event = build_event(request, route, path_params, body, request_id, claims)
-        if len(json.dumps(event, separators=(",", ":")).encode()) > LAMBDA_EVENT_LIMIT:
+        if len(json.dumps(event, separators=(",", ":")).encode()) > self.event_limit:
             return _gateway_error(413, "Request Entity Too Large")
         if request.url.path.startswith("/api/"):
             if self.settings.latency_ms:

@@ -75,7 +75,7 @@ def make_handler(
         except ApiError as exc:  # malformed JSON or multipart body
             return to_lambda_result(exc.to_response())
         req = active.transform_request(route, req)
-        resp = app.handle(route, req)
+        resp = active.call(app.handle, route, req)
         return to_lambda_result(active.transform_response(route, req, resp))
 
     return handler

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from sandbox.core.identity import get_id_token, mint_expired_token
 from sandbox.core.infra import Infrastructure, start_infrastructure
 from sandbox.core.service import Application
 from sandbox.cors import CorsPolicy
@@ -253,6 +254,13 @@ class SandboxRunner:
         for role, (username, password) in infra.pool.users.items():
             env[f"PARITY_USER_{role.upper()}_USERNAME"] = username
             env[f"PARITY_USER_{role.upper()}_PASSWORD"] = password
+        if not s.production:
+            # Test-only: an IdToken signed by the pool but expired, per role, so the auth
+            # checks can test the "expired token" 401 (absent in production, as it would be
+            # on a real deployment unless someone supplies one).
+            for role in infra.pool.users:
+                expired = mint_expired_token(get_id_token(infra.pool, role))
+                env[f"PARITY_EXPIRED_TOKEN_{role.upper()}"] = expired
         env["PARITY_S3_ENDPOINT"] = infra.moto_url
         env["PARITY_S3_BUCKET"] = s.bucket
         env["PARITY_REDIS_URL"] = infra.redis_url

@@ -39,7 +39,14 @@ class AppShell:
         ).first.wait_for(timeout=timeout)
 
     def expect_running(self, *, timeout: float = 15_000) -> None:
-        expect(self.by("app-main")).to_be_visible(timeout=timeout)
+        """The app started (fails at once, with the reason, if it shows the API error)."""
+        self.wait_started(timeout=timeout)
+        if self.api_error.is_visible():
+            reason = self.api_error.get_attribute("data-reason") or ""
+            raise AssertionError(
+                f"the app did not start: {self.by('api-error-message').inner_text()} {reason}"
+            )
+        expect(self.by("app-main")).to_be_visible()
 
     # -- header and footer ------------------------------------------------------------
 
@@ -90,10 +97,6 @@ class AppShell:
                 }"""
             )
         )
-
-    def runtime_config(self) -> dict[str, Any]:
-        """The config the running app resolved (from the network, cache or fallback)."""
-        return dict(self.page.evaluate("() => window.__moc.config"))
 
     # -- the friendly error -----------------------------------------------------------
 

@@ -44,7 +44,9 @@ class UploadPage:
         self.app.by("upload-file").set_input_files(file)
         self.app.by("upload-submit").click()
         result = self.result
-        expect(result.or_(self.error)).to_be_visible(timeout=timeout)
+        self.app.page.locator(
+            '[data-testid="upload-result"]:visible, [data-testid="upload-error"]:visible'
+        ).first.wait_for(timeout=timeout)
         if self.error.is_visible():
             raise AssertionError(f"the upload failed: {self.error.inner_text()}")
         return UploadResult(

@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.core.identity import PoolInfo
+from sandbox.drift import Drifts
 from sandbox.settings import WEB_BREAKS, SandboxSettings
 
 __all__ = [
@@ -130,7 +131,9 @@ def static_files(breaks: frozenset[str] = frozenset()) -> dict[str, str]:
         for filename, pattern, replacement in BREAKS[name][1]:
             patched, count = re.subn(pattern, replacement, files[filename], flags=re.S)
             if count != 1:
-                raise ValueError(f"web break {name!r}: {pattern!r} matches {filename} {count} times")
+                raise ValueError(
+                    f"web break {name!r}: {pattern!r} matches {filename} {count} times"
+                )
             files[filename] = patched
     return files
 
@@ -150,12 +153,16 @@ def create_web_app(
         "__MOC_BUILD_JSON__", _script_json(build_constants(settings, express_url, pool))
     )
     no_cache = {"Cache-Control": "no-cache"}
+    # The drift "cache-control" (tests only) changes what the bucket sends with it.
+    config_headers = Drifts(settings.drifts).web_headers(
+        "/config.json", {"Cache-Control": "max-age=60"}
+    )
 
     async def config_json(request: Request) -> Response:
         return Response(
             json.dumps(state["config"], separators=(",", ":")),
             media_type="application/json",
-            headers={"Cache-Control": "max-age=60"},
+            headers=config_headers,
         )
 
     async def index(request: Request) -> Response:

@@ -226,7 +226,7 @@ async function viewMocs(main) {
     show("mocs-empty", data.items.length === 0);
     setText(page, "mocs-total", `${data.total} MOC${data.total === 1 ? "" : "s"}`);
     const pages = Math.max(1, Math.ceil(data.total / data.limit));
-    setText(page, "mocs-page", `page ${data.page} of ${pages}`);
+    setText(page, "mocs-page-number", `page ${data.page} of ${pages}`);
     $("mocs-page-prev", page).disabled = data.page <= 1;
     $("mocs-page-next", page).disabled = data.page >= pages;
     page.dataset.loaded = `${q}|${theme}|${data.page}`;

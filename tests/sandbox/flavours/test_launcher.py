@@ -208,7 +208,9 @@ def test_web_app_serves_runtime_config(sandbox: SandboxRunner) -> None:
             "userPoolId": sandbox.env["PARITY_COGNITO_USER_POOL_ID"],
             "clientId": sandbox.env["PARITY_COGNITO_CLIENT_ID"],
             "region": "us-east-1",
+            "endpoint": sandbox.env["PARITY_COGNITO_ENDPOINT"],  # moto, called by the browser
         },
+        "directUploadMaxBytes": 4 * 1024 * 1024,
     }
     page = httpx.get(sandbox.web_url + "/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]

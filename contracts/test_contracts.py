@@ -1,0 +1,92 @@
+"""Contract checks (``pytest -m contract``): every catalog scenario's live answer, on each
+selected backend, validated against its schema in ``contracts/schemas`` (inferred from
+Express by ``parity capture && parity contracts``).
+
+A failure is one block: endpoint, status, backend, schema file, then each JSON path with
+what the contract expects and what came back. API Gateway's own answers on serverless
+are reported as gateway-originated; like any difference they fail unless
+``parity-baseline.toml`` accepts them (check ``contract``). A scenario whose status has no
+schema fails with the command that records it: a contract nobody captured is not a pass.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from parity.baseline import Baseline
+from parity.catalog import Case, load_catalog
+from parity.client import BackendClient
+from parity.contracts import ContractStore, check_response
+from parity.errors import ParityError
+from parity.plugin import MARKERS, ParityRun, ResultSink, get_state
+from parity.runner import run_scenario
+
+pytestmark = pytest.mark.contract
+
+#: Where the schemas are; PARITY_CONTRACTS_DIR points elsewhere (e.g. a fresh inference).
+SCHEMAS = Path(os.environ.get("PARITY_CONTRACTS_DIR") or Path(__file__).with_name("schemas"))
+
+
+def _writes(case: Case) -> bool:
+    return not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "contract_case" not in metafunc.fixturenames:
+        return
+    try:
+        catalog = load_catalog(get_state(metafunc.config).base_settings.catalog)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    params = []
+    for case in catalog.cases():
+        tags = set(case.endpoint.tags) | set(case.scenario.tags)
+        marks = [getattr(pytest.mark, t) for t in sorted(tags) if t in MARKERS and t != "contract"]
+        if _writes(case):
+            marks.append(pytest.mark.writes)
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    metafunc.parametrize("contract_case", params)
+
+
+@pytest.fixture(scope="session")
+def contract_store() -> ContractStore:
+    store = ContractStore(SCHEMAS)
+    store.check_all()  # a corrupt schema is named (file, line) once, before any check runs
+    return store
+
+
+def test_contract(
+    backend: BackendClient,
+    backend_name: str,
+    parity_run: ParityRun,
+    contract_case: Case,
+    contract_store: ContractStore,
+    parity_results: ResultSink,
+    parity_baseline: Baseline,
+) -> None:
+    case = contract_case
+    if _writes(case) and not parity_run.settings.writes_allowed:
+        pytest.skip("writes refused against a production target (pass --allow-writes)")
+    exchange = run_scenario(
+        backend, parity_run.catalog, case.endpoint, case.scenario, parity_run.run_id
+    )
+    outcome = check_response(
+        contract_store,
+        method=exchange.method,
+        route=exchange.route,
+        status=exchange.status,
+        body=exchange.json,
+        is_json=exchange.is_json,
+        text=exchange.text,
+        backend=backend_name,
+        scenario=case.scenario.name,
+        expected=case.scenario.expect,
+        url=exchange.url,
+    )
+    outcome.apply_baseline(parity_baseline)
+    parity_results.add(outcome.to_result())
+    if outcome.failed:
+        pytest.fail(outcome.block(), pytrace=False)

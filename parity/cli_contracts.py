@@ -1,0 +1,200 @@
+"""``parity capture`` and ``parity contracts``: the capture -> infer half of the flow.
+
+Registered on the app in :mod:`parity.cli`; kept here so the CLI module stays a list of
+commands. Both raise :class:`~parity.errors.UsageError` for bad input (exit 2, one line
+naming the file and the fix) and exit 1 when the result needs attention.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as _random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from parity.capture import capture_catalog
+from parity.catalog import Case, Catalog, load_catalog
+from parity.client import BackendClient, Backends
+from parity.config import Settings
+from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
+from parity.errors import UsageError
+from parity.har import import_har
+from parity.infer import build_contracts
+from parity.launcher import SandboxProcess
+from parity.runner import Exchange
+
+__all__ = ["DEFAULT_CASSETTES_DIR", "capture", "contracts", "known_secrets"]
+
+DEFAULT_CASSETTES_DIR = Path("fixtures/cassettes")
+console = Console(soft_wrap=True)
+
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option("--catalog", help="endpoint catalog (default fixtures/catalog.yaml)"),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option("--backend", help="the backend recorded (contracts come from express)"),
+]
+
+
+def known_secrets(settings: Settings) -> list[str]:
+    """Exact values to redact wherever they appear: the test users' passwords and any
+    ``PARITY_*`` variable that holds a password, token, secret or key."""
+    values = [u.password.reveal() for u in settings.users.values() if u.password is not None]
+    sensitive = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
+    values += [v for k, v in settings.env.items() if sensitive.search(k) and v]
+    return values
+
+
+def _catalog(path: Path | None, settings: Settings | None = None) -> Catalog:
+    return load_catalog(path or (settings.catalog if settings else Path("fixtures/catalog.yaml")))
+
+
+@contextmanager
+def _target(settings: Settings, backend: str, reports_dir: Path) -> Iterator[Settings]:
+    """``settings`` pointing at ``backend``; the embedded sandbox when it has no URL."""
+    if settings.url_for(backend) is not None:
+        yield settings
+        return
+    sandbox = SandboxProcess(reports_dir / "sandbox-capture.env")
+    with console.status("no backend URL given: starting the embedded sandbox..."):
+        env = sandbox.start()
+    try:
+        yield settings.with_env(env)
+    finally:
+        sandbox.stop()
+
+
+def _replay(
+    client: BackendClient, catalog: Catalog, out: Path, settings: Settings, width: int
+) -> int:
+    cases = catalog.cases()
+    columns = (
+        TextColumn("[bold]capture[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("", total=len(cases))
+
+        def advance(case: Case, exchange: Exchange | None) -> None:
+            bar.update(task, advance=1, description=case.id)
+
+        report = capture_catalog(
+            client,
+            catalog,
+            out,
+            run_id=_random.token_hex(4),
+            cases=cases,
+            concurrency=width,
+            secrets=known_secrets(settings),
+            progress=advance,
+        )
+    console.print(f"[bold green]{report.written} exchanges[/] recorded in {out} (redacted)")
+    for line in report.failures:
+        console.print(f"[red]not recorded[/] {line}")
+    for line in report.unexpected:
+        console.print(f"[yellow]unexpected status[/] {line}")
+    if not report.ok:
+        console.print("Fix the backend or the catalog, then capture again.")
+    return 0 if report.ok else 1
+
+
+def capture(
+    har: Annotated[
+        Path | None, typer.Option("--har", help="import this HAR file instead of replaying")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="cassettes directory")] = DEFAULT_CASSETTES_DIR,
+    catalog: CatalogOpt = None,
+    backend: BackendOpt = "express",
+    express_url: Annotated[
+        str | None, typer.Option("--express-url", help="default: PARITY_EXPRESS_URL or sandbox")
+    ] = None,
+    serverless_url: Annotated[
+        str | None, typer.Option("--serverless-url", help="default: PARITY_SERVERLESS_URL")
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="HAR: only entries sent to this base URL")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="read-only scenarios in parallel")
+    ] = 1,
+    reports_dir: Annotated[Path, typer.Option("--reports-dir")] = Path("reports"),
+) -> None:
+    """Record every catalog scenario (or a HAR file) into fixtures/cassettes/, redacted."""
+    if backend not in ("express", "serverless"):
+        raise UsageError(f"unknown backend {backend!r}", hint="Use --backend express or serverless")
+    settings = Settings.load(
+        overrides={
+            "backend": backend,
+            "express_url": express_url,
+            "serverless_url": serverless_url,
+            "catalog": str(catalog) if catalog else None,
+        }
+    )
+    cat = _catalog(catalog, settings)
+    if har is not None:
+        if not har.is_file():
+            raise UsageError("no such HAR file", path=har, hint="Check the --har path")
+        target = out / f"har-{re.sub(r'[^A-Za-z0-9_.-]', '_', har.stem)}.jsonl"
+        report = import_har(
+            har, cat, target, backend=backend, origin=origin, secrets=tuple(known_secrets(settings))
+        )
+        console.print(
+            f"[bold green]{report.written} of {report.entries} HAR entries[/] recorded in "
+            f"{target} (redacted)"
+        )
+        if report.other_origin:
+            console.print(f"{report.other_origin} entries went to another origin than {origin}")
+        if report.unmatched:
+            console.print(f"{sum(report.unmatched.values())} entries match no catalog endpoint:")
+            for key, count in report.unmatched.most_common():
+                console.print(f"  {count:>4}  {key}")
+        return
+    with (
+        _target(settings, backend, reports_dir) as resolved,
+        Backends.from_settings(resolved) as clients,
+    ):
+        code = _replay(clients[backend], cat, out / f"{backend}.jsonl", resolved, concurrency)
+    raise typer.Exit(code)
+
+
+def contracts(
+    cassettes: Annotated[
+        Path, typer.Option("--cassettes", help="where the cassettes are")
+    ] = DEFAULT_CASSETTES_DIR,
+    out: Annotated[Path, typer.Option("--out", help="schemas directory")] = DEFAULT_CONTRACTS_DIR,
+    catalog: CatalogOpt = None,
+    backend: BackendOpt = "express",
+    check: Annotated[
+        bool, typer.Option("--check", help="change nothing; exit 1 if contracts/ is stale")
+    ] = False,
+) -> None:
+    """Infer one JSON Schema per endpoint x status from the cassettes into contracts/."""
+    cat = _catalog(catalog)
+    report = build_contracts(cassettes, out, catalog=cat, backend=backend, write=not check)
+    total = len(report.written) + len(report.unchanged)
+    verb = "would change" if check else "written"
+    console.print(
+        f"[bold]{total} schemas[/] from {report.samples} samples in {out}: "
+        f"{len(report.written)} {verb}, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} {'stale' if check else 'removed'}"
+    )
+    for path in report.written + report.removed:
+        console.print(f"  {path}")
+    for reason, count in sorted(report.skipped.items()):
+        console.print(f"skipped {count} exchanges: {reason}")
+    if not check:
+        ContractStore(out).check_all()  # what was written must load back
+    if check and report.changed:
+        console.print("contracts/ is out of date: run `parity contracts` and commit the result")
+        raise typer.Exit(1)

@@ -1,0 +1,167 @@
+"""Differences: kinds, severity, origin, noise and declared rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity.diff import Answer, Difference, compare, learn_noise
+from parity.normalize import Rules
+
+JSON = {"content-type": "application/json"}
+
+
+def env(data: Any, message: str = "OK", status: str = "success") -> dict[str, Any]:
+    return {"status": status, "message": message, "data": data}
+
+
+def ans(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, {**JSON, **(headers or {})}, body)
+
+
+def only(diffs: list[Difference]) -> Difference:
+    assert len(diffs) == 1, diffs
+    return diffs[0]
+
+
+def test_identical_answers_have_no_difference() -> None:
+    a = ans(env({"id": 1, "tags": ["a", "b"]}))
+    c = compare(a, ans(env({"id": 1, "tags": ["a", "b"]})))
+    assert c.status == c.headers == c.envelope == []
+
+
+def test_status_change_is_breaking_application() -> None:
+    d = only(compare(ans(env({}), 201), ans(env({}), 200)).status)
+    assert (d.kind, d.severity, d.origin, d.expected, d.actual) == (
+        "status",
+        "breaking",
+        "application",
+        201,
+        200,
+    )
+
+
+def test_gateway_404_for_a_served_route_is_a_missing_endpoint() -> None:
+    c = compare(ans(env({"total": 1})), ans({"message": "Not Found"}, 404))
+    d = only(c.status)
+    assert d.kind == "missing-endpoint" and d.origin == "gateway"
+    # and the envelope says which fields are gone, one by one
+    removed = {x.path for x in c.envelope if x.kind == "removed"}
+    assert removed == {"status", "data"}
+    assert all(x.origin == "gateway" for x in c.envelope)
+
+
+def test_application_message_only_body_is_not_the_gateway() -> None:
+    express = ans({"status": "error", "message": "MOC not found", "data": None,
+                   "error": {"code": "NOT_FOUND"}}, 404)
+    c = compare(express, ans({"message": "MOC not found"}, 404))
+    assert c.status == []
+    assert {d.origin for d in c.envelope} == {"application"}
+
+
+def test_authorizer_401_is_gateway_origin() -> None:
+    express = ans({"status": "error", "message": "Unauthorized", "data": None,
+                   "error": {"code": "UNAUTHORIZED"}}, 401)
+    c = compare(express, ans({"message": "Unauthorized"}, 401))
+    assert {d.origin for d in c.envelope} == {"gateway"}
+    assert {d.path for d in c.envelope} == {"status", "data", "error"}
+
+
+def test_new_field_is_additive_missing_field_breaking() -> None:
+    c = compare(ans(env({"a": 1, "b": 2})), ans(env({"a": 1, "c": 3})))
+    by_path = {d.path: d for d in c.envelope}
+    assert by_path["data.b"].kind == "removed" and by_path["data.b"].severity == "breaking"
+    assert by_path["data.c"].kind == "added" and by_path["data.c"].severity == "additive"
+
+
+def test_type_change_is_breaking_but_int_vs_float_is_a_value() -> None:
+    d = only(compare(ans(env({"n": 1450})), ans(env({"n": "1450"}))).envelope)
+    assert (d.kind, d.severity, d.path) == ("type", "breaking", "data.n")
+    d = only(compare(ans(env({"n": 1})), ans(env({"n": 1.5}))).envelope)
+    assert d.kind == "value"
+
+
+def test_message_text_is_cosmetic() -> None:
+    d = only(compare(ans(env([], "Albums retrieved")), ans(env([], "Albums fetched"))).envelope)
+    assert (d.path, d.severity) == ("message", "cosmetic")
+
+
+def test_reordered_list_is_one_order_difference() -> None:
+    items = [{"id": i, "position": i} for i in range(4)]
+    c = compare(ans(env({"items": items})), ans(env({"items": items[::-1]})))
+    d = only(c.envelope)
+    assert (d.path, d.kind, d.severity) == ("data.items", "order", "breaking")
+
+
+def test_declared_unordered_list_ignores_order() -> None:
+    rules = Rules.from_lists(unordered=["data.tags"])
+    c = compare(ans(env({"tags": ["a", "b"]})), ans(env({"tags": ["b", "a"]})), rules=rules)
+    assert c.envelope == []
+
+
+def test_declared_ignore_drops_values_keeps_structure() -> None:
+    rules = Rules.from_lists(ignore=["data.id", "data.coverId"])
+    c = compare(ans(env({"id": "a", "coverId": None})), ans(env({"id": "b", "coverId": "x"})),
+                rules=rules)
+    assert c.envelope == []
+    assert {n.path for n in c.noise} == {"data.id", "data.coverId"}
+    assert {n.source for n in c.noise} == {"declared"}
+    # a type change (not to or from null) is still a difference, so is a vanished key
+    c = compare(ans(env({"id": "a"})), ans(env({"id": 7})), rules=rules)
+    assert only(c.envelope).kind == "type"
+    c = compare(ans(env({"id": "a"})), ans(env({})), rules=rules)
+    assert only(c.envelope).kind == "removed"
+
+
+def test_learned_noise_is_listed_and_not_compared() -> None:
+    first = ans(env({"uptime": 1.2, "title": "x"}))
+    second = ans(env({"uptime": 1.4, "title": "x"}))
+    noise = learn_noise(first, second)
+    assert [p for p, _ in noise.body] == [("data", "uptime")]
+    c = compare(first, ans(env({"uptime": 9.9, "title": "x"})), noise=noise)
+    assert c.envelope == []
+    assert [(n.path, n.source, n.kind) for n in c.noise] == [("data.uptime", "learned", "timestamp")]
+    # the title is not noise: a change there still counts
+    c = compare(first, ans(env({"uptime": 9.9, "title": "y"})), noise=noise)
+    assert only(c.envelope).path == "data.title"
+
+
+def test_learned_noise_keeps_a_type_both_reference_answers_agreed_on() -> None:
+    first = ans(env({"createdAt": "2026-01-01T00:00:00.000Z"}))
+    second = ans(env({"createdAt": "2026-01-01T00:00:01.000Z"}))
+    noise = learn_noise(first, second)
+    d = only(compare(first, ans(env({"createdAt": 1767225600000})), noise=noise).envelope)
+    assert d.kind == "type" and d.path == "data.createdAt"
+
+
+def test_noise_in_status_and_headers() -> None:
+    first, second = ans(env({}), 200, {"cache-control": "no-store"}), ans(env({}), 503)
+    noise = learn_noise(first, second)
+    assert noise.status and "cache-control" in noise.headers
+    c = compare(first, ans(env({}), 500), noise=noise)
+    assert c.status == [] and c.headers == []
+
+
+def test_headers() -> None:
+    express = ans(env({}), 200, {"content-type": "application/json; charset=utf-8",
+                                 "cache-control": "public, max-age=30", "vary": "Origin",
+                                 "access-control-allow-origin": "http://a"})
+    same = ans(env({}), 200, {"cache-control": "max-age=30, public", "vary": "origin",
+                              "access-control-allow-origin": "http://a"})
+    assert compare(express, same).headers == []
+    other = ans(env({}), 200, {"content-type": "text/plain; charset=utf-8", "vary": "origin",
+                               "x-extra": "1", "access-control-expose-headers": "etag"})
+    by = {d.path: d for d in compare(express, other).headers}
+    assert by["content-type"].kind == "header-changed" and by["content-type"].severity == "breaking"
+    assert by["content-type"].origin == "application"
+    assert by["cache-control"].kind == "header-removed"
+    assert by["access-control-allow-origin"].origin == "gateway"
+    assert by["access-control-expose-headers"].kind == "header-added"
+    assert by["access-control-expose-headers"].severity == "additive"
+    assert "x-extra" not in by
+
+
+def test_non_json_body() -> None:
+    c = compare(ans(env({})), Answer(200, {}, None, "<html>"))
+    assert only(c.envelope).kind == "body"
+    c = compare(Answer(204, {}, None, ""), Answer(204, {}, None, ""))
+    assert c.envelope == []
