@@ -52,7 +52,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ACTION_TIMEOUT_MS = 5_000  # a missing element fails fast; slow steps pass their own timeout
+ACTION_TIMEOUT_MS = 10_000  # a missing element fails in seconds; slow steps pass their own
 VIEWPORT = {"width": 1024, "height": 700}
 
 # option dest -> (pytest-playwright's default, ours)
@@ -318,6 +318,6 @@ def end_state(page: Page, request: pytest.FixtureRequest) -> Callable[[str], Non
         if directory is None or backend not in (None, "serverless"):
             return
         directory.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(directory / f"{name}.png"))
+        page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
 
     return capture

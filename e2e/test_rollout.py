@@ -85,7 +85,7 @@ def test_config_fetch_failure_retries_then_uses_last_known_good_then_express(
         load(app, mocs_page, reload=True)
     assert len(failure.attempts) == 3, failure.attempts
     first, second = failure.gaps()
-    assert first >= 0.8 and second >= 1.6 and second > first, f"no backoff: {failure.gaps()}"
+    assert first >= 0.8 and second >= 1.6, f"no backoff (1 s, then 2 s): {failure.gaps()}"
     assert app.config_source == "cache"
     network.expect_only("serverless", since=mark)
 

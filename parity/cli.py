@@ -73,8 +73,18 @@ def sandbox(
         production=production,
         extra_env={k: str(v) for k, v in ports.items() if v},
     )
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
     with console.status("starting the sandbox..."):
         env = proc.start()
+    # Before the "Ctrl-C stops everything" line: a Ctrl-C right after it must not land
+    # between the print and the wait loop (exit 130 with the sandbox's clean-up skipped).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
     console.print(f"[bold green]sandbox ready[/] (pid {proc.pid}); settings written to {env_file}")
     for key, value in env.items():
         secret = key.endswith("_PASSWORD") or "_TOKEN_" in key  # expired tokens too
@@ -84,13 +94,6 @@ def sandbox(
         f"\nIn another shell: [bold]set -a; . {env_file}; set +a; pytest -m smoke[/]\n"
         "Ctrl-C stops everything."
     )
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
     try:
         while not stop and proc._proc is not None and proc._proc.poll() is None:
             time.sleep(0.3)

@@ -47,7 +47,8 @@ _SECRET_KEYS = frozenset({"password", "passwd", "secret", "clientsecret", "apike
 _TOKEN_KEYS = frozenset({"authorization", "proxyauthorization", "token"})
 _COOKIE_KEYS = frozenset({"cookie", "setcookie", "cookies"})
 
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# A JWS (three segments) or JWE (five: Cognito's refresh tokens) starting with a JSON header.
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Query parameters that carry a signature or a credential (presigned S3 URLs, CloudFront,
 # OAuth-style callbacks). The name is kept so a reader sees what was there.

@@ -39,8 +39,18 @@ def test_sensitive_headers_are_replaced(header: str, placeholder: str) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["token", "idToken", "accessToken", "refreshToken", "id_token", "password", "secret",
-     "clientSecret", "newPassword", "csrf-token"],
+    [
+        "token",
+        "idToken",
+        "accessToken",
+        "refreshToken",
+        "id_token",
+        "password",
+        "secret",
+        "clientSecret",
+        "newPassword",
+        "csrf-token",
+    ],
 )
 def test_sensitive_json_keys_anywhere_in_a_body(key: str) -> None:
     body = {"data": {"session": {key: "opaque-value-1234"}, "items": [{key: "x-1234"}]}}
@@ -50,8 +60,15 @@ def test_sensitive_json_keys_anywhere_in_a_body(key: str) -> None:
 
 
 def test_ordinary_keys_and_non_string_values_are_kept() -> None:
-    body = {"id": "3f2a", "title": "Castle", "pieceCount": 12, "key": "uploads/a.pdf",
-            "tokenCount": 3, "ok": True, "data": None}
+    body = {
+        "id": "3f2a",
+        "title": "Castle",
+        "pieceCount": 12,
+        "key": "uploads/a.pdf",
+        "tokenCount": 3,
+        "ok": True,
+        "data": None,
+    }
     assert redact(body) == body  # tokenCount is a number: kept (a type change would lie)
 
 

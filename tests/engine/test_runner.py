@@ -350,3 +350,62 @@ def test_presigned_put_goes_to_the_url_without_credentials(
 def test_exchange_serialises(client: BackendClient, catalog: Catalog) -> None:
     data = run(client, catalog, "things.get/odd-id").to_dict()
     assert json.loads(json.dumps(data))["status"] == 404
+
+
+# --- run_variants and provisioned (the sweeps' and the boundary checks' helpers) ----------
+
+
+def test_run_variants_sets_up_once_and_sends_each_variant(
+    client: BackendClient, catalog: Catalog, api: FakeApi
+) -> None:
+    from parity.runner import run_variants
+    from parity.sweeps import varied
+
+    endpoint = catalog.get("things.get")
+    base = endpoint.scenario("existing")
+    variants = [
+        varied(base, role="anonymous", headers={"Authorization": "Bearer not-a-jwt"}),
+        varied(base, role="anonymous"),
+        varied(base, params={"thingId": "nope"}),
+    ]
+    exchanges = run_variants(client, catalog, endpoint, base, variants, "r42")
+    assert api.log == [
+        "POST /boxes",
+        "POST /boxes/b1/things",
+        "GET /things/t2",
+        "GET /things/t2",
+        "GET /things/nope",
+        "DELETE /things/t2",
+        "DELETE /boxes/b1",
+    ]
+    assert api.auth[2:5] == ["Bearer not-a-jwt", None, "Bearer tok-a"]
+    assert [e.status for e in exchanges] == [200, 200, 404]
+    assert all(e.saved == {"boxId": "b1", "thingId": "t2"} for e in exchanges)
+
+
+def test_run_variants_cleans_up_what_a_variant_creates(
+    client: BackendClient, catalog: Catalog, api: FakeApi
+) -> None:
+    from parity.runner import run_variants
+
+    endpoint = catalog.get("things.create")
+    base = endpoint.scenario("created")
+    run_variants(client, catalog, endpoint, base, [base, base], "r42")
+    assert api.things == {} and api.boxes == set()
+
+
+def test_provisioned_yields_state_and_deletes_it(
+    client: BackendClient, catalog: Catalog, api: FakeApi
+) -> None:
+    from parity.runner import provisioned
+
+    with provisioned(client, catalog, ["thing"], "r42") as variables:
+        assert variables == {"run_id": "r42", "boxId": "b1", "thingId": "t2"}
+        assert api.things == {"t2": "b1"}
+    assert api.things == {} and api.boxes == set()
+    api.fail["DELETE /boxes/.*"] = 500
+    with pytest.raises(SetupError, match="teardown"), provisioned(client, catalog, ["box"], "r"):
+        pass
+    with pytest.raises(RuntimeError) as info, provisioned(client, catalog, ["box"], "r"):
+        raise RuntimeError("inside")
+    assert "teardown also failed" in "".join(info.value.__notes__)

@@ -40,8 +40,12 @@ def gateway_diff(path: str = "status") -> Difference:
 def test_loads_entries(tmp_path: Path) -> None:
     b = load_baseline(write(tmp_path, "version = 1\n" + ENTRY.format(expires="2027-01-31")))
     (e,) = b.entries
-    assert (e.id, e.endpoint, e.status, e.expires) == ("authorizer-401", "* /api/*", 401,
-                                                       date(2027, 1, 31))
+    assert (e.id, e.endpoint, e.status, e.expires) == (
+        "authorizer-401",
+        "* /api/*",
+        401,
+        date(2027, 1, 31),
+    )
 
 
 def test_missing_file_is_empty_unless_named(tmp_path: Path) -> None:
@@ -53,16 +57,26 @@ def test_missing_file_is_empty_unless_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("[[accept]]\nendpoint='GET /x'\ncheck='status'\npath='*'\nexpires=2027-01-01\n",
-         r"\[\[accept\]\] entry 1: missing required field 'reason'\. Add reason ="),
-        (ENTRY.format(expires="2027-01-01").replace('reason =', 'reasn = "x"\nreason ='),
-         r"entry 1 \(authorizer-401\), field reasn: unknown field 'reasn'"),
-        (ENTRY.format(expires='"soon"'),
-         r"entry 1 \(authorizer-401\), field expires: not a date \(got 'soon'\)"),
-        (ENTRY.format(expires="2027-01-01").replace('"gateway"', '"lambda"'),
-         r"field origin: unknown origin 'lambda'"),
-        (ENTRY.format(expires="2027-01-01").replace('"* /api/*"', '"/api/x"'),
-         r"field endpoint: '/api/x' is not 'METHOD /route'"),
+        (
+            "[[accept]]\nendpoint='GET /x'\ncheck='status'\npath='*'\nexpires=2027-01-01\n",
+            r"\[\[accept\]\] entry 1: missing required field 'reason'\. Add reason =",
+        ),
+        (
+            ENTRY.format(expires="2027-01-01").replace("reason =", 'reasn = "x"\nreason ='),
+            r"entry 1 \(authorizer-401\), field reasn: unknown field 'reasn'",
+        ),
+        (
+            ENTRY.format(expires='"soon"'),
+            r"entry 1 \(authorizer-401\), field expires: not a date \(got 'soon'\)",
+        ),
+        (
+            ENTRY.format(expires="2027-01-01").replace('"gateway"', '"lambda"'),
+            r"field origin: unknown origin 'lambda'",
+        ),
+        (
+            ENTRY.format(expires="2027-01-01").replace('"* /api/*"', '"/api/x"'),
+            r"field endpoint: '/api/x' is not 'METHOD /route'",
+        ),
         (ENTRY.format(expires="2027-01-01") * 2, r"entry 2 \(authorizer-401\): duplicate id"),
         ("accept = [", r"not valid TOML"),
         ("versio = 1\n", r"key versio: unknown key 'versio'"),
@@ -121,8 +135,13 @@ def test_expired_entry_accepts_nothing_and_says_so(tmp_path: Path) -> None:
     assert b2.apply("POST /api/mocs", "envelope", [gateway_diff()], status=401, today=TODAY)
 
 
-def record(endpoint: str, check: str, state: str = "pass", status: int | None = None,
-           used: list[str] | None = None) -> CheckResult:
+def record(
+    endpoint: str,
+    check: str,
+    state: str = "pass",
+    status: int | None = None,
+    used: list[str] | None = None,
+) -> CheckResult:
     evidence: dict[str, object] = {}
     if status is not None:
         evidence = {"candidate": "serverless", "responses": {"serverless": {"status": status}}}
@@ -133,19 +152,29 @@ def record(endpoint: str, check: str, state: str = "pass", status: int | None = 
 
 def test_usage_used_stale_expired_not_evaluated(tmp_path: Path) -> None:
     text = ENTRY.format(expires="2027-01-31")
-    text += ENTRY.format(expires="2027-01-31").replace("authorizer-401", "gone").replace(
-        "* /api/*", "GET /api/users/me")
+    text += (
+        ENTRY.format(expires="2027-01-31")
+        .replace("authorizer-401", "gone")
+        .replace("* /api/*", "GET /api/users/me")
+    )
     text += ENTRY.format(expires="2026-01-01").replace("authorizer-401", "old")
-    text += ENTRY.format(expires="2027-01-31").replace("authorizer-401", "boundary").replace(
-        'check = "envelope"', 'check = "boundary"')
+    text += (
+        ENTRY.format(expires="2027-01-31")
+        .replace("authorizer-401", "boundary")
+        .replace('check = "envelope"', 'check = "boundary"')
+    )
     b = load_baseline(write(tmp_path, text))
     records = [
         record("POST /api/mocs", "envelope", "accepted", 401, ["authorizer-401"]),
         record("GET /api/users/me", "envelope", "pass", 401),  # 401 again, nothing to accept
     ]
     usage = {u.entry.id: u.state for u in b.usage(records, today=TODAY)}
-    assert usage == {"authorizer-401": "used", "gone": "stale", "old": "expired",
-                     "boundary": "not-evaluated"}
+    assert usage == {
+        "authorizer-401": "used",
+        "gone": "stale",
+        "old": "expired",
+        "boundary": "not-evaluated",
+    }
 
 
 def test_an_entry_whose_status_never_came_up_is_not_stale(tmp_path: Path) -> None:

@@ -51,16 +51,30 @@ def test_gateway_404_for_a_served_route_is_a_missing_endpoint() -> None:
 
 
 def test_application_message_only_body_is_not_the_gateway() -> None:
-    express = ans({"status": "error", "message": "MOC not found", "data": None,
-                   "error": {"code": "NOT_FOUND"}}, 404)
+    express = ans(
+        {
+            "status": "error",
+            "message": "MOC not found",
+            "data": None,
+            "error": {"code": "NOT_FOUND"},
+        },
+        404,
+    )
     c = compare(express, ans({"message": "MOC not found"}, 404))
     assert c.status == []
     assert {d.origin for d in c.envelope} == {"application"}
 
 
 def test_authorizer_401_is_gateway_origin() -> None:
-    express = ans({"status": "error", "message": "Unauthorized", "data": None,
-                   "error": {"code": "UNAUTHORIZED"}}, 401)
+    express = ans(
+        {
+            "status": "error",
+            "message": "Unauthorized",
+            "data": None,
+            "error": {"code": "UNAUTHORIZED"},
+        },
+        401,
+    )
     c = compare(express, ans({"message": "Unauthorized"}, 401))
     assert {d.origin for d in c.envelope} == {"gateway"}
     assert {d.path for d in c.envelope} == {"status", "data", "error"}
@@ -100,8 +114,9 @@ def test_declared_unordered_list_ignores_order() -> None:
 
 def test_declared_ignore_drops_values_keeps_structure() -> None:
     rules = Rules.from_lists(ignore=["data.id", "data.coverId"])
-    c = compare(ans(env({"id": "a", "coverId": None})), ans(env({"id": "b", "coverId": "x"})),
-                rules=rules)
+    c = compare(
+        ans(env({"id": "a", "coverId": None})), ans(env({"id": "b", "coverId": "x"})), rules=rules
+    )
     assert c.envelope == []
     assert {n.path for n in c.noise} == {"data.id", "data.coverId"}
     assert {n.source for n in c.noise} == {"declared"}
@@ -119,7 +134,9 @@ def test_learned_noise_is_listed_and_not_compared() -> None:
     assert [p for p, _ in noise.body] == [("data", "uptime")]
     c = compare(first, ans(env({"uptime": 9.9, "title": "x"})), noise=noise)
     assert c.envelope == []
-    assert [(n.path, n.source, n.kind) for n in c.noise] == [("data.uptime", "learned", "timestamp")]
+    assert [(n.path, n.source, n.kind) for n in c.noise] == [
+        ("data.uptime", "learned", "timestamp")
+    ]
     # the title is not noise: a change there still counts
     c = compare(first, ans(env({"uptime": 9.9, "title": "y"})), noise=noise)
     assert only(c.envelope).path == "data.title"
@@ -142,14 +159,36 @@ def test_noise_in_status_and_headers() -> None:
 
 
 def test_headers() -> None:
-    express = ans(env({}), 200, {"content-type": "application/json; charset=utf-8",
-                                 "cache-control": "public, max-age=30", "vary": "Origin",
-                                 "access-control-allow-origin": "http://a"})
-    same = ans(env({}), 200, {"cache-control": "max-age=30, public", "vary": "origin",
-                              "access-control-allow-origin": "http://a"})
+    express = ans(
+        env({}),
+        200,
+        {
+            "content-type": "application/json; charset=utf-8",
+            "cache-control": "public, max-age=30",
+            "vary": "Origin",
+            "access-control-allow-origin": "http://a",
+        },
+    )
+    same = ans(
+        env({}),
+        200,
+        {
+            "cache-control": "max-age=30, public",
+            "vary": "origin",
+            "access-control-allow-origin": "http://a",
+        },
+    )
     assert compare(express, same).headers == []
-    other = ans(env({}), 200, {"content-type": "text/plain; charset=utf-8", "vary": "origin",
-                               "x-extra": "1", "access-control-expose-headers": "etag"})
+    other = ans(
+        env({}),
+        200,
+        {
+            "content-type": "text/plain; charset=utf-8",
+            "vary": "origin",
+            "x-extra": "1",
+            "access-control-expose-headers": "etag",
+        },
+    )
     by = {d.path: d for d in compare(express, other).headers}
     assert by["content-type"].kind == "header-changed" and by["content-type"].severity == "breaking"
     assert by["content-type"].origin == "application"

@@ -41,11 +41,18 @@ class FakeSource:
         self.seen_headers.append(dict(scenario.headers))
         status, body = self.answer(self.calls)
         return Exchange(
-            backend=self.name, endpoint=c.endpoint.id, scenario=scenario.name,
-            role=scenario.role, method=c.endpoint.method, route=c.endpoint.route,
+            backend=self.name,
+            endpoint=c.endpoint.id,
+            scenario=scenario.name,
+            role=scenario.role,
+            method=c.endpoint.method,
+            route=c.endpoint.route,
             url=f"http://{self.name}.test{c.endpoint.route}?x=1",
-            request_headers={"authorization": "[redacted]"}, request_body=None,
-            status=status, headers={"content-type": "application/json"}, json=body,
+            request_headers={"authorization": "[redacted]"},
+            request_body=None,
+            status=status,
+            headers={"content-type": "application/json"},
+            json=body,
             expected=scenario.expect,
         )
 
@@ -75,7 +82,14 @@ def test_reads_sandwich_the_candidate_between_two_reference_answers() -> None:
 
 def test_writes_go_once_to_each_backend() -> None:
     log: list[str] = []
-    body = {"id": "a", "title": "t", "pieceCount": 1, "createdAt": "x", "updatedAt": "x", "tags": []}
+    body = {
+        "id": "a",
+        "title": "t",
+        "pieceCount": 1,
+        "createdAt": "x",
+        "updatedAt": "x",
+        "tags": [],
+    }
     ref = FakeSource("express", lambda n: (201, env(body, "MOC created")), log)
     cand = FakeSource("serverless", lambda n: (200, env({**body, "id": "b"}, "MOC created")), log)
     out = run_case(case("mocs.create/created"), ref, cand)
@@ -106,8 +120,12 @@ def test_baseline_turns_a_difference_into_accepted_with_its_reason(tmp_path: Pat
     )
     baseline = load_baseline(tmp_path / "b.toml")
     log: list[str] = []
-    envelope = {"status": "error", "message": "Unauthorized", "data": None,
-                "error": {"code": "UNAUTHORIZED"}}
+    envelope = {
+        "status": "error",
+        "message": "Unauthorized",
+        "data": None,
+        "error": {"code": "UNAUTHORIZED"},
+    }
     ref = FakeSource("express", lambda n: (401, envelope), log)
     cand = FakeSource("serverless", lambda n: (401, {"message": "Unauthorized"}), log)
     out = run_case(case("mocs.create/no-token"), ref, cand, baseline=baseline)
@@ -130,8 +148,11 @@ def test_an_unreachable_backend_gives_error_records_with_the_reason(failing: str
 
         return fn
 
-    out = run_case(case("health/default"), FakeSource("express", answer("express"), log),
-                   FakeSource("serverless", answer("serverless"), log))
+    out = run_case(
+        case("health/default"),
+        FakeSource("express", answer("express"), log),
+        FakeSource("serverless", answer("serverless"), log),
+    )
     assert states(out.records) == dict.fromkeys(CHECKS, "error")
     assert all("unreachable (connection refused)" in r.summary for r in out.records)
     assert all(failing in r.summary for r in out.records)
@@ -139,8 +160,14 @@ def test_an_unreachable_backend_gives_error_records_with_the_reason(failing: str
 
 def test_evidence_is_redacted() -> None:
     log: list[str] = []
-    body = env({"uploadUrl": "http://s3/x?X-Amz-Signature=abcdef123456&X-Amz-Credential=AKIA1",
-                "key": "k", "expiresIn": 900, "maxBytes": 1})
+    body = env(
+        {
+            "uploadUrl": "http://s3/x?X-Amz-Signature=abcdef123456&X-Amz-Credential=AKIA1",
+            "key": "k",
+            "expiresIn": 900,
+            "maxBytes": 1,
+        }
+    )
     ref = FakeSource("express", lambda n: (200, body), log)
     cand = FakeSource("serverless", lambda n: (200, body), log)
     out = run_case(case("mocs.files.presign/ok"), ref, cand)

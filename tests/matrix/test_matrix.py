@@ -26,18 +26,38 @@ def rec(endpoint: str, check: str, state: str, scenario: str = "s", **kw: object
 
 RECORDS = [
     rec("GET /health", "status", "pass"),
-    rec("GET /health", "envelope", "pass", evidence={"noise": [
-        {"path": "data.uptime", "source": "learned", "kind": "timestamp", "values": [1, 2]}]}),
+    rec(
+        "GET /health",
+        "envelope",
+        "pass",
+        evidence={
+            "noise": [
+                {"path": "data.uptime", "source": "learned", "kind": "timestamp", "values": [1, 2]}
+            ]
+        },
+    ),
     rec("GET /api/mocs", "envelope", "pass", "a"),
-    rec("GET /api/mocs", "envelope", "drift", "b", origin="application", severity="breaking",
-        evidence={"differences": [{"path": "data.page"}]}),
+    rec(
+        "GET /api/mocs",
+        "envelope",
+        "drift",
+        "b",
+        origin="application",
+        severity="breaking",
+        evidence={"differences": [{"path": "data.page"}]},
+    ),
     rec("GET /api/mocs", "envelope", "accepted", "c"),
     rec("POST /api/mocs", "envelope", "accepted", "no-token", origin="gateway"),
     rec("POST /api/mocs", "status", "pass"),
     rec("GET /api/mocs/stats", "status", "missing", origin="gateway"),
     rec("GET /api/mocs/stats", "envelope", "error"),
-    rec("GET /api/mocs/search", "search-lag", "pass", "express-to-serverless",
-        evidence={"measurements": [{"name": "search lag", "value": 0.05, "unit": "s"}]}),
+    rec(
+        "GET /api/mocs/search",
+        "search-lag",
+        "pass",
+        "express-to-serverless",
+        evidence={"measurements": [{"name": "search lag", "value": 0.05, "unit": "s"}]},
+    ),
     rec("GET /api/v1/things", "contract", "skipped"),
     rec("GET /debug/routes", "catalog", "not-testable"),
 ]
@@ -99,8 +119,16 @@ def test_resource_of(endpoint: str, resource: str) -> None:
 
 def test_noise_and_measurements_are_listed() -> None:
     m = build_matrix(RECORDS)
-    assert m["noise"] == [{"endpoint": "GET /health", "path": "data.uptime", "source": "learned",
-                           "kind": "timestamp", "scenarios": ["s"], "example": [1, 2]}]
+    assert m["noise"] == [
+        {
+            "endpoint": "GET /health",
+            "path": "data.uptime",
+            "source": "learned",
+            "kind": "timestamp",
+            "scenarios": ["s"],
+            "example": [1, 2],
+        }
+    ]
     assert m["measurements"][0]["value"] == 0.05
 
 
@@ -122,8 +150,11 @@ def test_document_follows_its_schema(tmp_path: Path) -> None:
         ("{not json", "not JSON"),
         ("[]", "not a parity matrix"),
         ('{"schema_version": 99}', "unsupported schema_version 99"),
-        ('{"schema_version": 1, "generated_at": "x", "summary": {}, "checks": [], '
-         '"endpoints": [], "cells": []}', "does not follow the matrix schema at summary"),
+        (
+            '{"schema_version": 1, "generated_at": "x", "summary": {}, "checks": [], '
+            '"endpoints": [], "cells": []}',
+            "does not follow the matrix schema at summary",
+        ),
     ],
 )
 def test_load_matrix_errors_name_the_file_and_the_fix(

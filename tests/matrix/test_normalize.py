@@ -31,7 +31,9 @@ def test_text_plain_json_is_not_json() -> None:
         "content-type", "application/json"
     )
     # charset matters outside JSON
-    assert normalize_header("content-type", "text/html; charset=utf-8") == "text/html; charset=utf-8"
+    assert (
+        normalize_header("content-type", "text/html; charset=utf-8") == "text/html; charset=utf-8"
+    )
 
 
 def test_cache_control_directive_order_and_case() -> None:
@@ -95,10 +97,18 @@ def test_rules() -> None:
 @pytest.mark.parametrize(
     ("path", "values", "kind"),
     [
-        (["data", "createdAt"], ["2026-11-24T10:00:00.000Z", "2026-11-24T10:00:01.000Z"], "timestamp"),
+        (
+            ["data", "createdAt"],
+            ["2026-11-24T10:00:00.000Z", "2026-11-24T10:00:01.000Z"],
+            "timestamp",
+        ),
         (["data", "uptime"], [1.2, 1.5], "timestamp"),
         (["meta", "requestId"], ["Tn7Y0jR5IAMEVTg=", "Xn7Y0jR5IAMEVTg="], "request-id"),
-        (["data", "id"], ["4b4f6d1e-0000-4000-8000-000000000001", "4b4f6d1e-0000-4000-8000-000000000002"], "id"),
+        (
+            ["data", "id"],
+            ["4b4f6d1e-0000-4000-8000-000000000001", "4b4f6d1e-0000-4000-8000-000000000002"],
+            "id",
+        ),
         (["data", "title"], ["a", "b"], "other"),
         (["data", "url"], ["http://x/1", "http://x/2"], "other"),
     ],

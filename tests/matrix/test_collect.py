@@ -1,0 +1,63 @@
+"""Collector: records from phase reports, and verdicts for tests that emitted none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from parity.collect import RESULTS_KEY, TARGET_KEY, Collector
+from parity.results import CheckResult
+
+TARGET = {"endpoint": "GET /x", "check": "status", "scenario": "default", "backend": None}
+
+
+def report(
+    when: str, outcome: str, props: list[tuple[str, Any]], longrepr: Any = None, nodeid: str = "t"
+) -> pytest.TestReport:
+    return pytest.TestReport(
+        nodeid, ("f.py", 1, "t"), {}, outcome, longrepr, when, user_properties=props
+    )
+
+
+def rec(state: str) -> tuple[str, dict[str, Any]]:
+    return (RESULTS_KEY, CheckResult("GET /x", "status", state, "s", scenario="default").to_dict())
+
+
+def test_records_come_once_though_every_phase_report_carries_them() -> None:
+    c = Collector()
+    c.add(report("setup", "passed", [(TARGET_KEY, TARGET)]))
+    c.add(report("call", "passed", [(TARGET_KEY, TARGET), rec("pass")]))
+    c.add(report("teardown", "passed", [(TARGET_KEY, TARGET), rec("pass")]))
+    (only,) = c.records()
+    assert only.state == "pass" and only.test_id == "t"
+
+
+def test_a_test_without_records_gets_its_outcome() -> None:
+    c = Collector()
+    c.add(report("setup", "passed", [(TARGET_KEY, TARGET)]))
+    c.add(report("call", "failed", [(TARGET_KEY, TARGET)], "E   RuntimeError: boom"))
+    (only,) = c.records()
+    assert only.state == "error" and "failed without a verdict" in only.summary
+    assert "RuntimeError: boom" in only.summary
+
+
+def test_a_teardown_error_after_passing_records_is_not_hidden() -> None:
+    c = Collector()
+    c.add(report("call", "passed", [(TARGET_KEY, TARGET), rec("pass")]))
+    c.add(report("teardown", "failed", [(TARGET_KEY, TARGET), rec("pass")], "leftover"))
+    states = sorted(r.state for r in c.records())
+    assert states == ["error", "pass"]
+
+
+def test_skips_carry_the_reason() -> None:
+    c = Collector()
+    c.add(report("setup", "skipped", [(TARGET_KEY, TARGET)], ("f.py", 3, "Skipped: no backend")))
+    (only,) = c.records()
+    assert only.state == "skipped" and only.summary == "no backend"
+
+
+def test_unrelated_tests_are_ignored() -> None:
+    c = Collector()
+    c.add(report("call", "failed", [], "boom"))
+    assert not c and c.records() == []
