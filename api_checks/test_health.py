@@ -174,8 +174,18 @@ def test_runtime_config(
             CheckResult(key, "config", "not-testable", reason, backend="web", scenario="config")
         )
         pytest.skip(reason)
-    catalog_dir = Path(parity_run.catalog_path).parent
-    schema = json.loads((catalog_dir / spec.schema_file).read_text(encoding="utf-8"))
+    schema_path = Path(parity_run.catalog_path).parent / spec.schema_file
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = (
+            f"cannot read the runtime config schema {schema_path} ({exc}): fix "
+            "checks.health.web_config.schema in the catalog (relative to the catalog file)"
+        )
+        parity_results.add(
+            CheckResult(key, "config", "error", reason, backend="web", scenario="config")
+        )
+        pytest.fail(reason, pytrace=False)
     url = web.rstrip("/") + spec.path
     response = httpx.get(url, timeout=parity_run.settings.timeout, follow_redirects=False)
     diffs: list[Difference] = []

@@ -17,6 +17,7 @@ from parity.catalog import Case, load_catalog
 from parity.differential import LiveSource, Source, not_testable_records, run_case
 from parity.errors import ParityError
 from parity.plugin import ParityRun, ResultSink, get_state
+from parity.replay import CassetteSource
 
 pytestmark = pytest.mark.parity
 
@@ -37,15 +38,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("parity_case", params)
 
 
-def _sources(run: ParityRun) -> tuple[Source | None, Source | None, str]:
-    """The reference (Express) and the candidate (serverless), or why there is none."""
+def _sources(run: ParityRun, cassettes: CassetteSource) -> tuple[Source | None, Source | None, str]:
+    """The reference (Express, or its cassettes when it is gone) and the candidate
+    (serverless), or why there is none."""
     selected = run.selected
     if "serverless" not in selected:
         return None, None, "no candidate: --backend=express compares nothing"
     candidate = LiveSource(run.client("serverless"), run.catalog, run.run_id)
     if "express" in selected:
         return LiveSource(run.client("express"), run.catalog, run.run_id), candidate, ""
-    return None, candidate, "Express is not selected and no cassette stands in for it"
+    if not cassettes.recordings:
+        return (
+            None,
+            candidate,
+            (
+                "Express is not selected and no cassette stands in for it: record one with "
+                "`parity capture` (or pass --cassettes DIR)"
+            ),
+        )
+    return cassettes, candidate, ""
 
 
 def test_parity(
@@ -54,6 +65,7 @@ def test_parity(
     parity_results: ResultSink,
     parity_baseline: Baseline,
     parity_origin: str | None,
+    parity_cassettes: CassetteSource,
 ) -> None:
     case = parity_case
     writes = not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
@@ -61,12 +73,14 @@ def test_parity(
         reason = "writes refused against a production target (pass --allow-writes)"
         parity_results.extend(not_testable_records(case, reason, state="skipped"))
         pytest.skip(reason)
-    reference, candidate, why = _sources(parity_run)
+    reference, candidate, why = _sources(parity_run, parity_cassettes)
     if reference is None or candidate is None:
         parity_results.extend(not_testable_records(case, why))
         pytest.skip(why)
     outcome = run_case(case, reference, candidate, baseline=parity_baseline, origin=parity_origin)
     parity_results.extend(outcome.records)
+    if all(r.state == "not-testable" for r in outcome.records):
+        pytest.skip(outcome.records[0].summary)
     failed = outcome.failed
     if failed:
         lines = [f"{r.check}: {r.state} ({r.origin or '-'}): {r.summary}" for r in failed]

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from parity.diff import Difference
+from parity.diff import Difference, is_gateway_shaped
 from parity.errors import UsageError
 from parity.results import ORIGINS, CheckResult
 
@@ -155,16 +155,18 @@ class Baseline:
         """Which entries were used, are stale, expired or not evaluated by this run.
 
         An entry is *stale* when a cell in its scope was judged under its conditions (the
-        candidate answered the entry's ``status``, when it names one) and it accepted
+        candidate answered the entry's ``status`` and ``origin``, when it names them) and
+        it accepted
         nothing there: the difference it was written for is gone. A run that never got
         there (no such status, or the check did not run) leaves it ``not-evaluated``.
         """
         today = today or date.today()
-        judged: list[tuple[str, str, int | None]] = []
+        judged: list[tuple[str, str, int | None, str | None]] = []
         counts: dict[str, int] = {}
         for record in records:
             if record.state not in _UNJUDGED:
-                judged.append((record.endpoint, record.check, _candidate_status(record)))
+                status, origin = _candidate_answer(record)
+                judged.append((record.endpoint, record.check, status, origin))
             for entry_id in record.evidence.get(BASELINE_KEY, []) or []:
                 counts[entry_id] = counts.get(entry_id, 0) + 1
         out: list[EntryUsage] = []
@@ -175,8 +177,10 @@ class Baseline:
             elif counts.get(entry.id):
                 state = "used"
             elif any(
-                entry.in_scope(e, c) and (entry.status is None or s == entry.status)
-                for e, c, s in judged
+                entry.in_scope(e, c)
+                and (entry.status is None or s == entry.status)
+                and (entry.origin is None or o in (None, entry.origin))
+                for e, c, s, o in judged
             ):
                 state = "stale"
             else:
@@ -185,14 +189,17 @@ class Baseline:
         return out
 
 
-def _candidate_status(record: CheckResult) -> int | None:
-    """The candidate's status in a differential record's evidence (None: unknown)."""
+def _candidate_answer(record: CheckResult) -> tuple[int | None, str | None]:
+    """The candidate's status and answer origin in a differential record's evidence
+    (None: unknown)."""
     responses = record.evidence.get("responses")
     candidate = record.evidence.get("candidate")
-    if isinstance(responses, dict) and isinstance(responses.get(candidate), dict):
-        status = responses[candidate].get("status")
-        return status if isinstance(status, int) else None
-    return None
+    if not isinstance(responses, dict) or not isinstance(responses.get(candidate), dict):
+        return None, None
+    answer = responses[candidate]
+    status = answer.get("status")
+    origin = "gateway" if is_gateway_shaped(answer.get("json")) else "application"
+    return (status if isinstance(status, int) else None), origin
 
 
 def _join(a: str, b: str) -> str:

@@ -33,10 +33,11 @@ editing it, never the engine. Its shape::
             expect: 200               # or a list of statuses
             creates: {save: {id: data.id}, delete: {...}}   # for POSTs: cleaned up after
 
-``{name}`` placeholders take saved variables and ``{run_id}``. Loading validates all of it
-(unknown keys, missing fields, types, roles, route parameters, duplicate ids, references,
-variables) and reports the first problem as one :class:`~parity.errors.CatalogError` naming
-the file, the line, the entry and the field.
+``checks:`` (optional) configures the boundary, auth, errors, CORS and health checks
+(:mod:`parity.checkspec`). ``{name}`` placeholders take saved variables and ``{run_id}``.
+Loading validates all of it (unknown keys, missing fields, types, roles, route parameters,
+duplicate ids, references, variables) and reports the first problem as one
+:class:`~parity.errors.CatalogError` naming the file, the line, the entry and the field.
 """
 
 from __future__ import annotations

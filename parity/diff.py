@@ -235,9 +235,12 @@ def diff_status(
 
 
 def diff_headers(
-    expected: Answer, actual: Answer, *, noise: Noise | None = None
+    expected: Answer, actual: Answer, *, noise: Noise | None = None, cors: bool = True
 ) -> list[Difference]:
-    exp, act = relevant_headers(expected.headers), relevant_headers(actual.headers)
+    """Differences of the :data:`~parity.normalize.COMPARED_HEADERS` (``cors``: whether the
+    request carried an ``Origin``, see :func:`~parity.normalize.relevant_headers`)."""
+    exp = relevant_headers(expected.headers, cors=cors)
+    act = relevant_headers(actual.headers, cors=cors)
     body_origin = _origin(expected, actual)
     diffs: list[Difference] = []
     for name in sorted(set(exp) | set(act)):
@@ -355,9 +358,11 @@ def diff_body(
     *,
     rules: Rules | None = None,
     noise: Noise | None = None,
+    values: bool = True,
 ) -> tuple[list[Difference], list[NoiseHit]]:
     """Differences of the bodies, and the declared-rule hits (learned noise hits come from
-    :meth:`Noise.hits`)."""
+    :meth:`Noise.hits`). ``values=False`` compares the shape only (keys, types and the
+    :data:`TEXT_FIELDS`), for a reference recorded in another run."""
     rules = rules or Rules()
     origin = _origin(expected, actual)
     if not expected.is_json or not actual.is_json:
@@ -371,7 +376,7 @@ def diff_body(
     reordered = _reorder(expected.body, actual.body, (), rules, order_paths)
     diffs: list[Difference] = []
     declared: dict[str, NoiseHit] = {}
-    for parts in order_paths:
+    for parts in order_paths if values else []:
         if noise is not None and noise.covers(parts):
             continue
         diffs.append(
@@ -394,6 +399,11 @@ def diff_body(
             and not (typed and noise.type_is_stable(parts, t1))
         ):
             continue
+        if not values and _declared_noise(kind, t1, t2) and not _is_text(kind, parts, t1, t2):
+            hit = declared.setdefault("*", NoiseHit("(recorded values)", "declared", "other"))
+            if len(hit.values) < 4:
+                hit.values.append([format_path(parts), t1, t2])
+            continue
         pattern = rules.ignores(parts)
         if pattern is not None and _declared_noise(kind, t1, t2):
             hit = declared.setdefault(pattern.text, NoiseHit(pattern.text, "declared", "other"))
@@ -403,9 +413,14 @@ def diff_body(
         diffs.append(
             Difference(format_path(parts), kind, t1, t2, _severity(kind, parts, t1, t2), origin)
         )
-    for hit in declared.values():
-        hit.kind = classify_noise(PathPattern.parse(hit.path).parts, _flat(hit.values))
+    for key, hit in declared.items():
+        if key != "*":
+            hit.kind = classify_noise(PathPattern.parse(hit.path).parts, _flat(hit.values))
     return diffs, list(declared.values())
+
+
+def _is_text(kind: Kind, parts: Sequence[Part], t1: Any, t2: Any) -> bool:
+    return kind == "value" and bool(parts) and parts[-1] in TEXT_FIELDS
 
 
 def _declared_noise(kind: Kind, t1: Any, t2: Any) -> bool:
@@ -447,12 +462,15 @@ def compare(
     *,
     rules: Rules | None = None,
     noise: Noise | None = None,
+    values: bool = True,
+    cors: bool = True,
 ) -> Comparison:
-    """Status, headers and body of ``actual`` against ``expected``."""
-    body, declared = diff_body(expected, actual, rules=rules, noise=noise)
+    """Status, headers and body of ``actual`` against ``expected`` (``values``: see
+    :func:`diff_body`; ``cors``: see :func:`diff_headers`)."""
+    body, declared = diff_body(expected, actual, rules=rules, noise=noise, values=values)
     return Comparison(
         status=diff_status(expected, actual, noise=noise),
-        headers=diff_headers(expected, actual, noise=noise),
+        headers=diff_headers(expected, actual, noise=noise, cors=cors),
         envelope=body,
         noise=[*(noise.hits() if noise else []), *declared],
     )

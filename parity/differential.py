@@ -53,12 +53,18 @@ _SHOWN = 3  # differences named in a one-line summary
 
 
 class Source(Protocol):
-    """Where a scenario's answer comes from: a live backend, or recorded cassettes."""
+    """Where a scenario's answer comes from: a live backend, or recorded cassettes
+    (:mod:`parity.replay`). ``live`` is False for recordings: their values come from
+    another run, so only the shape of the envelope is compared with them."""
 
     name: str
     live: bool
 
     def exchange(self, case: Case, scenario: Scenario) -> Exchange: ...
+
+    def again(self, case: Case, scenario: Scenario) -> Exchange | None:
+        """A second answer to the same read, to learn noise from (None: there is none)."""
+        ...
 
 
 @dataclass
@@ -76,6 +82,9 @@ class LiveSource:
 
     def exchange(self, case: Case, scenario: Scenario) -> Exchange:
         return run_scenario(self.client, self.catalog, case.endpoint, scenario, self.run_id)
+
+    def again(self, case: Case, scenario: Scenario) -> Exchange | None:
+        return self.exchange(case, scenario)
 
 
 @dataclass
@@ -178,17 +187,29 @@ def run_case(
     setup) gives ``error`` records naming the reason instead of raising.
     """
     endpoint = case.endpoint
-    scenario = _with_origin(case.scenario, origin)
-    twice = endpoint.read_only and reference.live
+    # A recording was made without the frontend's Origin: send what was recorded.
+    scenario = _with_origin(case.scenario, origin if reference.live else None)
     try:
         first = reference.exchange(case, scenario)
+    except LookupError as exc:  # no recording of this scenario
+        return CaseOutcome(not_testable_records(case, str(exc)))
+    except ParityError as exc:
+        return CaseOutcome(error_records(case, str(exc)))
+    try:
         actual = candidate.exchange(case, scenario)
-        again = reference.exchange(case, scenario) if twice else None
+        again = reference.again(case, scenario) if endpoint.read_only else None
     except ParityError as exc:
         return CaseOutcome(error_records(case, str(exc)))
     noise = learn_noise(answer_of(first), answer_of(again)) if again is not None else None
     rules = Rules.from_lists(endpoint.noise.ignore, endpoint.noise.unordered)
-    comparison = compare(answer_of(first), answer_of(actual), rules=rules, noise=noise)
+    comparison = compare(
+        answer_of(first),
+        answer_of(actual),
+        rules=rules,
+        noise=noise,
+        values=reference.live,
+        cors=any(k.lower() == "origin" for k in scenario.headers),
+    )
     # Learned noise under a declared rule is the rule's business: list it once, as declared.
     comparison.noise = [
         n for n in comparison.noise if n.source == "declared" or not _declared(rules, n.path)
@@ -199,6 +220,7 @@ def run_case(
         "request": _request(first),
         "responses": {reference.name: _response(first), candidate.name: _response(actual)},
         "reference": reference.name,
+        "reference_source": "live" if reference.live else "cassette",
         "candidate": candidate.name,
         "noise": [n.to_dict() for n in comparison.noise],
     }

@@ -94,10 +94,24 @@ def normalize_header(name: str, value: str) -> str:
     return value
 
 
-def relevant_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The :data:`COMPARED_HEADERS` present in ``headers``, normalised, names lower case."""
+def relevant_headers(headers: Mapping[str, str], *, cors: bool = True) -> dict[str, str]:
+    """The :data:`COMPARED_HEADERS` present in ``headers``, normalised, names lower case.
+
+    ``cors=False`` (the request carried no ``Origin``): the CORS headers and the ``origin``
+    token of ``Vary`` are left out. A browser sends ``Origin`` with every cross-origin
+    request, so what a server answers without one is nothing the frontend ever sees (and
+    Express' ``cors()`` and API Gateway differ there by design).
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
-    return {n: normalize_header(n, lowered[n]) for n in COMPARED_HEADERS if n in lowered}
+    out = {n: normalize_header(n, lowered[n]) for n in COMPARED_HEADERS if n in lowered}
+    if not cors:
+        out = {n: v for n, v in out.items() if not n.startswith("access-control-")}
+        if "vary" in out:
+            tokens = [t for t in out["vary"].split(",") if t and t != "origin"]
+            out["vary"] = ",".join(tokens)
+            if not tokens:
+                del out["vary"]
+    return out
 
 
 def format_path(parts: Sequence[Part]) -> str:

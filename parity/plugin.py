@@ -26,6 +26,7 @@ from parity.config import Settings
 from parity.errors import BackendUnreachable, ParityError, UsageError
 from parity.launcher import SandboxProcess
 from parity.matrix import build_matrix
+from parity.replay import CassetteSource, load_cassettes
 from parity.report import write_reports
 from parity.report.allure import allure_active, attach_record
 from parity.results import CheckResult
@@ -33,6 +34,7 @@ from parity.results import CheckResult
 __all__ = [
     "BACKEND_CHOICES",
     "DEFAULT_BASELINE",
+    "DEFAULT_CASSETTES",
     "MARKERS",
     "RESULTS_KEY",
     "TARGET_KEY",
@@ -45,6 +47,7 @@ __all__ = [
 ]
 
 DEFAULT_BASELINE = "parity-baseline.toml"
+DEFAULT_CASSETTES = "fixtures/cassettes"
 
 BACKEND_CHOICES = ("express", "serverless", "both")
 
@@ -118,6 +121,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="accepted drifts (env PARITY_BASELINE; default parity-baseline.toml when it "
         "exists)",
+    )
+    group.addoption(
+        "--cassettes",
+        default=None,
+        metavar="DIR",
+        help="recorded Express answers that stand in for Express when it is not selected "
+        "(env PARITY_CASSETTES; default fixtures/cassettes)",
     )
     group.addoption(
         "--sandbox-drift",
@@ -334,6 +344,19 @@ def parity_results(request: pytest.FixtureRequest) -> ResultSink:
 def parity_baseline(pytestconfig: pytest.Config) -> Baseline:
     """The accepted drifts (``parity-baseline.toml`` or ``--baseline``)."""
     return get_state(pytestconfig).baseline
+
+
+@pytest.fixture(scope="session")
+def parity_cassettes(pytestconfig: pytest.Config) -> CassetteSource:
+    """Express' recorded answers (``parity capture``), the reference when Express is gone."""
+    given = pytestconfig.option.cassettes or os.environ.get("PARITY_CASSETTES") or None
+    path = Path(given or DEFAULT_CASSETTES)
+    if not path.is_absolute() and not path.exists() and given is None:
+        path = pytestconfig.rootpath / path
+    try:
+        return load_cassettes(path)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope="session")

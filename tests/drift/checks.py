@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CheckRun", "run_checks"]
+__all__ = ["CheckRun", "quick_catalog", "run_checks"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,3 +53,17 @@ def run_checks(env: dict[str, str], args: list[str], junit: Path) -> CheckRun:
                     messages[name] = (node.get("message") or "") + (node.text or "")
             outcomes[name] = outcome
     return CheckRun(proc.returncode, outcomes, messages, proc.stdout + proc.stderr)
+
+
+def quick_catalog(tmp: Path) -> Path:
+    """The shipped catalog with the ceiling search capped at 12 MiB: Express' ceiling is
+    then "at least 12 MiB" after one probe instead of a 10-probe search near 50 MiB (the
+    serverless ceiling, the one that matters, is searched as usual). For self-tests."""
+    text = (ROOT / "fixtures" / "catalog.yaml").read_text(encoding="utf-8")
+    shipped = "ceiling: {high: 64MiB,"
+    assert shipped in text, "the shipped catalog's ceiling line changed: update quick_catalog"
+    path = tmp / "catalog.yaml"
+    path.write_text(text.replace(shipped, "ceiling: {high: 12MiB,"), encoding="utf-8")
+    for schema in (ROOT / "fixtures").glob("*.schema.json"):  # referenced relative to it
+        (tmp / schema.name).write_text(schema.read_text(encoding="utf-8"), encoding="utf-8")
+    return path

@@ -16,7 +16,7 @@ import pytest
 from parity.catalog import load_catalog
 from parity.launcher import SandboxProcess
 from parity.sweeps import owner_only
-from tests.drift.checks import ROOT, CheckRun, run_checks
+from tests.drift.checks import ROOT, CheckRun, quick_catalog, run_checks
 
 DRIFTS = ["upload-limit", "auth-bypass", "cors-header", "cache-control", "fault-ignored"]
 
@@ -99,7 +99,12 @@ def drifted_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Chec
     with SandboxProcess(tmp / "sandbox.env", drifts=DRIFTS) as sb:
         reports = tmp / "reports"
         run = run_checks(
-            {**sb.env, "PARITY_BACKEND": "both", "PARITY_REPORTS_DIR": str(reports)},
+            {
+                **sb.env,
+                "PARITY_BACKEND": "both",
+                "PARITY_REPORTS_DIR": str(reports),
+                "PARITY_CATALOG": str(quick_catalog(tmp)),
+            },
             [e.node for e in EXPECTED],
             tmp / "junit.xml",
         )

@@ -1,7 +1,9 @@
 """Contract drifts end to end: a sandbox whose serverless flavour diverges, the contract
 checks run as QA runs them (``pytest contracts -m contract --backend=serverless``), and
-exactly the scenarios touched by each drift fail, naming the field; the clean sandbox
-passes. Drifts that touch different resources share one sandbox to keep this quick."""
+exactly the scenarios touched by each drift fail, naming the field, while every other
+scenario passes. Drifts that touch different resources share one sandbox to keep this
+quick. The clean sandbox is the suite's own run of ``contracts/`` (it is in ``testpaths``:
+every scenario on both backends of a clean embedded sandbox)."""
 
 from __future__ import annotations
 
@@ -67,14 +69,6 @@ def _name(case_id: str) -> str:
     return f"test_contract[{case_id}-serverless]"
 
 
-def test_the_clean_sandbox_passes(tmp_path: Path) -> None:
-    with SandboxProcess(tmp_path / "sandbox.env") as sb:
-        run = _contract_checks(sb.env, tmp_path)
-    assert run.returncode == 0, run.output[-3000:]
-    assert not run.failed()
-    assert len(run.passed()) == len(CATALOG.cases())
-
-
 def test_four_drifts_in_one_sandbox_each_fail_their_own_checks(tmp_path: Path) -> None:
     with SandboxProcess(tmp_path / "sandbox.env", drifts=list(COMBINED)) as sb:
         run = _contract_checks(sb.env, tmp_path)
@@ -96,7 +90,7 @@ def test_four_drifts_in_one_sandbox_each_fail_their_own_checks(tmp_path: Path) -
 
 def test_type_change_names_the_field_and_both_types(tmp_path: Path) -> None:
     with SandboxProcess(tmp_path / "sandbox.env", drifts=["type-change"]) as sb:
-        run = _contract_checks(sb.env, tmp_path, "-k", "mocs")
+        run = _contract_checks(sb.env, tmp_path, "-k", " or ".join(sorted(MOC_SUCCESSES)))
     assert run.returncode == 1, run.output[-3000:]
     assert run.failed() == {_name(c) for c in MOC_SUCCESSES}
     for case_id in MOC_SUCCESSES:

@@ -144,7 +144,8 @@ def record(
 ) -> CheckResult:
     evidence: dict[str, object] = {}
     if status is not None:
-        evidence = {"candidate": "serverless", "responses": {"serverless": {"status": status}}}
+        answer = {"status": status, "json": {"message": "Unauthorized"}}
+        evidence = {"candidate": "serverless", "responses": {"serverless": answer}}
     if used:
         evidence[BASELINE_KEY] = used
     return CheckResult(endpoint, check, state, evidence=evidence)  # type: ignore[arg-type]
@@ -175,6 +176,17 @@ def test_usage_used_stale_expired_not_evaluated(tmp_path: Path) -> None:
         "old": "expired",
         "boundary": "not-evaluated",
     }
+
+
+def test_an_application_answer_does_not_judge_a_gateway_entry(tmp_path: Path) -> None:
+    b = load_baseline(write(tmp_path, ENTRY.format(expires="2027-01-31")))
+    envelope = {"status": "error", "message": "Unauthorized", "data": None}
+    rec_ = record("POST /api/mocs", "envelope", "pass")
+    rec_.evidence = {
+        "candidate": "serverless",
+        "responses": {"serverless": {"status": 401, "json": envelope}},
+    }
+    assert [u.state for u in b.usage([rec_], today=TODAY)] == ["not-evaluated"]
 
 
 def test_an_entry_whose_status_never_came_up_is_not_stale(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ class FakeSource:
     calls: int = 0
     seen_headers: list[dict[str, str]] = field(default_factory=list)
 
+    def again(self, c: Case, scenario: Scenario) -> Exchange | None:
+        return self.exchange(c, scenario)
+
     def exchange(self, c: Case, scenario: Scenario) -> Exchange:
         self.calls += 1
         self.log.append(self.name)
