@@ -74,6 +74,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for i, t in enumerate(targets, start=1)
         ]
         metafunc.parametrize("owner_case", params)
+    if "owner_count" in metafunc.fixturenames:
+        n = len(owner_only(_catalog(metafunc.config)))
+        metafunc.parametrize("owner_count", [n], ids=[f"{n}-owner-only-endpoints"])
 
 
 @pytest.fixture(scope="module")
@@ -260,11 +263,12 @@ def test_other_user_is_forbidden(
 
 
 def test_forbidden_sweep_covers_every_owner_only_endpoint(
-    parity_run: ParityRun, auth_spec: AuthChecks
+    parity_run: ParityRun, auth_spec: AuthChecks, owner_count: int
 ) -> None:
-    """The 403 sweep is the catalog's full list of owner-only endpoints, none without a
-    success scenario to vary; prints how many there are."""
+    """The 403 sweep is the catalog's full list of owner-only endpoints (the test id says
+    how many), none without a success scenario to vary; prints them."""
     targets = owner_only(parity_run.catalog)
+    assert len(targets) == owner_count
     missing = [t.id for t in targets if t.scenario is None]
     print(
         f"403 sweep: {len(targets)} owner-only endpoints of the catalog, each sent by "

@@ -98,9 +98,7 @@ def test_create_upload_find_delete_moc(
     assert [f["id"] for f in fetched["files"]] == [record["id"]]
 
     listed = _list_page(
-        _envelope(
-            backend.request("GET", "/api/mocs", params={"q": run_id, "sort": "newest"}), 200
-        )
+        _envelope(backend.request("GET", "/api/mocs", params={"q": run_id, "sort": "newest"}), 200)
     )
     assert moc["id"] in {m["id"] for m in listed}
 
@@ -119,9 +117,7 @@ def test_browse_mocs_paginated(backend: BackendClient) -> None:
     items = _list_page(first)
     assert len(items) <= 2 and first["limit"] == 2
     if first["total"] > 2:
-        second = _envelope(
-            backend.request("GET", "/api/mocs", params={"page": 2, "limit": 2}), 200
-        )
+        second = _envelope(backend.request("GET", "/api/mocs", params={"page": 2, "limit": 2}), 200)
         assert {m["id"] for m in items}.isdisjoint({m["id"] for m in _list_page(second)})
 
 

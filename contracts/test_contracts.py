@@ -20,7 +20,7 @@ from parity.baseline import Baseline
 from parity.catalog import Case, load_catalog
 from parity.client import BackendClient
 from parity.contracts import ContractStore, check_response
-from parity.errors import ParityError
+from parity.errors import ContractError, ParityError
 from parity.plugin import MARKERS, ParityRun, ResultSink, get_state
 from parity.runner import run_scenario
 
@@ -54,7 +54,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def contract_store() -> ContractStore:
     store = ContractStore(SCHEMAS)
-    store.check_all()  # a corrupt schema is named (file, line) once, before any check runs
+    problem = None
+    try:
+        store.check_all()  # a corrupt schema is named (file, line) before any check runs
+    except ContractError as exc:
+        problem = str(exc)
+    if problem is not None:  # outside the except: one message, no exception chain
+        pytest.fail(problem, pytrace=False)
     return store
 
 

@@ -175,28 +175,35 @@ def context(
     return ctx
 
 
-@pytest.fixture(autouse=True)
-def _attach_failure_artifacts(request: pytest.FixtureRequest, output_path: str) -> Iterator[None]:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Attach a failed flow's screenshot, trace and video to Allure (when it is active).
 
-    Torn down after pytest-playwright's recorder (autouse fixtures are set up first), which
-    has moved the files of a failed test into ``output_path`` by then.
+    pytest-playwright keeps them in its own (trylast) wrapper of the teardown report and lists
+    them in ``user_properties``; this wrapper's code after ``yield`` runs after it, while the
+    Allure test result is still open.
     """
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is None or not report.failed or not Path(output_path).is_dir():
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "teardown":
         return
-    try:
-        import allure
-    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+    kept = [str(v) for k, v in report.user_properties if str(k).startswith("playwright_")]
+    if not kept:
         return
-    for path in sorted(Path(output_path).iterdir()):
-        kind = {".png": allure.attachment_type.PNG, ".webm": allure.attachment_type.WEBM}
-        if path.suffix in kind:
-            allure.attach.file(str(path), name=path.name, attachment_type=kind[path.suffix])
-        elif path.suffix == ".zip":
+    import allure
+
+    types = {".png": allure.attachment_type.PNG, ".webm": allure.attachment_type.WEBM}
+    for raw in kept:
+        path = Path(raw) if Path(raw).is_absolute() else item.config.invocation_params.dir / raw
+        if not path.is_file():
+            continue
+        if path.suffix in types:
+            allure.attach.file(str(path), name=path.name, attachment_type=types[path.suffix])
+        else:  # trace.zip: open with `playwright show-trace`
             allure.attach.file(
-                str(path), name=f"{path.name} (playwright show-trace)", extension="zip"
+                str(path),
+                name=f"{path.name} (playwright show-trace)",
+                extension=path.suffix.lstrip("."),
             )
 
 

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from parity.capture import capture_catalog
@@ -54,7 +55,10 @@ def known_secrets(settings: Settings) -> list[str]:
 
 
 def _catalog(path: Path | None, settings: Settings | None = None) -> Catalog:
-    return load_catalog(path or (settings.catalog if settings else Path("fixtures/catalog.yaml")))
+    """``--catalog``, else PARITY_CATALOG / parity.toml / fixtures/catalog.yaml."""
+    if path is not None:
+        return load_catalog(path)
+    return load_catalog((settings or Settings.load()).catalog)
 
 
 @contextmanager
@@ -76,6 +80,13 @@ def _replay(
     client: BackendClient, catalog: Catalog, out: Path, settings: Settings, width: int
 ) -> int:
     cases = catalog.cases()
+    if not settings.writes_allowed:  # production without --allow-writes: reads only
+        kept = [c for c in cases if not catalog.writes(c.endpoint, c.scenario)]
+        console.print(
+            f"target is production: {len(cases) - len(kept)} scenarios that write are not "
+            "recorded (pass --allow-writes to record them)"
+        )
+        cases = kept
     columns = (
         TextColumn("[bold]capture[/]"),
         BarColumn(),
@@ -99,11 +110,14 @@ def _replay(
             secrets=known_secrets(settings),
             progress=advance,
         )
-    console.print(f"[bold green]{report.written} exchanges[/] recorded in {out} (redacted)")
+    console.print(
+        f"[bold green]{report.written} exchanges[/] recorded in {escape(str(out))} (redacted)"
+    )
+    # texts from backends and errors are not Rich markup: "[redacted:token]" must print as is
     for line in report.failures:
-        console.print(f"[red]not recorded[/] {line}")
+        console.print("[red]not recorded[/]", escape(line))
     for line in report.unexpected:
-        console.print(f"[yellow]unexpected status[/] {line}")
+        console.print("[yellow]unexpected status[/]", escape(line))
     if not report.ok:
         console.print("Fix the backend or the catalog, then capture again.")
     return 0 if report.ok else 1
@@ -128,6 +142,9 @@ def capture(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="read-only scenarios in parallel")
     ] = 1,
+    allow_writes: Annotated[
+        bool, typer.Option("--allow-writes", help="record writing scenarios on production")
+    ] = False,
     reports_dir: Annotated[Path, typer.Option("--reports-dir")] = Path("reports"),
 ) -> None:
     """Record every catalog scenario (or a HAR file) into fixtures/cassettes/, redacted."""
@@ -139,6 +156,7 @@ def capture(
             "express_url": express_url,
             "serverless_url": serverless_url,
             "catalog": str(catalog) if catalog else None,
+            "allow_writes": allow_writes,
         }
     )
     cat = _catalog(catalog, settings)
@@ -151,14 +169,14 @@ def capture(
         )
         console.print(
             f"[bold green]{report.written} of {report.entries} HAR entries[/] recorded in "
-            f"{target} (redacted)"
+            f"{escape(str(target))} (redacted)"
         )
         if report.other_origin:
             console.print(f"{report.other_origin} entries went to another origin than {origin}")
         if report.unmatched:
             console.print(f"{sum(report.unmatched.values())} entries match no catalog endpoint:")
             for key, count in report.unmatched.most_common():
-                console.print(f"  {count:>4}  {key}")
+                console.print(f"  {count:>4}  {key}", markup=False)
         return
     with (
         _target(settings, backend, reports_dir) as resolved,
@@ -185,12 +203,12 @@ def contracts(
     total = len(report.written) + len(report.unchanged)
     verb = "would change" if check else "written"
     console.print(
-        f"[bold]{total} schemas[/] from {report.samples} samples in {out}: "
+        f"[bold]{total} schemas[/] from {report.samples} samples in {escape(str(out))}: "
         f"{len(report.written)} {verb}, {len(report.unchanged)} unchanged, "
         f"{len(report.removed)} {'stale' if check else 'removed'}"
     )
     for path in report.written + report.removed:
-        console.print(f"  {path}")
+        console.print(f"  {path}", markup=False)
     for reason, count in sorted(report.skipped.items()):
         console.print(f"skipped {count} exchanges: {reason}")
     if not check:

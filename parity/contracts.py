@@ -21,24 +21,22 @@ envelope: an application drift.
 
 from __future__ import annotations
 
-import difflib
 import json
-import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.exceptions import SchemaError
 
 from parity.baseline import BASELINE_KEY, Baseline
-from parity.diff import Difference, Kind
 from parity.errors import ContractError
-from parity.infer import contract_path
+from parity.infer import FORMAT_PATTERNS, contract_path
 from parity.redact import redact
 from parity.results import CheckResult, Origin, Severity, State
+from parity.violations import Violation, grouped, json_path, show, violations_of
 
 __all__ = [
     "DEFAULT_CONTRACTS_DIR",
@@ -78,8 +76,9 @@ GATEWAY_MESSAGES = frozenset(
 _MAX_LISTED = 15
 _EVIDENCE_LIMIT = 16_000
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+# The same patterns inference used to decide on a format.
+_UUID = FORMAT_PATTERNS["uuid"]
+_RFC3339 = FORMAT_PATTERNS["date-time"]
 
 FORMAT_CHECKER = FormatChecker(formats=())
 
@@ -116,20 +115,6 @@ class Contract:
         return str(self.schema.get("title", self.path))
 
 
-def _json_path(parts: Iterable[Any]) -> str:
-    """The catalog's path dialect (``data.items[0].id``; ``$`` is the whole body), the one
-    noise rules, the differential checks and ``parity-baseline.toml`` use too."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]*", str(part)):
-            out += f".{part}" if out else str(part)
-        else:
-            out += f"[{json.dumps(str(part))}]"
-    return out or "$"
-
-
 def load_contract(path: Path) -> Contract:
     """Read and check one schema file; raises :class:`ContractError` naming file and line."""
     path = Path(path)
@@ -156,7 +141,7 @@ def load_contract(path: Path) -> Contract:
         raise ContractError(
             f"not a valid draft 2020-12 schema: {exc.message}",
             path=path,
-            location=_json_path(exc.absolute_path),
+            location=json_path(exc.absolute_path),
             hint="Regenerate it with `parity contracts`",
         ) from None
     return Contract(path, schema, Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
@@ -205,139 +190,6 @@ def body_shape(body: Any, is_json: bool = True) -> Shape:
     if isinstance(body, dict) and "status" in body and "message" in body:
         return "envelope"
     return "other"
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _show(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
-    return f"{text} ({_type_name(value)})"
-
-
-@dataclass
-class Violation:
-    path: str  # "data.items[*].pieceCount" ("$": the whole body, "status": the status code)
-    problem: str  # "missing", "wrong type", "gateway-originated", ...
-    expected: str
-    actual: str
-    keyword: str  # the schema keyword that failed ("required", "type", ...), or "gateway"
-    count: int = 1  # how many list elements showed the same problem
-    origin: Origin = "application"
-    accepted_by: str | None = None  # the parity-baseline.toml entry that accepts it
-    note: str = ""  # e.g. "baseline entry 'x' expired on ..."
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def difference(self) -> Difference:
-        """As the differential checks spell a difference (what the baseline matches)."""
-        return Difference(
-            path=self.path,
-            kind=_KINDS.get(self.keyword, "body"),
-            expected=self.expected,
-            actual=self.actual,
-            severity="additive" if self.keyword == "additionalProperties" else "breaking",
-            origin=self.origin,
-        )
-
-
-_KINDS: dict[str, Kind] = {
-    "required": "removed",
-    "additionalProperties": "added",
-    "type": "type",
-    "format": "type",
-    "enum": "value",
-    "const": "value",
-    "status": "status",
-}
-
-
-def _similar(name: str, candidates: Iterable[str]) -> str | None:
-    def norm(s: str) -> str:
-        return s.lower().replace("_", "").replace("-", "")
-
-    for other in candidates:
-        if norm(other) == norm(name):
-            return other
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
-    return close[0] if close else None
-
-
-def _violations(error: ValidationError) -> list[Violation]:
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        return _violations(best_match(error.context))
-    path = list(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    instance = error.instance
-    kind = str(error.validator)
-    if kind == "required" and isinstance(instance, dict):
-        extra = [k for k in instance if k not in schema.get("properties", {})]
-        # one error per missing property; its name is in the message, quoted by repr()
-        named = re.match(r"^(['\"])(.*)\1 is a required property", error.message)
-        out = []
-        for name in [named.group(2)] if named else error.validator_value:
-            if name in instance:
-                continue
-            renamed = _similar(name, extra)
-            actual = "absent"
-            if renamed:
-                actual += f" (the object has an unexpected {renamed!r}: renamed?)"
-            expected = "present (a required field)"
-            out.append(Violation(_json_path([*path, name]), "missing", expected, actual, kind))
-        return out
-    if kind == "additionalProperties" and isinstance(instance, dict):
-        props = sorted(schema.get("properties", {}))
-        return [
-            Violation(
-                _json_path([*path, k]),
-                "unexpected field",
-                "only " + ", ".join(props),
-                _show(instance[k]),
-                kind,
-            )
-            for k in instance
-            if k not in props
-        ]
-    if kind == "type":
-        types = error.validator_value
-        expected = " or ".join(types) if isinstance(types, list) else str(types)
-        if schema.get("format"):
-            expected += f" (format {schema['format']})"
-        return [Violation(_json_path(path), "wrong type", expected, _show(instance), kind)]
-    if kind == "format":
-        expected = f"a {error.validator_value} string"
-        return [Violation(_json_path(path), "wrong format", expected, _show(instance), kind)]
-    if kind == "enum":
-        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
-        expected = f"one of {allowed}"
-        return [Violation(_json_path(path), "value not allowed", expected, _show(instance), kind)]
-    return [Violation(_json_path(path), kind, error.message, _show(instance), kind)]
-
-
-def _grouped(violations: list[Violation]) -> list[Violation]:
-    """Collapse list elements with the same problem: ``data.items[*].x (20 elements)``."""
-    groups: dict[tuple[str, str, str], Violation] = {}
-    for v in violations:
-        generic = re.sub(r"\[\d+\]", "[*]", v.path)
-        key = (generic, v.problem, v.expected)
-        if key in groups:
-            groups[key].count += 1
-        else:
-            groups[key] = replace(v, path=generic)
-    return list(groups.values())
 
 
 @dataclass
@@ -500,7 +352,7 @@ def check_response(
             "in its own shape; the request never reached the application"
         )
         out.violations = [
-            Violation("$", "gateway-originated", wanted, _show(body), "gateway", origin="gateway")
+            Violation("$", "gateway-originated", wanted, show(body), "gateway", origin="gateway")
         ]
         return out
     out.origin = "application"
@@ -516,12 +368,12 @@ def check_response(
         actual = repr((text or "")[:80])
         out.violations = [Violation("$", "not JSON", "a JSON body", actual, "type")]
         return out
-    errors = sorted(contract.validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    errors = sorted(contract.validator.iter_errors(body), key=lambda e: json_path(e.absolute_path))
     if not errors:
         out.origin = None
         return out
     out.state = "drift"
-    out.violations = _grouped([v for e in errors for v in _violations(e)])
+    out.violations = grouped([v for e in errors for v in violations_of(e)])
     if shape == "message-only":
         out.note = (
             f"the body has API Gateway's shape ({json.dumps(body)}) but not one of its "

@@ -42,6 +42,7 @@ from parity.errors import UsageError
 
 __all__ = [
     "DRAFT",
+    "FORMAT_PATTERNS",
     "ContractBuilder",
     "ContractsReport",
     "EndpointRules",

@@ -113,7 +113,10 @@ class AppServer:
 
 def bind_port(host: str, port: int, setting: str) -> socket.socket:
     """A listening socket; a taken port is a ``StartupError`` naming ``setting``."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted connections whose
+    # proto is IPPROTO_TCP; with proto 0 Nagle meets delayed ACKs and every response waits
+    # ~40 ms (uvicorn writes headers and body separately).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # SO_REUSEADDR skips TIME_WAIT leftovers of a previous run but still fails on a port
     # someone is listening on, which is the error we want to report.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
