@@ -52,7 +52,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ACTION_TIMEOUT_MS = 10_000  # a missing element fails in seconds; slow steps pass their own
+# A missing element fails in seconds (slow steps pass their own timeout);
+# PARITY_E2E_TIMEOUT=SECONDS changes it (a slow staging, or a quick self-test).
+ACTION_TIMEOUT_MS = int(float(os.environ.get("PARITY_E2E_TIMEOUT") or 10) * 1000)
 VIEWPORT = {"width": 1024, "height": 700}
 
 # option dest -> (pytest-playwright's default, ours)
