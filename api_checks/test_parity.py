@@ -10,6 +10,7 @@ Accepted drifts come from ``parity-baseline.toml``. Each test reports one record
 
 from __future__ import annotations
 
+import allure
 import pytest
 
 from parity.baseline import Baseline
@@ -68,6 +69,7 @@ def test_parity(
     parity_cassettes: CassetteSource,
 ) -> None:
     case = parity_case
+    allure.dynamic.parameter("parity_case", case.id)  # not the whole model's repr
     writes = not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
     if writes and not parity_run.settings.writes_allowed:
         reason = "writes refused against a production target (pass --allow-writes)"
