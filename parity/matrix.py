@@ -175,7 +175,7 @@ def build_matrix(
     checks = sorted({c for _, c in groups}, key=_check_key)
     cells = [_cell(e, c, groups[(e, c)]) for e in endpoints for c in checks if (e, c) in groups]
     rows = []
-    at_parity = with_accepted = 0
+    at_parity = with_accepted = unjudged = 0
     for e in endpoints:
         states = [cell["state"] for cell in cells if cell["endpoint"] == e]
         state = worst_state(states)
@@ -183,11 +183,14 @@ def build_matrix(
         ok = judged and not FAILING & set(states)
         at_parity += int(ok)
         with_accepted += int(ok and "accepted" in states)
+        unjudged += int(set(states) <= {"skipped", "not-testable"})
         rows.append({"endpoint": e, "resource": resource_of(e), "state": state, "at_parity": ok})
     counts: dict[str, int] = {s: sum(1 for c in cells if c["state"] == s) for s in STATES}
     headline = f"{at_parity} of {len(endpoints)} endpoints at parity"
-    if with_accepted:
-        headline += f" ({with_accepted} with accepted drift)"
+    notes = [f"{with_accepted} with accepted drift"] if with_accepted else []
+    notes += [f"{unjudged} not judged"] if unjudged else []
+    if notes:
+        headline += f" ({', '.join(notes)})"
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -197,6 +200,7 @@ def build_matrix(
             "endpoints": len(endpoints),
             "at_parity": at_parity,
             "with_accepted": with_accepted,
+            "not_judged": unjudged,
             "cells": len(cells),
             "states": counts,
             "failing": sum(counts[s] for s in FAILING),

@@ -84,7 +84,7 @@ def test_headline_counts_endpoints_at_parity() -> None:
     # search has a pass; skipped or not-testable alone is not "at parity"
     assert s["endpoints"] == 7
     assert s["at_parity"] == 3 and s["with_accepted"] == 1
-    assert s["headline"] == "3 of 7 endpoints at parity (1 with accepted drift)"
+    assert s["headline"] == "3 of 7 endpoints at parity (1 with accepted drift, 2 not judged)"
     assert s["states"]["drift"] == 0 + sum(1 for c in m["cells"] if c["state"] == "drift")
     assert s["failing"] == 3
 
