@@ -6,22 +6,18 @@ naming the file, option or URL and the fix).
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from parity.cli_contracts import capture, contracts
+from parity.cli_demo import demo
 from parity.cli_report import report
 from parity.errors import ParityError, UsageError
 from parity.launcher import SandboxProcess
@@ -103,60 +99,8 @@ def sandbox(
     console.print(f"sandbox stopped (exit {code})")
 
 
-@app.command()
-def demo(reports_dir: ReportsDir = Path("reports")) -> None:
-    """Start the sandbox, run the checks against both backends, say where the results are."""
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    env_file = reports_dir / "sandbox.env"
-    junit = reports_dir / "junit-demo.xml"
-    with SandboxProcess(env_file) as proc:
-        console.print(f"[bold green]sandbox ready[/] (pid {proc.pid})")
-        child_env = {**os.environ, **proc.env, "PARITY_BACKEND": "both"}
-        started = time.monotonic()
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "api_checks",
-            "-m",
-            "smoke",
-            "-q",
-            f"--junitxml={junit}",
-        ]
-        console.print(f"running: {' '.join(cmd[2:])}")
-        result = subprocess.run(cmd, env=child_env, check=False)
-        elapsed = time.monotonic() - started
-    _print_summary(junit, elapsed)
-    raise typer.Exit(0 if result.returncode == 0 else 1)
-
-
-def _print_summary(junit: Path, elapsed: float) -> None:
-    try:
-        root = ET.parse(junit).getroot()
-    except (OSError, ET.ParseError):
-        err.print(f"no test results at {junit}")
-        return
-    counts: Counter[tuple[str, str]] = Counter()
-    for case in root.iter("testcase"):
-        name = case.get("name", "")
-        backend = name.rsplit("[", 1)[-1].rstrip("]") if "[" in name else "-"
-        backend = backend.split("-")[0]
-        outcome = "passed"
-        for tag, label in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
-            if case.find(tag) is not None:
-                outcome = label
-        counts[(backend, outcome)] += 1
-    table = Table(title=f"smoke checks ({elapsed:.1f} s)")
-    for col in ("backend", "passed", "failed", "error", "skipped"):
-        table.add_column(col)
-    for backend in sorted({b for b, _ in counts}):
-        table.add_row(
-            backend, *(str(counts[(backend, o)]) for o in ("passed", "failed", "error", "skipped"))
-        )
-    console.print(table)
-    console.print(f"JUnit XML: {junit}")
-
-
+# the whole flow on the sandbox (parity/cli_demo.py)
+app.command()(demo)
 # capture -> infer (parity/cli_contracts.py)
 app.command()(capture)
 app.command()(contracts)

@@ -1,0 +1,5 @@
+"""``python -m parity`` is the ``parity`` command."""
+
+from parity.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""``parity demo``: the whole flow on the embedded sandbox, in one command.
+
+Start the sandbox, capture Express into cassettes, check the committed contracts against a
+fresh inference, run every check (smoke, contract, parity, boundary, auth, CORS, health,
+browser flows) against both backends, and say where the matrix, JUnit and Allure results
+are. Registered on the app in :mod:`parity.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from parity.launcher import SandboxProcess
+
+__all__ = ["demo"]
+
+console = Console(soft_wrap=True)
+
+# The QA-facing check folders; load and fuzz runs are separate commands (they take minutes).
+CHECK_PATHS = ("api_checks", "contracts", "e2e")
+CHECK_MARKERS = "not load and not fuzz"
+
+
+def _step(title: str, cmd: list[str], env: dict[str, str]) -> tuple[int, float]:
+    console.rule(f"[bold]{title}")
+    console.print(f"$ {' '.join(cmd[2:] if cmd[1] == '-m' else cmd)}", style="dim")
+    started = time.monotonic()
+    code = subprocess.run(cmd, env=env, check=False).returncode
+    return code, time.monotonic() - started
+
+
+def demo(
+    reports_dir: Annotated[
+        Path, typer.Option("--reports-dir", envvar="PARITY_REPORTS_DIR", help="outputs")
+    ] = Path("reports"),
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="include the Playwright flows")
+    ] = True,
+) -> None:
+    """Start the sandbox, capture, check contracts, run every check, print the verdict."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    cassettes = reports_dir / "cassettes"
+    junit = reports_dir / "junit.xml"
+    allure = reports_dir / "allure-results"
+    timings: list[tuple[str, int, float]] = []
+    with SandboxProcess(reports_dir / "sandbox.env") as proc:
+        console.print(f"[bold green]sandbox ready[/] (pid {proc.pid})")
+        env = {
+            **os.environ,
+            **proc.env,
+            "PARITY_BACKEND": "both",
+            "PARITY_REPORTS_DIR": str(reports_dir),
+        }
+        parity = [sys.executable, "-m", "parity"]
+        # A demo must not rewrite the committed cassette: it records into reports/.
+        timings.append(
+            (
+                "capture Express",
+                *_step("capture", [*parity, "capture", "--out", str(cassettes)], env),
+            )
+        )
+        timings.append(
+            (
+                "contracts up to date",
+                *_step(
+                    "contracts",
+                    [*parity, "contracts", "--cassettes", str(cassettes), "--check"],
+                    env,
+                ),
+            )
+        )
+        paths = [p for p in CHECK_PATHS if browser or p != "e2e"]
+        pytest_cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *paths,
+            "-m",
+            CHECK_MARKERS,
+            "-q",
+            # serial: the checks share this one sandbox, and stateful scenarios (reorder a
+            # list, flip the web config) must not interleave
+            "-p",
+            "no:xdist",
+            f"--junitxml={junit}",
+            f"--alluredir={allure}",
+            "--clean-alluredir",
+        ]
+        timings.append(("checks on both backends", *_step("checks", pytest_cmd, env)))
+    _summary(timings, reports_dir, junit, allure)
+    raise typer.Exit(0 if all(code == 0 for _, code, _ in timings) else 1)
+
+
+def _summary(
+    timings: list[tuple[str, int, float]], reports_dir: Path, junit: Path, allure: Path
+) -> None:
+    console.rule("[bold]summary")
+    steps = Table(title="steps")
+    for col in ("step", "result", "seconds"):
+        steps.add_column(col)
+    for name, code, seconds in timings:
+        steps.add_row(
+            name, "[green]ok[/]" if code == 0 else f"[red]exit {code}[/]", f"{seconds:.1f}"
+        )
+    console.print(steps)
+    counts: Counter[str] = Counter()
+    try:
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            outcome = "passed"
+            for tag, label in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
+                if case.find(tag) is not None:
+                    outcome = label
+            counts[outcome] += 1
+        console.print(
+            "tests: "
+            + ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "error", "skipped"))
+        )
+    except (OSError, ET.ParseError):
+        console.print(f"[red]no test results at {junit}[/]")
+    matrix_path = reports_dir / "parity-matrix.json"
+    try:
+        matrix = json.loads(matrix_path.read_text(encoding="utf-8"))
+        summary = matrix["summary"]
+        console.print(f"[bold]{summary['headline']}[/]")
+        states = ", ".join(f"{n} {s}" for s, n in sorted(summary["states"].items()) if n)
+        console.print(f"cells: {states}")
+    except (OSError, ValueError, KeyError):
+        console.print(f"[red]no parity matrix at {matrix_path}[/]")
+    console.print(f"report:  {reports_dir / 'parity-matrix.html'}")
+    console.print(f"JUnit:   {junit}")
+    console.print(f"Allure:  {allure}")
