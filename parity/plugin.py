@@ -24,6 +24,7 @@ from parity.client import BackendClient, Backends, ping
 from parity.collect import RESULTS_KEY, TARGET_KEY, Collector, target_of
 from parity.config import Settings
 from parity.errors import BackendUnreachable, ParityError, UsageError
+from parity.guard import writes_refused
 from parity.launcher import SandboxProcess
 from parity.matrix import build_matrix
 from parity.replay import CassetteSource, load_cassettes
@@ -250,6 +251,7 @@ def get_state(config: pytest.Config) -> ParityState:
     return config.stash[_STATE]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -262,6 +264,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = ParityState(config, settings, baseline)
     if not is_worker(config):
         config.pluginmanager.register(MatrixReporter(config), "parity-matrix-reporter")
+        # JUnit XML always lands next to the matrix unless the user chose a path (tryfirst:
+        # the junitxml plugin reads the option in its own pytest_configure, after ours).
+        if getattr(config.option, "xmlpath", None) is None and hasattr(config.option, "xmlpath"):
+            config.option.xmlpath = str(Path(settings.reports_dir) / "junit.xml")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # The production guard for every check marked ``writes``: skipped with the reason,
+    # never silently passed. The user's own target setting decides, not a sandbox's.
+    if item.get_closest_marker("writes") is None:
+        return
+    reason = writes_refused(get_state(item.config).base_settings, item.name)
+    if reason is not None:
+        pytest.skip(reason)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
