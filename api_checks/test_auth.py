@@ -21,14 +21,13 @@ from typing import Any
 import pytest
 
 from parity.baseline import Baseline
-from parity.catalog import Catalog, load_catalog
+from parity.catalog import Catalog
 from parity.checkspec import AuthChecks, Envelope
-from parity.errors import ParityError
 from parity.guard import refuse_writes
-from parity.plugin import ParityRun, ResultSink, get_state
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
 from parity.runner import Exchange, run_scenario, run_variants
-from parity.sweeps import Target, authenticated, owner_only, varied
+from parity.sweeps import Target, authenticated, owner_only, sweep_marks, varied
 from parity.tokens import BadToken, bad_token
 from parity.verdicts import answer, conclude, judge_error, record
 
@@ -38,44 +37,30 @@ CHECK = "auth"
 REFERENCE = "express"
 
 
-def _catalog(config: pytest.Config) -> Catalog:
-    try:
-        return load_catalog(get_state(config).base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
-def _marks(catalog: Catalog, target: Target, scenario: str) -> list[Any]:
-    marks: list[Any] = [
-        pytest.mark.parity_check(CHECK, endpoint=target.endpoint.key, scenario=scenario)
-    ]
-    if target.scenario is None or catalog.writes(target.endpoint, target.scenario):
-        marks.append(pytest.mark.writes)
-    return marks
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "token_case" in metafunc.fixturenames:
-        catalog = _catalog(metafunc.config)
+        catalog = collection_catalog(metafunc.config)
         spec = catalog.checks.auth
         variants = list(spec.variants) if spec is not None else []
         params = [
-            pytest.param((t, v), id=f"{t.id}-{v}", marks=_marks(catalog, t, f"401-{v}"))
+            pytest.param((t, v), id=f"{t.id}-{v}", marks=sweep_marks(catalog, t, CHECK, f"401-{v}"))
             for t in authenticated(catalog)
             for v in variants
         ]
         metafunc.parametrize("token_case", params)
     if "owner_case" in metafunc.fixturenames:
-        catalog = _catalog(metafunc.config)
+        catalog = collection_catalog(metafunc.config)
         targets = owner_only(catalog) if catalog.checks.auth is not None else []
         n = len(targets)
         params = [
-            pytest.param(t, id=f"{t.id}-{i}of{n}", marks=_marks(catalog, t, "403-other-user"))
+            pytest.param(
+                t, id=f"{t.id}-{i}of{n}", marks=sweep_marks(catalog, t, CHECK, "403-other-user")
+            )
             for i, t in enumerate(targets, start=1)
         ]
         metafunc.parametrize("owner_case", params)
     if "owner_count" in metafunc.fixturenames:
-        n = len(owner_only(_catalog(metafunc.config)))
+        n = len(owner_only(collection_catalog(metafunc.config)))
         metafunc.parametrize("owner_count", [n], ids=[f"{n}-owner-only-endpoints"])
 
 

@@ -36,12 +36,10 @@ from parity.boundary import (
     safe_threshold,
     size_label,
 )
-from parity.catalog import Catalog, load_catalog
 from parity.checkspec import Boundary
 from parity.diff import Difference
-from parity.errors import ParityError
 from parity.guard import refuse_writes
-from parity.plugin import ParityRun, ResultSink, get_state
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
 from parity.runner import provisioned
 from parity.verdicts import conclude, record
@@ -51,18 +49,11 @@ pytestmark = [pytest.mark.boundary, pytest.mark.writes, pytest.mark.parity_check
 CHECK = "boundary"
 
 
-def _catalog(config: pytest.Config) -> Catalog:
-    try:
-        return load_catalog(get_state(config).base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name, attr in (("direct_size", "direct_sizes"), ("presigned_size", "presigned_sizes")):
         if name not in metafunc.fixturenames:
             continue
-        catalog = _catalog(metafunc.config)
+        catalog = collection_catalog(metafunc.config)
         spec = catalog.checks.boundary
         sizes = list(getattr(spec, attr)) if spec is not None else []
         path = name.split("_")[0]

@@ -14,8 +14,7 @@ import pytest
 
 from parity.catalog import Case
 from parity.client import BackendClient
-from parity.errors import ParityError
-from parity.plugin import MARKERS, ParityRun, get_state
+from parity.plugin import MARKERS, ParityRun, collection_catalog
 from parity.runner import Exchange, run_scenario
 
 GATEWAY_STATUSES = {401, 403, 404, 413, 500, 503, 504}
@@ -24,18 +23,12 @@ GATEWAY_STATUSES = {401, 403, 404, 413, 500, 503, 504}
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" not in metafunc.fixturenames:
         return
-    state = get_state(metafunc.config)
-    from parity.catalog import load_catalog
-
-    try:
-        catalog = load_catalog(state.base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    catalog = collection_catalog(metafunc.config)
     params = []
     for case in catalog.cases():
         tags = set(case.endpoint.tags) | set(case.scenario.tags)
         marks = [getattr(pytest.mark, t) for t in sorted(tags) if t in MARKERS]
-        if not case.endpoint.read_only or case.scenario.uses or case.scenario.steps:
+        if catalog.writes(case.endpoint, case.scenario):
             marks.append(pytest.mark.writes)
         params.append(pytest.param(case, id=case.id, marks=marks))
     metafunc.parametrize("case", params)
@@ -52,10 +45,6 @@ def _shape(body: Any) -> str:
 def test_catalog_scenario(
     backend: BackendClient, backend_name: str, parity_run: ParityRun, case: Case
 ) -> None:
-    settings = parity_run.settings
-    writes = not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
-    if writes and not settings.writes_allowed:
-        pytest.skip("writes refused against a production target (pass --allow-writes)")
     exchange: Exchange = run_scenario(
         backend, parity_run.catalog, case.endpoint, case.scenario, parity_run.run_id
     )

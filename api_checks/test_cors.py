@@ -22,13 +22,12 @@ import pytest
 
 from parity.auth import ANONYMOUS
 from parity.baseline import Baseline
-from parity.catalog import ROUTE_PARAM, Catalog, load_catalog
+from parity.catalog import ROUTE_PARAM
 from parity.checkspec import CorsChecks
 from parity.cors import check_actual, check_preflight, preflight_headers
 from parity.diff import Difference
-from parity.errors import ParityError
 from parity.guard import refuse_writes
-from parity.plugin import ParityRun, ResultSink, get_state
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult, Origin
 from parity.runner import run_variants
 from parity.sweeps import Target, every_endpoint, varied
@@ -39,13 +38,6 @@ pytestmark = pytest.mark.cors
 CHECK = "cors"
 
 
-def _catalog(config: pytest.Config) -> Catalog:
-    try:
-        return load_catalog(get_state(config).base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name, scenario, writes in (
         ("preflight_case", "preflight", False),
@@ -53,7 +45,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ):
         if name not in metafunc.fixturenames:
             continue
-        catalog = _catalog(metafunc.config)
+        catalog = collection_catalog(metafunc.config)
         targets = every_endpoint(catalog) if catalog.checks.cors is not None else []
         params = []
         for t in targets:

@@ -22,15 +22,14 @@ import pytest
 
 from parity.auth import ANONYMOUS
 from parity.baseline import Baseline
-from parity.catalog import Case, Catalog, load_catalog
+from parity.catalog import Case
 from parity.checkspec import ErrorChecks
 from parity.diff import Answer
-from parity.errors import ParityError
 from parity.guard import refuse_writes
-from parity.plugin import ParityRun, ResultSink, get_state
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
 from parity.runner import Exchange, run_scenario
-from parity.sweeps import Target, every_endpoint, varied, with_params
+from parity.sweeps import Target, every_endpoint, sweep_marks, varied, with_params
 from parity.verdicts import answer, conclude, judge_error, record
 
 pytestmark = pytest.mark.auth
@@ -39,33 +38,20 @@ CHECK = "errors"
 REFERENCE = "express"
 
 
-def _catalog(config: pytest.Config) -> Catalog:
-    try:
-        return load_catalog(get_state(config).base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
-def _marks(catalog: Catalog, target: Target, scenario: str) -> list[Any]:
-    marks: list[Any] = [
-        pytest.mark.parity_check(CHECK, endpoint=target.endpoint.key, scenario=scenario)
-    ]
-    if target.scenario is None or catalog.writes(target.endpoint, target.scenario):
-        marks.append(pytest.mark.writes)
-    return marks
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = metafunc.fixturenames
     if not {"unknown_id_case", "route_case", "rule_case", "fault_case"} & set(names):
         return
-    catalog = _catalog(metafunc.config)
+    catalog = collection_catalog(metafunc.config)
     spec = catalog.checks.errors
     if "unknown_id_case" in names:
         targets = [t for t in every_endpoint(catalog) if t.endpoint.route_params] if spec else []
         metafunc.parametrize(
             "unknown_id_case",
-            [pytest.param(t, id=t.id, marks=_marks(catalog, t, "404-unknown-id")) for t in targets],
+            [
+                pytest.param(t, id=t.id, marks=sweep_marks(catalog, t, CHECK, "404-unknown-id"))
+                for t in targets
+            ],
         )
     if "route_case" in names:
         routes = list(spec.unknown_routes) if spec else []
@@ -88,7 +74,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         targets = every_endpoint(catalog) if spec and spec.fault else []
         metafunc.parametrize(
             "fault_case",
-            [pytest.param(t, id=t.id, marks=_marks(catalog, t, "500-fault")) for t in targets],
+            [
+                pytest.param(t, id=t.id, marks=sweep_marks(catalog, t, CHECK, "500-fault"))
+                for t in targets
+            ],
         )
 
 

@@ -22,12 +22,10 @@ import pytest
 
 from parity.auth import ANONYMOUS
 from parity.baseline import Baseline
-from parity.catalog import Catalog, load_catalog
 from parity.checkspec import HealthChecks
 from parity.diff import Difference
-from parity.errors import ParityError
 from parity.jsonpath import JsonPathError, extract
-from parity.plugin import ParityRun, ResultSink, get_state
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
 from parity.runner import run_scenario
 from parity.sweeps import happy_path
@@ -36,16 +34,9 @@ from parity.verdicts import GATEWAY_BACKENDS, conclude, record, short
 _MISSING = object()
 
 
-def _catalog(config: pytest.Config) -> Catalog:
-    try:
-        return load_catalog(get_state(config).base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "debug_route" in metafunc.fixturenames:
-        spec = _catalog(metafunc.config).checks.health
+        spec = collection_catalog(metafunc.config).checks.health
         routes = list(spec.debug_routes) if spec is not None else []
         params = [
             pytest.param(r, id=r, marks=pytest.mark.parity_check("debug", endpoint=r))

@@ -14,10 +14,9 @@ import allure
 import pytest
 
 from parity.baseline import Baseline
-from parity.catalog import Case, load_catalog
+from parity.catalog import Case
 from parity.differential import LiveSource, Source, not_testable_records, run_case
-from parity.errors import ParityError
-from parity.plugin import ParityRun, ResultSink, get_state
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.replay import CassetteSource
 
 pytestmark = pytest.mark.parity
@@ -26,15 +25,10 @@ pytestmark = pytest.mark.parity
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "parity_case" not in metafunc.fixturenames:
         return
-    state = get_state(metafunc.config)
-    try:
-        catalog = load_catalog(state.base_settings.catalog)
-    except ParityError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    catalog = collection_catalog(metafunc.config)
     params = []
     for case in catalog.cases():
-        writes = not case.endpoint.read_only or bool(case.scenario.uses or case.scenario.steps)
-        marks = [pytest.mark.writes] if writes else []
+        marks = [pytest.mark.writes] if catalog.writes(case.endpoint, case.scenario) else []
         params.append(pytest.param(case, id=case.id, marks=marks))
     metafunc.parametrize("parity_case", params)
 

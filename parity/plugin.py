@@ -43,6 +43,7 @@ __all__ = [
     "ParityRun",
     "ParityState",
     "ResultSink",
+    "collection_catalog",
     "get_state",
     "is_worker",
 ]
@@ -209,6 +210,7 @@ class ParityState:
         self.run: ParityRun | None = None
         self.collector = Collector()  # filled on the controller only
         self.written: dict[str, Any] = {}  # what pytest_sessionfinish wrote, for the summary
+        self.collection_catalog: Catalog | None = None
 
     @property
     def needs_sandbox(self) -> bool:
@@ -249,6 +251,18 @@ _STATE = pytest.StashKey[ParityState]()
 
 def get_state(config: pytest.Config) -> ParityState:
     return config.stash[_STATE]
+
+
+def collection_catalog(config: pytest.Config) -> Catalog:
+    """The catalog for parametrising checks at collection time (loaded once per session);
+    a broken catalog is one usage error naming the file, entry and field."""
+    state = get_state(config)
+    if state.collection_catalog is None:
+        try:
+            state.collection_catalog = load_catalog(state.base_settings.catalog)
+        except ParityError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return state.collection_catalog
 
 
 @pytest.hookimpl(tryfirst=True)

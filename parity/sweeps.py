@@ -22,6 +22,7 @@ __all__ = [
     "every_endpoint",
     "happy_path",
     "owner_only",
+    "sweep_marks",
     "varied",
     "with_params",
 ]
@@ -95,3 +96,16 @@ def varied(
 def with_params(endpoint: Endpoint, scenario: Scenario, value: str) -> Scenario:
     """``scenario`` with every route parameter set to ``value`` (e.g. an unknown id)."""
     return varied(scenario, params={p: value for p in endpoint.route_params})
+
+
+def sweep_marks(catalog: Catalog, target: Target, check: str, scenario: str) -> list[Any]:
+    """The marks of one sweep case: the matrix cell it reports to, and ``writes`` when it
+    changes state (so the production guard skips it without --allow-writes)."""
+    import pytest
+
+    marks: list[Any] = [
+        pytest.mark.parity_check(check, endpoint=target.endpoint.key, scenario=scenario)
+    ]
+    if target.scenario is None or catalog.writes(target.endpoint, target.scenario):
+        marks.append(pytest.mark.writes)
+    return marks
