@@ -344,38 +344,9 @@ def run_scenario(
     runs; its errors are in the exception's ``teardown_errors`` and notes), and the
     transport errors of :class:`~parity.client.BackendClient`.
     """
-    run = _Run(client, f"{endpoint.id}/{scenario.name}", {**(variables or {}), "run_id": run_id})
-    try:
-        for name in catalog.resource_order(scenario.uses):
-            resource = catalog.resources[name]
-            response = run.step(f"resource {name} (create)", resource.create)
-            run.save(f"resource {name}", response, {**resource.create.save, **resource.save})
-            if resource.delete is not None:
-                run.undo.append((f"resource {name} (delete)", resource.delete, dict(run.variables)))
-        for number, step in enumerate(scenario.steps, start=1):
-            response = run.step(f"step {number}", step)
-            run.save(f"step {number}", response, step.save)
-        request = prepare(endpoint, scenario, run.variables)
-        response = request.send(client)
-        exchange = _exchange(client, endpoint, scenario, request, response, run_id)
-        creates = scenario.creates
-        if creates is not None and response.is_success:
-            try:
-                run.save("creates", response, creates.save)
-            except SetupError as exc:
-                exchange.teardown_errors.append(f"cannot clean up what it created: {exc}")
-            else:
-                run.undo.append(("created (delete)", creates.delete, dict(run.variables)))
-    except BaseException as exc:
-        errors = run.teardown()
-        if errors:
-            if isinstance(exc, ParityError):
-                exc.teardown_errors = tuple(errors)
-            exc.add_note("teardown also failed: " + "; ".join(errors))
-        raise
-    exchange.saved = {k: v for k, v in run.variables.items() if k != "run_id"}
-    exchange.teardown_errors += run.teardown()
-    return exchange
+    return run_variants(
+        client, catalog, endpoint, scenario, [scenario], run_id, variables=variables
+    )[0]
 
 
 def _provision(run: _Run, catalog: Catalog, names: Iterable[str]) -> None:
@@ -424,6 +395,8 @@ def run_variants(
     scenario: Scenario,
     variants: Sequence[Scenario],
     run_id: str,
+    *,
+    variables: Mapping[str, Any] | None = None,
 ) -> list[Exchange]:
     """Set up ``scenario``'s state once (its resources and steps), send each of
     ``variants`` in turn (the same request as another role, with other headers or
@@ -433,7 +406,7 @@ def run_variants(
     What a variant creates (``creates:``) is deleted with the rest. Errors as
     :func:`run_scenario`.
     """
-    run = _Run(client, f"{endpoint.id}/{scenario.name}", {"run_id": run_id})
+    run = _Run(client, f"{endpoint.id}/{scenario.name}", {**(variables or {}), "run_id": run_id})
     exchanges: list[Exchange] = []
     try:
         _provision(run, catalog, scenario.uses)
