@@ -18,6 +18,9 @@ from rich.markup import escape
 
 from parity.cli_contracts import capture, contracts
 from parity.cli_demo import demo
+from parity.cli_gate import gate
+from parity.cli_load import load
+from parity.cli_openapi import openapi
 from parity.cli_report import report
 from parity.errors import ParityError, UsageError
 from parity.launcher import SandboxProcess
@@ -106,6 +109,11 @@ app.command()(capture)
 app.command()(contracts)
 # the parity matrix (parity/cli_report.py)
 app.command()(report)
+# the rollout gate (parity/cli_gate.py) and the load run (parity/cli_load.py)
+app.command()(gate)
+app.command()(load)
+# the OpenAPI document (parity/cli_openapi.py)
+app.command()(openapi)
 
 
 def main() -> None:

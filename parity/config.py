@@ -204,6 +204,7 @@ _TOP_KEYS = {
     "sandbox_drift",
     "users",
     "auth",
+    "gate",  # rollout gate thresholds: parity/gate.py validates the table
 }
 _AUTH_COMMON = {"mode", "header", "template", "cognito", "login"}
 _COGNITO_KEYS = {"endpoint", "region", "client_id", "user_pool_id"}

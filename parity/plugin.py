@@ -108,8 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--allow-writes",
         action="store_true",
         default=None,
-        help="allow checks that create data against a production target (env "
-        "PARITY_ALLOW_WRITES)",
+        help="allow checks that create data against a production target (env PARITY_ALLOW_WRITES)",
     )
     group.addoption(
         "--catalog",
@@ -121,8 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--baseline",
         default=None,
         metavar="FILE",
-        help="accepted drifts (env PARITY_BASELINE; default parity-baseline.toml when it "
-        "exists)",
+        help="accepted drifts (env PARITY_BASELINE; default parity-baseline.toml when it exists)",
     )
     group.addoption(
         "--cassettes",
@@ -130,6 +128,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="recorded Express answers that stand in for Express when it is not selected "
         "(env PARITY_CASSETTES; default fixtures/cassettes)",
+    )
+    group.addoption(
+        "--fuzz-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wall-clock budget of the -m fuzz checks (env PARITY_FUZZ_BUDGET; default 60)",
+    )
+    group.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generated inputs per endpoint for -m fuzz (env PARITY_FUZZ_EXAMPLES; default 30)",
     )
     group.addoption(
         "--sandbox-drift",

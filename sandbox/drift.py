@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sandbox.core.http import CoreRequest, CoreResponse
+from sandbox.core.http import CoreRequest, CoreResponse, error_envelope
 from sandbox.core.routes import ROUTES, Route
 
 __all__ = ["DRIFTS", "Drifts"]
@@ -348,9 +348,7 @@ def _search_lag(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreRespo
     kept = [i for i in items if indexed(i)]
     total = data.get("total")
     hidden = len(items) - len(kept)
-    return _with_data(
-        resp, items=kept, total=total - hidden if isinstance(total, int) else total
-    )
+    return _with_data(resp, items=kept, total=total - hidden if isinstance(total, int) else total)
 
 
 STALE_CACHE_TTL_S = 60.0
@@ -384,6 +382,47 @@ def _stale_cache(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
         with _stale_lock:
             _stale_lists[key] = (now, resp)
     return resp
+
+
+# --- fuzz drifts (issue #9: OpenAPI, Schemathesis and differential fuzzing) ---------------
+# Only generated inputs find these: no catalog scenario sends an emoji or a limit at the
+# edge of these two endpoints. Each touches its own endpoint.
+
+
+def _has_emoji(text: str) -> bool:
+    # Symbols in the emoji blocks (and anything beyond the BMP, where most emoji live).
+    return any(ord(c) > 0xFFFF or 0x2600 <= ord(c) <= 0x27BF for c in text)
+
+
+@_drift(
+    "search-unicode",
+    "GET /api/mocs/search answers 500 on serverless when the search term holds an emoji "
+    "(a collation the Lambda's driver does not handle)",
+    "handler",
+)
+def _search_unicode(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    if route.key == "GET /api/mocs/search" and _has_emoji(req.query.get("q") or ""):
+        return CoreResponse(500, error_envelope("INTERNAL", "Internal server error"))
+    return call(route, req)
+
+
+@_drift(
+    "limit-edge",
+    "GET /api/images accepts limit=0 and limit=101 on serverless (Express answers 400: the "
+    "range is 1..100)",
+    "handler",
+)
+def _limit_edge(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    raw = (req.query.get("limit") or "").strip()
+    if route.key != "GET /api/images" or raw not in ("0", "101"):
+        return call(route, req)
+    asked = int(raw)
+    resp = call(route, replace(req, query={**req.query, "limit": "1" if asked == 0 else "100"}))
+    if resp.status != 200:
+        return resp
+    if asked == 0:
+        return _with_data(resp, limit=0, items=[])
+    return _with_data(resp, limit=asked)
 
 
 # --- the mechanism -----------------------------------------------------------------------

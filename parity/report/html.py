@@ -7,13 +7,14 @@ resource, and for each cell the differences and both responses side by side.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-__all__ = ["TEMPLATE", "render_html", "write_html"]
+__all__ = ["TEMPLATE", "read_load_figures", "render_html", "write_html"]
 
 TEMPLATE = "parity-matrix.html.j2"
 
@@ -25,20 +26,57 @@ _ENV = jinja2.Environment(
 )
 
 
-def render_html(matrix: Mapping[str, Any]) -> str:
-    """The page for ``matrix`` (a document of :func:`parity.matrix.build_matrix`)."""
+def read_load_figures(reports_dir: Path) -> dict[str, dict[str, Any]]:
+    """``load-<backend>.json`` files (from ``parity load``) in ``reports_dir``, by backend
+    (express first); unreadable ones are left out."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(
+        reports_dir.glob("load-*.json"), key=lambda p: (p.stem != "load-express", p.stem)
+    ):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("overall"), dict):
+            found[str(doc.get("backend") or path.stem[len("load-") :])] = doc
+    return found
+
+
+def render_html(
+    matrix: Mapping[str, Any], load: Mapping[str, Mapping[str, Any]] | None = None
+) -> str:
+    """The page for ``matrix`` (a document of :func:`parity.matrix.build_matrix`), with the
+    load figures of each backend side by side when ``load`` is given."""
     summary = matrix.get("summary", {})
+    tables: dict[str, dict[str, Any]] = {}
+    names: list[str] = []
+    for backend, doc in (load or {}).items():
+        rows = {str(e.get("name")): e for e in doc.get("endpoints", []) if isinstance(e, dict)}
+        rows["overall"] = dict(doc.get("overall") or {})
+        names += [n for n in rows if n not in names and n != "overall"]
+        tables[backend] = {
+            "users": doc.get("users"),
+            "duration_s": doc.get("duration_s"),
+            "generated_at": doc.get("generated_at"),
+            "rows": rows,
+        }
     return _ENV.get_template(TEMPLATE).render(
         data=matrix,
         headline=summary.get("headline", ""),
         failing=summary.get("failing", 0),
+        load=tables,
+        load_rows=[*sorted(names), "overall"] if tables else [],
     )
 
 
-def write_html(matrix: Mapping[str, Any], path: Path) -> Path:
-    """Render ``matrix`` to ``path`` (written whole, then moved into place)."""
+def write_html(
+    matrix: Mapping[str, Any], path: Path, load: Mapping[str, Mapping[str, Any]] | None = None
+) -> Path:
+    """Render ``matrix`` to ``path`` (written whole, then moved into place). ``load``
+    defaults to the ``load-<backend>.json`` files next to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    figures = read_load_figures(path.parent) if load is None else load
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(matrix), encoding="utf-8")
+    tmp.write_text(render_html(matrix, figures), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -1,0 +1,98 @@
+"""Differential fuzzing (``pytest -m fuzz``): generated query parameters (pagination edges,
+unicode and very long search strings, unknown parameters, wrong types) sent to Express and
+to serverless, the answers compared by the catalog scenarios' engine.
+
+One test per fuzzable catalog endpoint (read-only, no route parameter, with query
+parameters). A difference is shrunk to a minimal query, saved in Hypothesis' example
+database under ``<reports>/hypothesis`` (replayed first next time) and reported to the
+matrix as the endpoint's ``fuzz`` cell with a reproducing curl line per backend.
+Deterministic (derandomized); bounded by ``--fuzz-budget`` (whole session, default 60 s)
+and ``--fuzz-examples`` (per endpoint, default 30).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import allure
+import pytest
+
+from parity.baseline import Baseline
+from parity.catalog import Case, load_catalog
+from parity.differential import LiveSource, not_testable_records
+from parity.errors import ParityError
+from parity.fuzz import FUZZ_CHECK, fuzz_case, fuzz_targets
+from parity.plugin import ParityRun, ResultSink, get_state
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
+
+DEFAULT_BUDGET_S = 60.0
+DEFAULT_EXAMPLES = 30
+_DEADLINE = pytest.StashKey[float]()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "fuzz_case_" not in metafunc.fixturenames:
+        return
+    state = get_state(metafunc.config)
+    try:
+        catalog = load_catalog(state.base_settings.catalog)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    cases = fuzz_targets(catalog)
+    metafunc.parametrize("fuzz_case_", cases, ids=[c.endpoint.id for c in cases])
+
+
+def _option(config: pytest.Config, name: str, env: str, default: float) -> float:
+    value = config.getoption(name, None)
+    if value is None:
+        raw = os.environ.get(env)
+        value = float(raw) if raw else default
+    return float(value)
+
+
+@pytest.fixture(scope="session")
+def fuzz_deadline(pytestconfig: pytest.Config) -> float:
+    """The session's fuzz deadline (``time.monotonic()``), set when the first fuzz test runs."""
+    if _DEADLINE not in pytestconfig.stash:
+        budget = _option(pytestconfig, "fuzz_budget", "PARITY_FUZZ_BUDGET", DEFAULT_BUDGET_S)
+        pytestconfig.stash[_DEADLINE] = time.monotonic() + budget
+    return pytestconfig.stash[_DEADLINE]
+
+
+def test_fuzz_differential(
+    parity_run: ParityRun,
+    fuzz_case_: Case,
+    parity_results: ResultSink,
+    parity_baseline: Baseline,
+    fuzz_deadline: float,
+    pytestconfig: pytest.Config,
+) -> None:
+    case = fuzz_case_
+    allure.dynamic.parameter("fuzz_case_", case.endpoint.key)
+    if "express" not in parity_run.selected or "serverless" not in parity_run.selected:
+        reason = "differential fuzzing needs both backends live (--backend=both)"
+        parity_results.extend(not_testable_records(case, reason, (FUZZ_CHECK,)))
+        pytest.skip(reason)
+    if time.monotonic() > fuzz_deadline:
+        reason = "the fuzz budget (--fuzz-budget) was spent before this endpoint"
+        parity_results.extend(not_testable_records(case, reason, (FUZZ_CHECK,), state="skipped"))
+        pytest.skip(reason)
+    examples = int(_option(pytestconfig, "fuzz_examples", "PARITY_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
+    run = parity_run
+    outcome = fuzz_case(
+        case,
+        LiveSource(run.client("express"), run.catalog, run.run_id),
+        LiveSource(run.client("serverless"), run.catalog, run.run_id),
+        max_examples=examples,
+        deadline=fuzz_deadline,
+        database=Path(run.settings.reports_dir) / "hypothesis",
+        baseline=parity_baseline,
+    )
+    parity_results.add(outcome.record)
+    if outcome.failed:
+        pytest.fail(
+            f"{case.endpoint.key} fuzz: {outcome.record.state}: {outcome.record.summary}", False
+        )

@@ -1,0 +1,61 @@
+"""``parity gate --stage N``: go (exit 0) or no-go (exit 1) for one rollout stage.
+
+Registered on the app in :mod:`parity.cli`. Reads ``parity-matrix.json``, the smoke
+endpoints' cells in it and ``load-<backend>.json`` from the reports directory (see
+:mod:`parity.gate`), writes ``gate-<stage>.md`` there and prints the verdict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from parity.config import Settings
+from parity.gate import REGIONS, run_gate
+
+__all__ = ["gate"]
+
+console = Console(soft_wrap=True)
+
+
+def gate(
+    stage: Annotated[
+        int, typer.Option("--stage", envvar="PARITY_STAGE", help="rollout stage: 10, 25, 50, 100")
+    ],
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            envvar="PARITY_GATE_REGION",
+            help=f"where the target is ({', '.join(REGIONS)}): picks the p95 threshold",
+        ),
+    ] = None,
+    reports_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports-dir", envvar="PARITY_REPORTS_DIR", help="where inputs and outputs are"
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="the catalog naming the smoke endpoints")
+    ] = None,
+) -> None:
+    """Judge the latest matrix, smoke cells and load figures for a stage: exit 0 go, 1 no-go."""
+    settings = Settings.load({"stage": stage, "reports_dir": reports_dir, "catalog": catalog})
+    assert settings.stage is not None
+    verdict, out = run_gate(
+        settings.stage, settings.reports_dir, settings.catalog, settings.config_path, region
+    )
+    word = "[bold green]GO[/]" if verdict.go else "[bold red]NO-GO[/]"
+    console.print(f"stage {verdict.stage}%: {word}")
+    for c in verdict.criteria:
+        mark = "[green]pass[/]" if c.ok else "[red]FAIL[/]"
+        console.print(
+            f"  {mark} {escape(c.name)}: {escape(c.figure)} (threshold {escape(c.threshold)})"
+        )
+    console.print(f"written {out}")
+    raise typer.Exit(verdict.exit_code)

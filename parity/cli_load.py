@@ -1,0 +1,88 @@
+"""``parity load``: the Locust user mix against each backend in turn, same settings.
+
+Registered on the app in :mod:`parity.cli`. With no URL for a selected backend, the
+embedded sandbox is started (once, for both backends) and stopped afterwards; the
+sandbox's ``PARITY_SANDBOX_LATENCY`` / ``PARITY_SANDBOX_ERROR_RATE`` knobs are read from
+this process's environment. Writes ``<reports-dir>/load-<backend>.json`` per backend and
+``load-<backend>.log`` (Locust's own output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from parity.config import Settings
+from parity.launcher import SandboxProcess
+from parity.load import LoadRun, load_document, run_locust, token_env, write_load
+
+__all__ = ["load"]
+
+console = Console(soft_wrap=True)
+
+
+@contextmanager
+def _targets(settings: Settings) -> Iterator[Settings]:
+    if not settings.needs_sandbox:
+        yield settings
+        return
+    sandbox = SandboxProcess(settings.reports_dir / "sandbox-load.env")
+    with console.status("no backend URL given: starting the embedded sandbox..."):
+        env = sandbox.start()
+    try:
+        yield settings.with_env(env)
+    finally:
+        sandbox.stop()
+
+
+def load(
+    users: Annotated[int, typer.Option("--users", "-u", min=1, help="concurrent users")] = 10,
+    duration: Annotated[
+        int, typer.Option("--duration", "-t", min=1, help="seconds per backend")
+    ] = 30,
+    spawn_rate: Annotated[
+        float | None, typer.Option("--spawn-rate", help="users started per second (default: all)")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="local Locust workers (0 = one process)")
+    ] = 0,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="express, serverless or both (default)")
+    ] = None,
+    express_url: Annotated[str | None, typer.Option("--express-url")] = None,
+    serverless_url: Annotated[str | None, typer.Option("--serverless-url")] = None,
+    reports_dir: Annotated[
+        Path | None, typer.Option("--reports-dir", envvar="PARITY_REPORTS_DIR")
+    ] = None,
+) -> None:
+    """Run the Locust user mix headless against each backend; write load-<backend>.json."""
+    settings = Settings.load(
+        {
+            "backend": backend,
+            "express_url": express_url,
+            "serverless_url": serverless_url,
+            "reports_dir": reports_dir,
+        }
+    )
+    run = LoadRun(users=users, duration_s=duration, spawn_rate=spawn_rate, workers=workers)
+    with _targets(settings) as target:
+        for name in target.selected_backends:
+            host = target.url_for(name)
+            assert host is not None
+            env = token_env(target, name)
+            env["PARITY_LOAD_WRITES"] = "1" if target.writes_allowed else "0"
+            how = f"{workers} workers" if workers else "1 process"
+            with console.status(f"{name}: {users} users for {duration} s ({how})..."):
+                stats = run_locust(host, run, env, target.reports_dir / f"load-{name}.log")
+            out = write_load(load_document(name, host, run, stats), target.reports_dir)
+            o = stats["overall"]
+            console.print(
+                f"{name}: {o['requests']} requests, {o['error_rate']:.2%} errors, "
+                f"p50 {o['p50_ms']} ms, p95 {o['p95_ms']} ms, p99 {o['p99_ms']} ms, "
+                f"{o['rps']:.1f} req/s -> {out}"
+            )

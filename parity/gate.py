@@ -1,0 +1,448 @@
+"""The rollout gate: go / no-go for one stage (10, 25, 50, 100 %) from the latest results.
+
+Inputs (all under the reports directory):
+
+- ``parity-matrix.json``: the parity matrix of the last run (``pytest -m parity`` or
+  ``parity demo``);
+- the **smoke results**: the matrix cells of the endpoints tagged ``smoke`` in the catalog
+  (``fixtures/catalog.yaml``). The smoke checks are the endpoints the frontend cannot live
+  without; judging their cells (rather than a JUnit file) ties the verdict to the endpoint
+  and check that failed, and works the same for a serial or a pytest-xdist run;
+- ``load-serverless.json`` (required) and ``load-express.json`` (shown for reference): the
+  figures ``parity load`` wrote.
+
+Criteria (each with its figure and threshold, in this order):
+
+1. every input is present, readable and younger than ``max_age_hours``;
+2. no unaccepted breaking drift (a ``drift``/``missing``/``error`` cell whose severity is
+   ``breaking`` or unknown) on a smoke endpoint; from 100 % on, any failing cell on any
+   endpoint blocks (``block_any_drift``);
+3. the serverless error rate is under ``max_error_rate`` (2 %; 1 % at 100 %);
+4. the serverless p95 is under ``p95_ms_na`` (600 ms) or ``p95_ms_eu`` (900 ms),
+   whichever region the target is in (``region``); 500/800 ms at 100 %.
+
+A missing or stale input is a no-go naming it, never a pass. :func:`evaluate` is a pure
+function of its inputs (and ``now``); :func:`run_gate` gathers them from disk.
+
+Thresholds come from ``parity.toml``::
+
+    [gate]
+    region = "na"            # or "eu"
+    max_age_hours = 24
+    max_error_rate = 0.02
+    p95_ms_na = 600
+    p95_ms_eu = 900
+    block_any_drift = false
+
+    [gate.stage.100]         # any key of [gate], for one stage only
+    max_error_rate = 0.01
+    p95_ms_na = 500
+    p95_ms_eu = 800
+    block_any_drift = true
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from parity.config import STAGES
+from parity.errors import ConfigError
+
+__all__ = [
+    "REGIONS",
+    "Criterion",
+    "GateInputs",
+    "Thresholds",
+    "Verdict",
+    "evaluate",
+    "gather_inputs",
+    "render_markdown",
+    "run_gate",
+    "thresholds_for",
+]
+
+REGIONS = ("na", "eu")
+BLOCKING_STATES = frozenset({"drift", "missing", "error"})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Per-stage limits. Defaults follow the migration plan's CloudWatch alarms."""
+
+    region: str = "na"
+    max_age_hours: float = 24.0
+    max_error_rate: float = 0.02
+    p95_ms_na: float = 600.0
+    p95_ms_eu: float = 900.0
+    block_any_drift: bool = False
+
+    @property
+    def p95_ms(self) -> float:
+        return self.p95_ms_eu if self.region == "eu" else self.p95_ms_na
+
+
+#: Stricter at full rollout: there is no Express left to fall back to by weight.
+STAGE_DEFAULTS: dict[int, dict[str, Any]] = {
+    100: {"max_error_rate": 0.01, "p95_ms_na": 500.0, "p95_ms_eu": 800.0, "block_any_drift": True}
+}
+_KEYS = {f.name for f in fields(Thresholds)}
+
+
+def _apply(base: Thresholds, table: Mapping[str, Any], where: str, path: Path | None) -> Thresholds:
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            raise ConfigError(
+                f"unknown key {key!r}",
+                path=path,
+                location=f"key {where}.{key}",
+                hint=f"Known keys: {', '.join(sorted(_KEYS))}",
+            )
+        if key == "region":
+            if str(value).lower() not in REGIONS:
+                raise ConfigError(
+                    f"invalid region {value!r}",
+                    path=path,
+                    location=f"key {where}.region",
+                    hint="Use na or eu",
+                )
+            changes[key] = str(value).lower()
+        elif key == "block_any_drift":
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    "not a boolean",
+                    path=path,
+                    location=f"key {where}.{key}",
+                    hint="Use true or false",
+                )
+            changes[key] = value
+        else:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(
+                    f"not a number >= 0 (got {value!r})",
+                    path=path,
+                    location=f"key {where}.{key}",
+                    hint="Use a number such as 0.02 or 600",
+                )
+            changes[key] = float(value)
+    return replace(base, **changes)
+
+
+def thresholds_for(
+    stage: int, gate_table: Mapping[str, Any] | None = None, path: Path | None = None
+) -> Thresholds:
+    """Defaults, then the stage's defaults, then ``[gate]``, then ``[gate.stage.<N>]``."""
+    if stage not in STAGES:
+        raise ConfigError(
+            f"invalid rollout stage {stage!r}",
+            location="--stage",
+            hint="Use one of 10, 25, 50, 100",
+        )
+    table = dict(gate_table or {})
+    stages = table.pop("stage", {})
+    if not isinstance(stages, Mapping):
+        raise ConfigError(
+            "expected a table",
+            path=path,
+            location="key gate.stage",
+            hint="Write it as [gate.stage.100]",
+        )
+    for key in stages:
+        if str(key) not in {str(s) for s in STAGES}:
+            raise ConfigError(
+                f"unknown stage {key!r}",
+                path=path,
+                location=f"key gate.stage.{key}",
+                hint="Use one of 10, 25, 50, 100",
+            )
+    result = _apply(Thresholds(), STAGE_DEFAULTS.get(stage, {}), "defaults", None)
+    result = _apply(result, table, "gate", path)
+    return _apply(result, stages.get(str(stage), {}), f"gate.stage.{stage}", path)
+
+
+def read_gate_table(config_path: Path | None) -> dict[str, Any]:
+    """The ``[gate]`` table of parity.toml (empty when there is no file or no table)."""
+    if config_path is None or not config_path.is_file():
+        return {}
+    with config_path.open("rb") as fh:
+        doc = tomllib.load(fh)
+    table = doc.get("gate", {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            "expected a table", path=config_path, location="key gate", hint="Write it as [gate]"
+        )
+    return table
+
+
+# --- inputs and verdict ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """What the gate judges. ``None`` documents mean the file was missing or unreadable;
+    ``problems`` says why (keyed by input name)."""
+
+    matrix: Mapping[str, Any] | None
+    smoke_endpoints: frozenset[str]
+    load: Mapping[str, Mapping[str, Any] | None]  # backend -> load document
+    problems: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    ok: bool
+    figure: str
+    threshold: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    stage: int
+    go: bool
+    criteria: tuple[Criterion, ...]
+    thresholds: Thresholds
+    load_figures: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if not c.ok)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.go else 1
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _age_problem(doc: Mapping[str, Any], limit_h: float, now: datetime) -> str | None:
+    when = _parse_time(doc.get("generated_at"))
+    if when is None:
+        return "has no valid generated_at timestamp"
+    age_h = (now - when).total_seconds() / 3600
+    if age_h > limit_h:
+        return f"is stale: {age_h:.1f} h old (limit {limit_h:g} h)"
+    if age_h < -0.1:
+        return f"is dated in the future ({when.isoformat()})"
+    return None
+
+
+def evaluate(
+    inputs: GateInputs, stage: int, thresholds: Thresholds, now: datetime | None = None
+) -> Verdict:
+    """Judge ``inputs`` for ``stage``: every criterion, each with its figure and threshold."""
+    now = now or datetime.now(UTC)
+    criteria: list[Criterion] = []
+
+    # 1. inputs present and fresh
+    named: dict[str, Mapping[str, Any] | None] = {
+        "parity-matrix.json": inputs.matrix,
+        "load-serverless.json": inputs.load.get("serverless"),
+    }
+    bad: list[str] = []
+    for name, doc in named.items():
+        if doc is None:
+            bad.append(f"{name} {inputs.problems.get(name, 'is missing')}")
+            continue
+        age = _age_problem(doc, thresholds.max_age_hours, now)
+        if age:
+            bad.append(f"{name} {age}")
+    if inputs.matrix is not None and not inputs.smoke_endpoints:
+        bad.append("no endpoint is tagged smoke in the catalog")
+    criteria.append(
+        Criterion(
+            "inputs present and fresh",
+            not bad,
+            "; ".join(bad) if bad else "all present",
+            f"younger than {thresholds.max_age_hours:g} h",
+        )
+    )
+
+    # 2. drift on smoke endpoints (any endpoint when block_any_drift)
+    if inputs.matrix is None:
+        criteria.append(
+            Criterion("no unaccepted breaking drift", False, "no matrix", "0 blocking cells")
+        )
+    else:
+        cells = inputs.matrix.get("cells", [])
+        blocking = []
+        for cell in cells:
+            if cell.get("state") not in BLOCKING_STATES:
+                continue
+            on_smoke = cell.get("endpoint") in inputs.smoke_endpoints
+            breaking = cell.get("severity") in ("breaking", None)
+            if thresholds.block_any_drift or (on_smoke and breaking):
+                blocking.append(
+                    f"{cell.get('endpoint')} [{cell.get('check')}: {cell.get('state')}]"
+                )
+        smoke_seen = {c.get("endpoint") for c in cells} & inputs.smoke_endpoints
+        unseen = sorted(inputs.smoke_endpoints - smoke_seen)
+        scope = "any endpoint" if thresholds.block_any_drift else "smoke endpoints"
+        detail = ", ".join(blocking[:10]) + (" ..." if len(blocking) > 10 else "")
+        if unseen:
+            detail = (detail + "; " if detail else "") + "not in the matrix: " + ", ".join(unseen)
+        criteria.append(
+            Criterion(
+                f"no unaccepted {'' if thresholds.block_any_drift else 'breaking '}drift ({scope})",
+                not blocking and not unseen,
+                f"{len(blocking)} blocking cell(s), {len(smoke_seen)}/"
+                f"{len(inputs.smoke_endpoints)} smoke endpoints checked",
+                "0 blocking cells, every smoke endpoint checked",
+                detail,
+            )
+        )
+
+    # 3. and 4. load figures of the serverless backend
+    load = inputs.load.get("serverless")
+    overall = (load or {}).get("overall") or {}
+    rate = overall.get("error_rate")
+    requests = overall.get("requests") or 0
+    if load is None or rate is None or requests <= 0:
+        why = "no load figures" if load is None else "no requests were made"
+        criteria.append(Criterion("error rate", False, why, f"< {thresholds.max_error_rate:.1%}"))
+    else:
+        criteria.append(
+            Criterion(
+                "error rate",
+                float(rate) < thresholds.max_error_rate,
+                f"{float(rate):.2%} ({overall.get('failures', 0)} of {requests} requests)",
+                f"< {thresholds.max_error_rate:.1%}",
+            )
+        )
+    p95 = overall.get("p95_ms")
+    limit = f"< {thresholds.p95_ms:g} ms ({thresholds.region.upper()})"
+    if load is None or p95 is None or requests <= 0:
+        criteria.append(Criterion("p95 latency", False, "no load figures", limit))
+    else:
+        slow = [
+            f"{e.get('name')} {e.get('p95_ms')} ms"
+            for e in load.get("endpoints", [])
+            if (e.get("p95_ms") or 0) >= thresholds.p95_ms
+        ]
+        criteria.append(
+            Criterion(
+                "p95 latency",
+                float(p95) < thresholds.p95_ms,
+                f"{float(p95):g} ms",
+                limit,
+                ("slowest over the limit: " + ", ".join(slow[:5])) if slow else "",
+            )
+        )
+    go = all(c.ok for c in criteria)
+    return Verdict(stage, go, tuple(criteria), thresholds, dict(inputs.load))
+
+
+def render_markdown(verdict: Verdict) -> str:
+    """``gate-<stage>.md``: the verdict first, then each criterion with figure and threshold."""
+    t = verdict.thresholds
+    word = "GO" if verdict.go else "NO-GO"
+    lines = [f"# Rollout gate, stage {verdict.stage}%: **{word}**", ""]
+    if verdict.failed:
+        lines.append("Failed: " + "; ".join(f"{c.name} ({c.figure})" for c in verdict.failed))
+    else:
+        lines.append("Every criterion holds.")
+    lines += ["", "| criterion | result | figure | threshold |", "| --- | --- | --- | --- |"]
+    for c in verdict.criteria:
+        cell = c.figure.replace("|", "\\|")
+        lines.append(f"| {c.name} | {'pass' if c.ok else 'FAIL'} | {cell} | {c.threshold} |")
+    details = [c for c in verdict.criteria if c.detail]
+    if details:
+        lines += ["", "## Details", ""]
+        lines += [f"- **{c.name}**: {c.detail}" for c in details]
+    figures = {b: d for b, d in verdict.load_figures.items() if d}
+    if figures:
+        lines += [
+            "",
+            "## Load figures (overall)",
+            "",
+            "| backend | requests | error rate | p50 ms | p95 ms | p99 ms | req/s |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for backend, doc in figures.items():
+            o = doc.get("overall") or {}
+            lines.append(
+                f"| {backend} | {o.get('requests')} | {float(o.get('error_rate') or 0):.2%} | "
+                f"{o.get('p50_ms')} | {o.get('p95_ms')} | {o.get('p99_ms')} | "
+                f"{float(o.get('rps') or 0):.1f} |"
+            )
+    lines += [
+        "",
+        f"Thresholds: region {t.region.upper()}, error rate < {t.max_error_rate:.1%}, "
+        f"p95 < {t.p95_ms:g} ms, inputs younger than {t.max_age_hours:g} h, "
+        f"{'any' if t.block_any_drift else 'breaking drift on smoke endpoints'} blocks.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- gathering from disk ------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    if not path.is_file():
+        return None, "is missing"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"is unreadable ({exc})"
+    if not isinstance(doc, dict):
+        return None, "is not a JSON object"
+    return doc, None
+
+
+def smoke_endpoints(catalog_path: Path) -> frozenset[str]:
+    from parity.catalog import load_catalog
+
+    catalog = load_catalog(catalog_path)
+    return frozenset(e.key for e in catalog.endpoints if "smoke" in e.tags)
+
+
+def gather_inputs(
+    reports_dir: Path, catalog_path: Path, backends: Sequence[str] = ("express", "serverless")
+) -> GateInputs:
+    problems: dict[str, str] = {}
+    matrix, why = _read_json(reports_dir / "parity-matrix.json")
+    if why:
+        problems["parity-matrix.json"] = why
+    load: dict[str, Mapping[str, Any] | None] = {}
+    for backend in backends:
+        doc, why = _read_json(reports_dir / f"load-{backend}.json")
+        load[backend] = doc
+        if why:
+            problems[f"load-{backend}.json"] = why
+    return GateInputs(matrix, smoke_endpoints(catalog_path), load, problems)
+
+
+def run_gate(
+    stage: int,
+    reports_dir: Path,
+    catalog_path: Path,
+    config_path: Path | None,
+    region: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Verdict, Path]:
+    """Judge the files under ``reports_dir``; write ``gate-<stage>.md``; return both."""
+    table = read_gate_table(config_path)
+    if region is not None:
+        table = {**table, "region": region}
+    thresholds = thresholds_for(stage, table, config_path)
+    verdict = evaluate(gather_inputs(reports_dir, catalog_path), stage, thresholds, now)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    out = reports_dir / f"gate-{stage}.md"
+    out.write_text(render_markdown(verdict), encoding="utf-8")
+    return verdict, out

@@ -1,0 +1,283 @@
+"""``parity load``: run the Locust user mix (``load/locustfile.py``) headless against each
+backend in turn with the same settings, and turn Locust's final stats (``--json-file``) into
+``reports/load-<backend>.json``.
+
+Locust runs as a child process (``python -m locust``), so this module needs nothing from
+Locust at import time. ``workers=N`` starts a Locust master (``--master --expect-workers
+N``) and N local ``--worker`` processes; the master aggregates and writes one stats file, so the
+result is one merged document either way. Workers on other machines join with
+``locust -f load/locustfile.py --worker --master-host HOST --master-port PORT`` (see
+docs/rollout-runbook.md).
+
+Tokens for the logged-in users are fetched here (the same token providers as the checks)
+and handed to Locust in its environment (``PARITY_LOAD_TOKEN_<ROLE>``); they are never
+written to a file. The load document (``schema_version`` 1)::
+
+    {"schema_version": 1, "backend": "serverless", "host": "...", "generated_at": "...",
+     "users": 5, "spawn_rate": 5, "duration_s": 5, "workers": 0,
+     "overall": {"requests", "failures", "error_rate", "p50_ms", "p95_ms", "p99_ms",
+                 "avg_ms", "rps"},
+     "endpoints": [{"name": "GET /api/mocs", ...same keys...}, ...]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from parity.config import Settings
+from parity.errors import ParityError, UsageError
+
+__all__ = [
+    "LOCUSTFILE",
+    "LoadRun",
+    "load_document",
+    "parse_stats_json",
+    "percentile",
+    "run_locust",
+    "token_env",
+    "write_load",
+]
+
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
+SCHEMA_VERSION = 1
+LOGGED_IN_ROLES = ("alice", "bob")
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    users: int
+    duration_s: int
+    spawn_rate: float | None = None  # None: all users at once (rate = users)
+    workers: int = 0
+    locustfile: Path = LOCUSTFILE
+
+    @property
+    def rate(self) -> float:
+        return self.spawn_rate or float(self.users)
+
+
+def percentile(histogram: Mapping[int | str, int], fraction: float) -> float | None:
+    """The response time (ms) under which ``fraction`` of the requests finished.
+
+    ``histogram`` is Locust's ``response_times`` (rounded ms -> count)."""
+    counts = sorted((float(ms), n) for ms, n in histogram.items())
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    need = max(1, math.ceil(total * fraction))
+    seen = 0
+    for ms, n in counts:
+        seen += n
+        if seen >= need:
+            return ms
+    return counts[-1][0]
+
+
+def _figures(
+    requests: int, failures: int, histogram: Mapping[int | str, int], total_ms: float, span_s: float
+) -> dict[str, Any]:
+    return {
+        "requests": requests,
+        "failures": failures,
+        "error_rate": round(failures / requests, 6) if requests else 0.0,
+        "p50_ms": percentile(histogram, 0.50),
+        "p95_ms": percentile(histogram, 0.95),
+        "p99_ms": percentile(histogram, 0.99),
+        "avg_ms": round(total_ms / requests, 1) if requests else None,
+        "rps": round(requests / span_s, 2) if span_s > 0 else 0.0,
+    }
+
+
+def parse_stats_json(path: Path) -> dict[str, Any]:
+    """Locust's ``--json-file`` output -> ``{"overall": {...}, "endpoints": [...]}``.
+
+    The overall figures merge every endpoint's response-time histogram (Locust's
+    "Aggregated" row); requests per second are over the span from first to last request.
+    """
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParityError(f"Locust wrote no readable stats ({path}: {exc})") from None
+    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
+    ends = [float(e["last_request_timestamp"]) for e in entries if e.get("last_request_timestamp")]
+    span = max(1.0, max(ends, default=0.0) - min(starts, default=0.0)) if starts else 1.0
+    endpoints = []
+    merged: Counter[int | str] = Counter()
+    requests = failures = 0
+    total_ms = 0.0
+    for e in entries:
+        method, name = str(e.get("method") or ""), str(e.get("name") or "")
+        label = name if name.startswith(f"{method} ") or not method else f"{method} {name}"
+        histogram = {k: int(v) for k, v in (e.get("response_times") or {}).items()}
+        n, f = int(e.get("num_requests") or 0), int(e.get("num_failures") or 0)
+        endpoints.append(
+            {
+                "name": label,
+                **_figures(n, f, histogram, float(e.get("total_response_time") or 0), span),
+            }
+        )
+        merged.update(histogram)
+        requests, failures = requests + n, failures + f
+        total_ms += float(e.get("total_response_time") or 0)
+    endpoints.sort(key=lambda x: x["name"])
+    return {"overall": _figures(requests, failures, merged, total_ms, span), "endpoints": endpoints}
+
+
+def load_document(
+    backend: str, host: str, run: LoadRun, stats: Mapping[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "backend": backend,
+        "host": host,
+        "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "users": run.users,
+        "spawn_rate": run.rate,
+        "duration_s": run.duration_s,
+        "workers": run.workers,
+        **stats,
+    }
+
+
+def write_load(doc: Mapping[str, Any], reports_dir: Path) -> Path:
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    out = reports_dir / f"load-{doc['backend']}.json"
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def token_env(settings: Settings, backend: str) -> dict[str, str]:
+    """``PARITY_LOAD_TOKEN_<ROLE>`` for the logged-in roles that have credentials."""
+    from parity.auth import provider_for
+
+    auth = settings.auth_for(backend)
+    env = {"PARITY_LOAD_AUTH_HEADER": auth.header, "PARITY_LOAD_AUTH_TEMPLATE": auth.template}
+    if auth.mode == "none":
+        return env
+    provider = provider_for(settings, backend)
+    try:
+        roles = [r for r in LOGGED_IN_ROLES if r in settings.users] or list(settings.users)[:2]
+        for role in roles:
+            env[f"PARITY_LOAD_TOKEN_{role.upper()}"] = provider.token(role)
+    finally:
+        provider.close()
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def run_locust(host: str, run: LoadRun, env: Mapping[str, str], log_file: Path) -> dict[str, Any]:
+    """Run Locust headless against ``host``; return the parsed stats (merged over workers)."""
+    if not run.locustfile.is_file():
+        raise UsageError(f"no locustfile at {run.locustfile}", hint="Restore load/locustfile.py")
+    child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    locust = [sys.executable, "-m", "locust", "-f", str(run.locustfile)]
+    with tempfile.TemporaryDirectory(prefix="parity-load-") as tmp:
+        prefix = str(Path(tmp) / "run")
+        cmd = [
+            *locust,
+            "--headless",
+            "--host",
+            host,
+            "-u",
+            str(run.users),
+            "-r",
+            str(run.rate),
+            "-t",
+            f"{run.duration_s}s",
+            "--json-file",
+            prefix,
+            "--only-summary",
+            "--exit-code-on-error",
+            "0",
+            "--stop-timeout",
+            "2",
+            "--loglevel",
+            "WARNING",
+        ]
+        port = _free_port() if run.workers else 0
+        if run.workers:
+            cmd += [
+                "--master",
+                "--expect-workers",
+                str(run.workers),
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(port),
+            ]
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("wb") as log:
+            master = subprocess.Popen(
+                cmd,
+                env=child_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            workers = [
+                subprocess.Popen(
+                    [
+                        *locust,
+                        "--worker",
+                        "--master-host",
+                        "127.0.0.1",
+                        "--master-port",
+                        str(port),
+                        "--loglevel",
+                        "WARNING",
+                    ],
+                    env=child_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+                for _ in range(run.workers)
+            ]
+            try:
+                code = master.wait(run.duration_s + 60 + 10 * run.workers)
+            except subprocess.TimeoutExpired:
+                code = None
+            finally:
+                _stop(master)
+                deadline = time.monotonic() + 10
+                for w in workers:
+                    try:
+                        w.wait(max(0.1, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        _stop(w)
+        stats_file = Path(prefix + ".json")
+        if code not in (0, None) or not stats_file.is_file():
+            raise ParityError(f"Locust failed against {host} (exit {code}); see {log_file}")
+        return parse_stats_json(stats_file)

@@ -1,0 +1,87 @@
+"""``parity openapi``: the document built from the catalog and contracts is valid OpenAPI
+3.1 (checked by openapi-spec-validator), carries the contracts' schemas, the bearer scheme
+on non-public operations and the create -> read/patch/delete links."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+from parity.catalog import load_catalog
+from parity.contracts import ContractStore
+from parity.errors import UsageError
+from parity.openapi import SECURITY_SCHEME, build_openapi, validate_document
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _doc() -> dict:
+    return build_openapi(
+        load_catalog(ROOT / "fixtures" / "catalog.yaml"), ContractStore(ROOT / "contracts/schemas")
+    )
+
+
+def test_document_is_valid_openapi_31_and_covers_the_catalog() -> None:
+    doc = _doc()
+    validate(doc)  # raises on any problem
+    assert doc["openapi"].startswith("3.1")
+    catalog = load_catalog(ROOT / "fixtures" / "catalog.yaml")
+    ids = {op["operationId"] for ops in doc["paths"].values() for op in ops.values()}
+    assert ids == {e.id for e in catalog.endpoints}
+
+
+def test_operations_carry_parameters_bodies_schemas_security_and_links() -> None:
+    doc = _doc()
+    listing = doc["paths"]["/api/mocs"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert params["limit"]["schema"] == {"type": "integer"}
+    assert not params["limit"]["required"]
+    assert "security" not in listing  # public
+    search = {p["name"]: p for p in doc["paths"]["/api/mocs/search"]["get"]["parameters"]}
+    assert search["q"]["required"]  # every 2xx scenario sends it
+    create = doc["paths"]["/api/mocs"]["post"]
+    assert create["security"] == [{SECURITY_SCHEME: []}]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    assert "title" in body["properties"]
+    ok = create["responses"]["201"]
+    assert ok["content"]["application/json"]["schema"]["properties"]["data"]
+    links = {link["operationId"] for link in ok["links"].values()}
+    assert {"mocs.get", "mocs.update", "mocs.delete"} <= links
+    assert ok["links"]["moc-mocs.get"]["parameters"] == {"mocId": "$response.body#/data/id"}
+    upload = doc["paths"]["/api/images"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes[SECURITY_SCHEME] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def test_validator_rejects_a_broken_document() -> None:
+    doc = _doc()
+    del doc["info"]["title"]
+    with pytest.raises(UsageError, match=r"not valid 3\.1"):
+        validate_document(doc)
+    doc = _doc()
+    doc["paths"]["/api/mocs"]["get"]["parameters"][0]["in"] = "body"
+    with pytest.raises(UsageError, match=r"not valid 3\.1"):
+        validate_document(doc)
+
+
+def test_cli_writes_the_document(tmp_path: Path) -> None:
+    out = tmp_path / "openapi.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "parity", "openapi", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid OpenAPI 3.1" in proc.stdout
+    validate(json.loads(out.read_text()))

@@ -1,0 +1,244 @@
+"""The rollout gate as a pure function, its thresholds, and ``parity gate`` on files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parity.errors import ConfigError
+from parity.gate import GateInputs, Thresholds, evaluate, render_markdown, thresholds_for
+from parity.load import parse_stats_json, percentile
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+SMOKE = frozenset({"GET /api/mocs", "GET /api/mocs/{mocId}"})
+
+
+def _stamp(age: timedelta = timedelta(minutes=5)) -> str:
+    return (NOW - age).isoformat(timespec="seconds")
+
+
+def matrix(*cells: dict[str, Any], age: timedelta = timedelta(minutes=5)) -> dict[str, Any]:
+    base = [{"endpoint": e, "check": "envelope", "state": "pass", "severity": None} for e in SMOKE]
+    return {"schema_version": 1, "generated_at": _stamp(age), "cells": [*base, *cells]}
+
+
+def load_doc(
+    error_rate: float = 0.001, p95: float = 120.0, age: timedelta = timedelta(minutes=5)
+) -> dict[str, Any]:
+    requests = 1000
+    overall = {
+        "requests": requests,
+        "failures": round(requests * error_rate),
+        "error_rate": error_rate,
+        "p50_ms": 40.0,
+        "p95_ms": p95,
+        "p99_ms": p95 * 1.5,
+        "rps": 50.0,
+    }
+    return {
+        "schema_version": 1,
+        "backend": "serverless",
+        "generated_at": _stamp(age),
+        "overall": overall,
+        "endpoints": [{"name": "GET /api/mocs", **overall}],
+    }
+
+
+def judge(
+    m: dict[str, Any] | None = None,
+    load: dict[str, Any] | None = None,
+    stage: int = 10,
+    thresholds: Thresholds | None = None,
+    missing_load: bool = False,
+) -> Any:
+    docs = {"serverless": None if missing_load else (load or load_doc())}
+    inputs = GateInputs(matrix() if m is None else m, SMOKE, docs)
+    return evaluate(inputs, stage, thresholds or thresholds_for(stage), NOW)
+
+
+def failed(verdict: Any) -> list[str]:
+    return [c.name for c in verdict.failed]
+
+
+def test_clean_inputs_are_a_go() -> None:
+    verdict = judge()
+    assert verdict.go and verdict.exit_code == 0
+    md = render_markdown(verdict)
+    assert md.splitlines()[0] == "# Rollout gate, stage 10%: **GO**"
+    assert "| error rate | pass | 0.10% (1 of 1000 requests) | < 2.0% |" in md
+    assert "| p95 latency | pass | 120 ms | < 600 ms (NA) |" in md
+
+
+def test_latency_over_the_na_threshold_is_a_no_go_but_eu_allows_900() -> None:
+    verdict = judge(load=load_doc(p95=700))
+    assert not verdict.go and failed(verdict) == ["p95 latency"]
+    assert "NO-GO" in render_markdown(verdict).splitlines()[0]
+    eu = thresholds_for(10, {"region": "eu"})
+    assert judge(load=load_doc(p95=700), thresholds=eu).go
+    assert failed(judge(load=load_doc(p95=950), thresholds=eu)) == ["p95 latency"]
+
+
+def test_five_percent_errors_is_a_no_go() -> None:
+    verdict = judge(load=load_doc(error_rate=0.05))
+    assert failed(verdict) == ["error rate"]
+    assert "5.00% (50 of 1000 requests)" in verdict.failed[0].figure
+
+
+def test_unaccepted_breaking_drift_on_a_smoke_endpoint_is_a_no_go() -> None:
+    cell = {"endpoint": "GET /api/mocs", "check": "envelope", "state": "drift",
+            "severity": "breaking"}  # fmt: skip
+    verdict = judge(matrix(cell))
+    assert len(verdict.failed) == 1
+    assert verdict.failed[0].name.startswith("no unaccepted breaking drift")
+    assert "GET /api/mocs [envelope: drift]" in verdict.failed[0].detail
+
+
+def test_accepted_or_additive_or_non_smoke_drift_passes_below_100_but_not_at_100() -> None:
+    cells = [
+        {"endpoint": "GET /api/mocs", "check": "envelope", "state": "accepted",
+         "severity": "breaking"},
+        {"endpoint": "GET /api/mocs", "check": "headers", "state": "drift",
+         "severity": "additive"},
+        {"endpoint": "GET /api/albums", "check": "status", "state": "drift",
+         "severity": "breaking"},
+    ]  # fmt: skip
+    assert judge(matrix(*cells)).go
+    at_100 = judge(matrix(*cells), stage=100)
+    assert not at_100.go
+    assert "2 blocking cell(s)" in at_100.failed[0].figure  # accepted never blocks
+
+
+def test_stage_100_is_stricter() -> None:
+    t = thresholds_for(100)
+    assert (t.max_error_rate, t.p95_ms_na, t.p95_ms_eu, t.block_any_drift) == (
+        0.01,
+        500.0,
+        800.0,
+        True,
+    )
+    assert judge(load=load_doc(error_rate=0.015)).go
+    assert failed(judge(load=load_doc(error_rate=0.015), stage=100)) == ["error rate"]
+
+
+@pytest.mark.parametrize("what", ["matrix", "load"])
+def test_missing_inputs_are_a_no_go_never_a_pass(what: str) -> None:
+    verdict = judge(m={} if what == "matrix" else None, missing_load=what == "load")
+    if what == "matrix":  # an empty document: no timestamp
+        verdict = evaluate(GateInputs(None, SMOKE, {"serverless": load_doc()}), 10,
+                           thresholds_for(10), NOW)  # fmt: skip
+    assert not verdict.go
+    names = failed(verdict)
+    assert names[0] == "inputs present and fresh"
+    name = "parity-matrix.json" if what == "matrix" else "load-serverless.json"
+    assert f"{name} is missing" in verdict.failed[0].figure
+
+
+@pytest.mark.parametrize("what", ["matrix", "load"])
+def test_stale_inputs_are_a_no_go(what: str) -> None:
+    old = timedelta(hours=30)
+    m = matrix(age=old) if what == "matrix" else matrix()
+    load = load_doc(age=old) if what == "load" else load_doc()
+    verdict = judge(m, load)
+    assert failed(verdict) == ["inputs present and fresh"]
+    assert "is stale: 30.0 h old (limit 24 h)" in verdict.failed[0].figure
+    assert judge(m, load, thresholds=thresholds_for(10, {"max_age_hours": 48})).go
+
+
+def test_a_smoke_endpoint_absent_from_the_matrix_is_a_no_go() -> None:
+    m = matrix()
+    m["cells"] = m["cells"][:1]
+    assert not judge(m).go
+
+
+def test_gate_table_is_validated_and_layered() -> None:
+    t = thresholds_for(25, {"max_error_rate": 0.03, "stage": {"25": {"p95_ms_na": 400}}})
+    assert (t.max_error_rate, t.p95_ms) == (0.03, 400.0)
+    assert thresholds_for(10, {"stage": {"25": {"p95_ms_na": 400}}}).p95_ms == 600.0
+    with pytest.raises(ConfigError, match="unknown key 'max_eror_rate'"):
+        thresholds_for(10, {"max_eror_rate": 0.1})
+    with pytest.raises(ConfigError, match="invalid region"):
+        thresholds_for(10, {"region": "apac"})
+
+
+def test_locust_stats_become_per_endpoint_and_overall_figures(tmp_path: Path) -> None:
+    assert percentile({"10": 90, "500": 9, "900": 1}, 0.95) == 500.0
+    entries = [
+        {"name": "GET /api/mocs", "method": "GET", "num_requests": 10, "num_failures": 1,
+         "total_response_time": 100, "response_times": {"10": 10}, "start_time": 100.0,
+         "last_request_timestamp": 105.0},
+        {"name": "/api/wishlist", "method": "POST", "num_requests": 10, "num_failures": 0,
+         "total_response_time": 2000, "response_times": {"200": 10}, "start_time": 100.0,
+         "last_request_timestamp": 110.0},
+    ]  # fmt: skip
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(entries))
+    stats = parse_stats_json(path)
+    assert [e["name"] for e in stats["endpoints"]] == ["GET /api/mocs", "POST /api/wishlist"]
+    o = stats["overall"]
+    assert (o["requests"], o["failures"], o["error_rate"]) == (20, 1, 0.05)
+    assert (o["p50_ms"], o["p95_ms"], o["rps"]) == (10.0, 200.0, 2.0)
+
+
+def _parity(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+    return subprocess.run(
+        [sys.executable, "-c", "from parity.cli import main; main()", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_parity_gate_command_writes_the_summary_and_exits_by_verdict(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    from parity.catalog import load_catalog
+
+    smoke = [e.key for e in load_catalog(ROOT / "fixtures/catalog.yaml").endpoints
+             if "smoke" in e.tags]  # fmt: skip
+    cells = [{"endpoint": e, "check": "status", "state": "pass", "severity": None} for e in smoke]
+    doc = {"generated_at": now.isoformat(), "cells": cells}
+    (reports / "parity-matrix.json").write_text(json.dumps(doc))
+    base = ["gate", "--reports-dir", str(reports), "--catalog", str(ROOT / "fixtures/catalog.yaml")]
+
+    result = _parity(*base, "--stage", "25", cwd=tmp_path)  # no load figures yet
+    assert result.returncode == 1, result.stderr
+    md = (reports / "gate-25.md").read_text()
+    assert md.startswith("# Rollout gate, stage 25%: **NO-GO**")
+    assert "load-serverless.json is missing" in md
+
+    load = load_doc()
+    load["generated_at"] = now.isoformat()
+    (reports / "load-serverless.json").write_text(json.dumps(load))
+    result = _parity(*base, "--stage", "25", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "GO" in result.stdout
+
+    (tmp_path / "parity.toml").write_text("[gate]\np95_ms_na = 100\n")
+    result = _parity(*base, "--stage", "25", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "| p95 latency | FAIL | 120 ms | < 100 ms (NA) |" in (reports / "gate-25.md").read_text()
+
+    assert _parity(*base, "--stage", "30", cwd=tmp_path).returncode == 2
+
+
+def test_matrix_html_shows_the_load_figures_of_both_backends_side_by_side(tmp_path: Path) -> None:
+    from parity.report.html import write_html
+
+    for backend, p95 in (("express", 80.0), ("serverless", 120.0)):
+        doc = load_doc(p95=p95)
+        doc.update(backend=backend, users=5, duration_s=5)
+        (tmp_path / f"load-{backend}.json").write_text(json.dumps(doc))
+    html = write_html({"summary": {}}, tmp_path / "parity-matrix.html").read_text()
+    table = html[html.index('<table id="load"') :]
+    table = table[: table.index("</table>")]
+    assert table.index(">express<") < table.index(">serverless<")
+    assert "<td>80.0</td>" in table and "<td>120.0</td>" in table
+    assert '<td class="mono">GET /api/mocs</td>' in table and "overall" in table
