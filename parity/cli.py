@@ -78,27 +78,27 @@ def sandbox(
         nonlocal stop
         stop = True
 
-    with console.status("starting the sandbox..."):
-        env = proc.start()
-    # Before the "Ctrl-C stops everything" line: a Ctrl-C right after it must not land
-    # between the print and the wait loop (exit 130 with the sandbox's clean-up skipped).
+    # Installed before starting: a Ctrl-C at any moment sets the flag, and the finally
+    # below stops the child, so no sandbox outlives this command.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop)
-    console.print(f"[bold green]sandbox ready[/] (pid {proc.pid}); settings written to {env_file}")
-    for key, value in env.items():
-        secret = key.endswith("_PASSWORD") or "_TOKEN_" in key  # expired tokens too
-        shown = "********" if secret else value
-        console.print(f"  {key}={shown}")
-    console.print(
-        f"\nIn another shell: [bold]set -a; . {env_file}; set +a; pytest -m smoke[/]\n"
-        "Ctrl-C stops everything."
-    )
     try:
-        while not stop and proc._proc is not None and proc._proc.poll() is None:
+        with console.status("starting the sandbox..."):
+            env = proc.start()
+        console.print(
+            f"[bold green]sandbox ready[/] (pid {proc.pid}); settings written to {env_file}"
+        )
+        for key, value in env.items():
+            secret = key.endswith("_PASSWORD") or "_TOKEN_" in key  # expired tokens too
+            console.print(f"  {key}={'********' if secret else value}")
+        console.print(
+            f"\nIn another shell: [bold]set -a; . {env_file}; set +a; pytest -m smoke[/]\n"
+            "Ctrl-C stops everything."
+        )
+        while not stop and proc.running:
             time.sleep(0.3)
-    except KeyboardInterrupt:
-        pass
-    code = proc.stop()
+    finally:
+        code = proc.stop()
     console.print(f"sandbox stopped (exit {code})")
 
 

@@ -46,6 +46,10 @@ class SandboxProcess:
         self._ready = threading.Event()
 
     @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
@@ -56,7 +60,13 @@ class SandboxProcess:
             cmd += ["--drift", drift]
         if self.production:
             cmd.append("--production")
-        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            **self.extra_env,
+            "PYTHONUNBUFFERED": "1",
+            # the sandbox stops by itself if we die without stopping it (SIGKILL, crash)
+            "PARITY_SANDBOX_PARENT_PID": str(os.getpid()),
+        }
         log = self.log_file.open("w", encoding="utf-8")
         self._proc = subprocess.Popen(
             cmd,
@@ -69,6 +79,20 @@ class SandboxProcess:
         )
         log.close()
         threading.Thread(target=self._read_stdout, daemon=True).start()
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            # Ctrl-C or an error while starting: never leave a half-started sandbox behind
+            self.stop()
+            raise
+        for line in self._lines:
+            key, sep, value = line.partition("=")
+            if sep and key.isupper():
+                self.env[key] = value
+        return self.env
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._proc is not None
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.1):
             if self._proc.poll() is not None:
@@ -77,16 +101,9 @@ class SandboxProcess:
                     f"was ready: {self._tail()}. See {self.log_file} for its log"
                 )
             if time.monotonic() > deadline:
-                self.stop()
                 raise InternalError(
-                    f"the embedded sandbox was not ready after {timeout:.0f} s; "
-                    f"see {self.log_file}"
+                    f"the embedded sandbox was not ready after {timeout:.0f} s; see {self.log_file}"
                 )
-        for line in self._lines:
-            key, sep, value = line.partition("=")
-            if sep and key.isupper():
-                self.env[key] = value
-        return self.env
 
     def _read_stdout(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None

@@ -383,6 +383,22 @@ def settings_from(args: argparse.Namespace, environ: dict[str, str]) -> SandboxS
     return replace(settings, **changes)
 
 
+def _parent_pid(environ: dict[str, str]) -> int | None:
+    """``PARITY_SANDBOX_PARENT_PID``: the process whose death should stop the sandbox."""
+    raw = environ.get("PARITY_SANDBOX_PARENT_PID", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     environ = dict(os.environ)
@@ -414,8 +430,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout stays machine-readable (KEY=value, READY); the human note goes to stderr
         took = time.monotonic() - started
         print(f"sandbox: ready in {took:.1f} s, env file {env_file}", file=sys.stderr, flush=True)
+        parent = _parent_pid(environ)
         while not stop.wait(0.5):
-            pass
+            if parent is not None and not _alive(parent):
+                # The suite that started us is gone (SIGKILL, crash): nobody will send the
+                # SIGINT, so stop on our own instead of leaving servers behind.
+                print("sandbox: parent process gone; stopping", file=sys.stderr, flush=True)
+                break
         return 0
     finally:
         runner.stop()

@@ -62,9 +62,54 @@ def test_sandbox_prints_settings_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
     assert all(_port_open(u) for u in urls)
     assert env_file.exists()
 
-    proc.send_signal(signal.SIGINT)
-    rest, _ = proc.communicate(timeout=30)
+    try:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 0, rest
     assert "sandbox stopped (exit 0)" in rest
     assert not any(_port_open(u) for u in urls)
     assert not env_file.exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); it is gone for our purpose
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_sandbox_stops_itself_when_the_suite_is_killed(tmp_path: Path) -> None:
+    """A run killed with SIGKILL cannot stop its sandbox; the sandbox notices and exits."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from parity.launcher import SandboxProcess\n"
+        f"p = SandboxProcess(Path({str(tmp_path / 'sb.env')!r}))\n"
+        "env = p.start()\n"
+        "print(p.pid, env['PARITY_EXPRESS_URL'], flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=_env()
+    )
+    assert parent.stdout is not None
+    child_pid_s, url = parent.stdout.readline().split()
+    child_pid = int(child_pid_s)
+    try:
+        assert _alive(child_pid) and _port_open(url)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 20
+        while _alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(child_pid), "the sandbox outlived the killed suite"
+        assert not _port_open(url)
+    finally:
+        if _alive(child_pid):
+            os.kill(child_pid, signal.SIGKILL)
