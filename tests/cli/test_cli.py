@@ -53,9 +53,7 @@ def test_sandbox_prints_settings_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
             break
     text = "".join(lines)
     assert "sandbox ready" in text, text
-    settings = dict(
-        ln.strip().split("=", 1) for ln in lines if ln.strip().startswith("PARITY_")
-    )
+    settings = dict(ln.strip().split("=", 1) for ln in lines if ln.strip().startswith("PARITY_"))
     # passwords are masked on screen (they are in the env file, for the suite to read)
     assert all(v == "********" for k, v in settings.items() if k.endswith("_PASSWORD"))
     urls = [settings["PARITY_EXPRESS_URL"], settings["PARITY_SERVERLESS_URL"]]
