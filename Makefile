@@ -37,6 +37,12 @@ test-real:
 	set -a; . reports/services.env; set +a; \
 	  $(PY) -m pytest -n 2 tests/sandbox api_checks -m "not e2e" $(PYTEST_ARGS)
 
+# Engine benchmarks (docs/bench.md): ratios against baselines of the same run, reports/bench.json.
+# BENCH_ARGS=--suite also times the smoke checks (slow).
+BENCH_ARGS ?=
+bench: setup
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
