@@ -28,9 +28,7 @@ from parity.plugin import ParityRun, ResultSink, get_state
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
 
-DEFAULT_BUDGET_S = 60.0
 DEFAULT_EXAMPLES = 30
-_DEADLINE = pytest.StashKey[float]()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -51,15 +49,6 @@ def _option(config: pytest.Config, name: str, env: str, default: float) -> float
         raw = os.environ.get(env)
         value = float(raw) if raw else default
     return float(value)
-
-
-@pytest.fixture(scope="session")
-def fuzz_deadline(pytestconfig: pytest.Config) -> float:
-    """The session's fuzz deadline (``time.monotonic()``), set when the first fuzz test runs."""
-    if _DEADLINE not in pytestconfig.stash:
-        budget = _option(pytestconfig, "fuzz_budget", "PARITY_FUZZ_BUDGET", DEFAULT_BUDGET_S)
-        pytestconfig.stash[_DEADLINE] = time.monotonic() + budget
-    return pytestconfig.stash[_DEADLINE]
 
 
 def test_fuzz_differential(

@@ -36,7 +36,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api_checks.test_fuzz_differential import _DEADLINE, DEFAULT_BUDGET_S, _option
 from parity.client import BackendClient
 from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
 from parity.fuzz import FUZZ_CHECK
@@ -101,14 +100,6 @@ def st_schema(st_document: dict[str, Any]) -> schemathesis.BaseSchema:
     return schema
 
 
-def _deadline(config: pytest.Config) -> float:
-    """The session's fuzz deadline, shared with ``test_fuzz_differential``."""
-    if _DEADLINE not in config.stash:
-        budget = _option(config, "fuzz_budget", "PARITY_FUZZ_BUDGET", DEFAULT_BUDGET_S)
-        config.stash[_DEADLINE] = time.monotonic() + budget
-    return config.stash[_DEADLINE]
-
-
 @dataclass
 class _Finding:
     check: str
@@ -157,10 +148,11 @@ def test_fuzz_schemathesis(
     st_operation: str,
     parity_results: ResultSink,
     pytestconfig: pytest.Config,
+    fuzz_deadline: float,
 ) -> None:
     endpoint = next(e for e in parity_run.catalog.endpoints if e.id == st_operation)
     allure.dynamic.parameter("st_operation", endpoint.key)
-    deadline = _deadline(pytestconfig)
+    deadline = fuzz_deadline
 
     def record(state: Any, summary: str, **evidence: Any) -> None:
         parity_results.add(
@@ -280,12 +272,13 @@ def test_fuzz_schemathesis_stateful(
     st_document: dict[str, Any],
     parity_results: ResultSink,
     pytestconfig: pytest.Config,
+    fuzz_deadline: float,
 ) -> None:
     """Schemathesis' stateful phase over the create -> read/patch/delete links of a MOC, with
     alice's token and the same checks; every MOC it creates is deleted afterwards."""
     resource = parity_run.catalog.resources[STATEFUL_RESOURCE]
     create_key = f"{resource.create.method} {resource.create.path}"
-    deadline = _deadline(pytestconfig)
+    deadline = fuzz_deadline
 
     def record(state: Any, summary: str, **evidence: Any) -> None:
         parity_results.add(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "MARKERS",
     "RESULTS_KEY",
     "TARGET_KEY",
+    "FuzzBudget",
     "MatrixReporter",
     "ParityRun",
     "ParityState",
@@ -134,7 +136,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="wall-clock budget of the -m fuzz checks (env PARITY_FUZZ_BUDGET; default 60)",
+        help="time budget of the -m fuzz checks, counted over the fuzz tests themselves "
+        "(env PARITY_FUZZ_BUDGET; default 60)",
     )
     group.addoption(
         "--fuzz-examples",
@@ -496,3 +499,42 @@ class MatrixReporter:
             tr.write_line(f"noise: {len(odd)} learned path(s) that are not timestamps or ids")
         for name, path in paths.items():
             tr.write_line(f"{name}: {path}")
+
+
+# --- the fuzz budget: time spent inside fuzz tests, not wall clock since the first one -----
+
+DEFAULT_FUZZ_BUDGET_S = 60.0
+
+
+@dataclass
+class FuzzBudget:
+    """Seconds the ``-m fuzz`` checks may spend in all. Only time inside fuzz tests counts,
+    so other checks interleaved by xdist or ordering never eat the budget."""
+
+    seconds: float
+    spent: float = 0.0
+
+
+_FUZZ_BUDGET = pytest.StashKey[FuzzBudget]()
+
+
+def _fuzz_budget(config: pytest.Config) -> FuzzBudget:
+    if _FUZZ_BUDGET not in config.stash:
+        value = config.getoption("fuzz_budget", None)
+        if value is None:
+            raw = os.environ.get("PARITY_FUZZ_BUDGET")
+            value = float(raw) if raw else DEFAULT_FUZZ_BUDGET_S
+        config.stash[_FUZZ_BUDGET] = FuzzBudget(float(value))
+    return config.stash[_FUZZ_BUDGET]
+
+
+@pytest.fixture
+def fuzz_deadline(pytestconfig: pytest.Config) -> Iterator[float]:
+    """This fuzz test's deadline (``time.monotonic()``): now plus what is left of the
+    budget; the time the test takes is charged to the budget afterwards."""
+    budget = _fuzz_budget(pytestconfig)
+    start = time.monotonic()
+    try:
+        yield start + max(0.0, budget.seconds - budget.spent)
+    finally:
+        budget.spent += time.monotonic() - start
