@@ -23,13 +23,11 @@ from parity.auth import (
 )
 from parity.config import Settings
 from parity.errors import AuthError, BackendUnreachable, ConfigError
+from tests.fakes import fake_jwt
 
 
-def fake_jwt(exp: float, sub: str = "u") -> str:
-    def part(doc: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none'})}.{part({'exp': exp, 'sub': sub})}.sig"
+def expiring_jwt(exp: float, sub: str = "u") -> str:
+    return fake_jwt({"exp": exp, "sub": sub})
 
 
 def settings(env: dict[str, str]) -> Settings:
@@ -37,7 +35,7 @@ def settings(env: dict[str, str]) -> Settings:
 
 
 def test_jwt_expiry() -> None:
-    assert jwt_expiry(fake_jwt(1234567890)) == 1234567890.0
+    assert jwt_expiry(expiring_jwt(1234567890)) == 1234567890.0
     assert jwt_expiry("opaque-token") is None
     assert jwt_expiry("a.!!!.c") is None
 
@@ -101,7 +99,7 @@ class FakeLogin:
         if request.url.path != "/api/auth/login":
             return httpx.Response(404, json={"message": "Not Found"})
         if body["user"] == {"name": "alice@example.com", "pw": "alice-pw-123"}:
-            token = fake_jwt(time.time() + self.token_ttl, sub=str(len(self.calls)))
+            token = expiring_jwt(time.time() + self.token_ttl, sub=str(len(self.calls)))
             return httpx.Response(200, json={"status": "success", "data": {"token": token}})
         return httpx.Response(401, json={"status": "error", "message": "bad credentials"})
 

@@ -14,12 +14,14 @@ from parity.cassette import read_cassette
 from parity.catalog import load_catalog
 from parity.errors import CassetteError, UsageError
 from parity.har import RouteMatcher, import_har
+from tests.fakes import fake_jwt, fake_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "fixtures" / "catalog.yaml")
 API = "http://127.0.0.1:9000"
 MOC = "3f2a8c1e-1111-4c6e-9a55-2f7d0c1e9b10"
-JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"
+JWT = fake_jwt({"sub": "alice"})
+SIGNATURE = fake_signature(6)
 
 
 def _entry(method: str, url: str, status: int, body: Any = None, **kw: Any) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def test_import_maps_counts_and_redacts(tmp_path: Path) -> None:
                 "status": "success",
                 "message": "ok",
                 "data": {
-                    "uploadUrl": "http://s3/b/k?X-Amz-Signature=deadbeefcafe&X-Amz-Expires=900",
+                    "uploadUrl": f"http://s3/b/k?X-Amz-Signature={SIGNATURE}&X-Amz-Expires=900",
                     "idToken": "opaque-id-token",
                     "refreshToken": "opaque-refresh",
                 },
@@ -130,7 +132,7 @@ def test_import_maps_counts_and_redacts(tmp_path: Path) -> None:
         "cookie-secret-1",
         "cookie-secret-2",
         "alice@example.com",
-        "deadbeefcafe",
+        SIGNATURE,
         "opaque-id-token",
         "opaque-refresh",
         "pw-secret-9",

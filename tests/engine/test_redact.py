@@ -5,17 +5,15 @@ from __future__ import annotations
 import pytest
 
 from parity.redact import PLACEHOLDERS, is_sensitive_key, redact, redact_text
+from tests.fakes import fake_jwt, fake_signature
 
-JWT = (
-    "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0."
-    "eyJzdWIiOiJhYmMiLCJlbWFpbCI6ImFsaWNlQGV4YW1wbGUuY29tIn0."
-    "c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
-)
+JWT = fake_jwt({"sub": "abc", "email": "alice@example.com"}, {"alg": "RS256", "kid": "k1"})
+SIGNATURE = fake_signature(10)
 PRESIGNED = (
     "https://bucket.s3.amazonaws.com/uploads/a.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
     "&X-Amz-Credential=AKIAEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
     "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host"
-    "&X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE&X-Amz-Signature=0123456789abcdef0123"
+    "&X-Amz-Security-Token=FwoGZXIvYXdzEXAMPLE&X-Amz-Signature=" + SIGNATURE
 )
 
 
@@ -81,7 +79,7 @@ def test_a_jwt_is_replaced_anywhere_in_text() -> None:
 
 def test_presigned_url_signatures_and_credentials_are_replaced() -> None:
     out = redact_text(PRESIGNED)
-    for secret in ("0123456789abcdef0123", "AKIAEXAMPLE", "FwoGZXIvYXdzEXAMPLE"):
+    for secret in (SIGNATURE, "AKIAEXAMPLE", "FwoGZXIvYXdzEXAMPLE"):
         assert secret not in out
     # the URL stays readable: path, algorithm and expiry are no secrets
     assert out.startswith("https://bucket.s3.amazonaws.com/uploads/a.pdf?X-Amz-Algorithm=")
