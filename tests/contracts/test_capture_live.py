@@ -21,10 +21,12 @@ from parity.config import Settings
 from parity.har import import_har
 from parity.infer import build_contracts
 from parity.launcher import SandboxProcess
+from tests.fakes import fake_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "contracts" / "schemas"
 ROLES = ("alice", "bob", "admin")
+SIGNATURE = fake_signature(6)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def _leaky_catalog(path: Path, token: str, refresh: str, password: str) -> Path:
                             "setNumber": "10294-1",
                             "name": "parity leak check",
                             "notes": f"mail alice@example.com, token {token}",
-                            "imageUrl": "https://s3.example.com/a.png?X-Amz-Signature=feedface1234",
+                            "imageUrl": f"https://s3.example.com/a.png?X-Amz-Signature={SIGNATURE}",
                         },
                         "expect": 201,
                         "creates": {
@@ -114,7 +116,7 @@ def _har(path: Path, url: str, token: str, refresh: str) -> Path:
                             "idToken": token,
                             "refreshToken": refresh,
                             "email": "bob@example.com",
-                            "avatarUrl": "https://s3/x.png?X-Amz-Signature=feedface1234",
+                            "avatarUrl": f"https://s3/x.png?X-Amz-Signature={SIGNATURE}",
                         },
                     }
                 ),
@@ -183,7 +185,7 @@ def test_capture_reproduces_the_contracts_and_writes_no_secret(
         *map(str, refresh.values()),
         *passwords,
         "cookie-secret-123456",
-        "feedface1234",
+        SIGNATURE,
     ]
     secrets += [f"{role}@example.com" for role in ROLES]
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json")]
