@@ -29,7 +29,7 @@ from parity.results import CheckResult
 from parity.runner import Exchange, run_scenario, run_variants
 from parity.sweeps import Target, authenticated, owner_only, sweep_marks, varied
 from parity.tokens import BadToken, bad_token
-from parity.verdicts import answer, conclude, judge_error, record
+from parity.verdicts import answer, conclude, judge_errors, record, request_summary
 
 pytestmark = pytest.mark.auth
 
@@ -116,45 +116,6 @@ def _token_sweep(
     return out
 
 
-def _judge(
-    answers: dict[str, Exchange],
-    status: int,
-    envelope: Envelope,
-    baseline: Baseline,
-    endpoint: str,
-    scenario: str,
-) -> list[CheckResult]:
-    ref = answers.get(REFERENCE)
-    records = []
-    for name, exchange in answers.items():
-        reference = (REFERENCE, answer(ref)) if ref is not None and name != REFERENCE else None
-        verdict = judge_error(name, answer(exchange), status, envelope, reference=reference)
-        records.append(
-            record(
-                endpoint=endpoint,
-                check=CHECK,
-                diffs=verdict.diffs,
-                baseline=baseline,
-                backend=name,
-                scenario=scenario,
-                ok=verdict.note,
-                origin="gateway" if verdict.gateway else None,
-                evidence={
-                    "request": {
-                        "method": exchange.method,
-                        "url": exchange.url,
-                        "role": exchange.role,
-                    },
-                    "response": {
-                        "status": exchange.status,
-                        "body": exchange.json if exchange.is_json else exchange.text,
-                    },
-                },
-            )
-        )
-    return records
-
-
 def test_bad_token_is_refused(
     parity_run: ParityRun,
     auth_spec: AuthChecks,
@@ -197,7 +158,17 @@ def test_bad_token_is_refused(
             )
         else:
             answers[name] = got
-    records += _judge(answers, auth_spec.status, envelope, parity_baseline, endpoint, scenario)
+    records += judge_errors(
+        {n: answer(e) for n, e in answers.items()},
+        auth_spec.status,
+        envelope,
+        parity_baseline,
+        endpoint=endpoint,
+        check=CHECK,
+        scenario=scenario,
+        requests={n: request_summary(e) for n, e in answers.items()},
+        reference=REFERENCE,
+    )
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with a {variant} token")
 
@@ -237,8 +208,16 @@ def test_other_user_is_forbidden(
         )
         for name in parity_run.selected
     }
-    records = _judge(
-        answers, auth_spec.forbidden_status, envelope, parity_baseline, endpoint, scenario
+    records = judge_errors(
+        {n: answer(e) for n, e in answers.items()},
+        auth_spec.forbidden_status,
+        envelope,
+        parity_baseline,
+        endpoint=endpoint,
+        check=CHECK,
+        scenario=scenario,
+        requests={n: request_summary(e) for n, e in answers.items()},
+        reference=REFERENCE,
     )
     parity_results.extend(records)
     for r in records:

@@ -30,7 +30,7 @@ from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
 from parity.runner import Exchange, run_scenario
 from parity.sweeps import Target, every_endpoint, sweep_marks, varied, with_params
-from parity.verdicts import answer, conclude, judge_error, record
+from parity.verdicts import answer, conclude, judge_errors, record, request_summary
 
 pytestmark = pytest.mark.auth
 
@@ -89,46 +89,6 @@ def errors_spec(parity_run: ParityRun) -> ErrorChecks:
     return spec
 
 
-def _judge(
-    answers: dict[str, Answer],
-    status: int,
-    spec: ErrorChecks,
-    baseline: Baseline,
-    endpoint: str,
-    scenario: str,
-    requests: dict[str, dict[str, Any]],
-) -> list[CheckResult]:
-    ref = answers.get(REFERENCE)
-    records = []
-    for name, got in answers.items():
-        reference = (REFERENCE, ref) if ref is not None and name != REFERENCE else None
-        verdict = judge_error(name, got, status, spec.envelope, reference=reference)
-        records.append(
-            record(
-                endpoint=endpoint,
-                check=CHECK,
-                diffs=verdict.diffs,
-                baseline=baseline,
-                backend=name,
-                scenario=scenario,
-                ok=verdict.note,
-                origin="gateway" if verdict.gateway else None,
-                evidence={
-                    "request": requests.get(name, {}),
-                    "response": {
-                        "status": got.status,
-                        "body": got.body if got.is_json else got.text,
-                    },
-                },
-            )
-        )
-    return records
-
-
-def _request(exchange: Exchange) -> dict[str, Any]:
-    return {"method": exchange.method, "url": exchange.url, "role": exchange.role}
-
-
 def _no_scenario(target: Target, scenario: str, results: ResultSink) -> None:
     if target.scenario is None:
         summary = f"{target.id} has no success scenario to vary"
@@ -157,14 +117,16 @@ def test_unknown_id_is_404(
         refuse_writes(parity_run.settings, f"the unknown-id check of {target.id} (its set-up)")
     scenario = with_params(target.endpoint, target.scenario, errors_spec.unknown_id)
     exchanges = _run(parity_run, target, scenario)
-    records = _judge(
+    records = judge_errors(
         {n: answer(e) for n, e in exchanges.items()},
         404,
-        errors_spec,
+        errors_spec.envelope,
         parity_baseline,
-        target.endpoint.key,
-        "404-unknown-id",
-        {n: _request(e) for n, e in exchanges.items()},
+        endpoint=target.endpoint.key,
+        check=CHECK,
+        scenario="404-unknown-id",
+        requests={n: request_summary(e) for n, e in exchanges.items()},
+        reference=REFERENCE,
     )
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with an unknown id")
@@ -182,8 +144,16 @@ def test_unknown_route_is_404(
     for name in parity_run.selected:
         answers[name] = answer(parity_run.client(name).request(method, path, ANONYMOUS))
     requests = {n: {"method": method, "path": path, "role": ANONYMOUS} for n in answers}
-    records = _judge(
-        answers, 404, errors_spec, parity_baseline, route_case, "404-unknown-route", requests
+    records = judge_errors(
+        answers,
+        404,
+        errors_spec.envelope,
+        parity_baseline,
+        endpoint=route_case,
+        check=CHECK,
+        scenario="404-unknown-route",
+        requests=requests,
+        reference=REFERENCE,
     )
     parity_results.extend(records)
     conclude(records, f"unknown route {route_case}")
@@ -209,14 +179,16 @@ def test_validation_rule_is_400(
         )
         for name in parity_run.selected
     }
-    records = _judge(
+    records = judge_errors(
         {n: answer(e) for n, e in exchanges.items()},
         errors_spec.validation_status,
-        errors_spec,
+        errors_spec.envelope,
         parity_baseline,
-        case.endpoint.key,
-        f"400-{case.scenario.name}",
-        {n: _request(e) for n, e in exchanges.items()},
+        endpoint=case.endpoint.key,
+        check=CHECK,
+        scenario=f"400-{case.scenario.name}",
+        requests={n: request_summary(e) for n, e in exchanges.items()},
+        reference=REFERENCE,
     )
     parity_results.extend(records)
     conclude(records, f"{case.endpoint.key} [{case.scenario.name}]")
@@ -256,21 +228,23 @@ def test_fault_header_gives_500(
                     scenario="500-fault",
                     not_testable=reason,
                     evidence={
-                        "request": _request(exchange),
+                        "request": request_summary(exchange),
                         "response": {"status": exchange.status},
                     },
                 )
             )
         else:
             judged[name] = answer(exchange)
-    records += _judge(
+    records += judge_errors(
         judged,
         fault.status,
-        errors_spec,
+        errors_spec.envelope,
         parity_baseline,
-        target.endpoint.key,
-        "500-fault",
-        {n: _request(e) for n, e in exchanges.items()},
+        endpoint=target.endpoint.key,
+        check=CHECK,
+        scenario="500-fault",
+        requests={n: request_summary(e) for n, e in exchanges.items()},
+        reference=REFERENCE,
     )
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with {fault.header}: {fault.value}")

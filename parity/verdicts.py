@@ -36,7 +36,9 @@ __all__ = [
     "answer",
     "conclude",
     "judge_error",
+    "judge_errors",
     "record",
+    "request_summary",
     "short",
 ]
 
@@ -293,3 +295,49 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, list):
         return sorted(json.dumps(v, sort_keys=True, default=str) for v in value)
     return value
+
+
+def request_summary(exchange: Exchange) -> dict[str, Any]:
+    """The redacted request part of a record's evidence."""
+    return {"method": exchange.method, "url": exchange.url, "role": exchange.role}
+
+
+def judge_errors(
+    answers: Mapping[str, Answer],
+    status: int,
+    envelope: Envelope,
+    baseline: Baseline,
+    *,
+    endpoint: str,
+    check: str,
+    scenario: str,
+    requests: Mapping[str, dict[str, Any]],
+    reference: str = "express",
+) -> list[CheckResult]:
+    """One record per backend for an error case: each answer judged against the error
+    contract and against the ``reference`` backend's answer to the same request."""
+    ref = answers.get(reference)
+    records = []
+    for name, got in answers.items():
+        against = (reference, ref) if ref is not None and name != reference else None
+        verdict = judge_error(name, got, status, envelope, reference=against)
+        records.append(
+            record(
+                endpoint=endpoint,
+                check=check,
+                diffs=verdict.diffs,
+                baseline=baseline,
+                backend=name,
+                scenario=scenario,
+                ok=verdict.note,
+                origin="gateway" if verdict.gateway else None,
+                evidence={
+                    "request": requests.get(name, {}),
+                    "response": {
+                        "status": got.status,
+                        "body": got.body if got.is_json else got.text,
+                    },
+                },
+            )
+        )
+    return records
