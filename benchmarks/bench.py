@@ -99,7 +99,7 @@ def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Pa
     cases = read_only_cases(catalog)
     jobs = [cases[i % len(cases)] for i in range(replays)]
     run_id = secrets.token_hex(4)
-    with SandboxProcess(reports / "bench-sandbox.env") as proc:
+    with SandboxProcess(log_file=reports / "bench-sandbox.log") as proc:
         settings = Settings.load(overrides={"backend": "both"}).with_env(proc.env)
         backends = Backends.from_settings(settings)
         reference = LiveSource(backends["express"], catalog, run_id)

@@ -23,7 +23,7 @@ from parity.cli_load import load
 from parity.cli_openapi import openapi
 from parity.cli_report import report
 from parity.errors import ParityError, UsageError
-from parity.launcher import SandboxProcess
+from parity.launcher import SandboxProcess, runtime_dir
 
 __all__ = ["app", "main"]
 
@@ -50,8 +50,14 @@ def sandbox(
         typer.Option("--drift", help="inject a named drift into the serverless flavour"),
     ] = None,
     env_file: Annotated[
-        Path, typer.Option("--env-file", help="where to write the settings that point at it")
-    ] = Path("reports/sandbox.env"),
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="where to write the settings that point at it (they include the test users' "
+            "passwords; default: sandbox.env in the private runtime dir, mode 0600)",
+        ),
+    ] = None,
+    reports_dir: ReportsDir = Path("reports"),
     production: Annotated[
         bool, typer.Option("--production", help="behave like production: no /debug/*")
     ] = False,
@@ -66,8 +72,10 @@ def sandbox(
         "PARITY_SANDBOX_SERVERLESS_PORT": serverless_port,
         "PARITY_SANDBOX_WEB_PORT": web_port,
     }
+    env_file = env_file or runtime_dir() / "sandbox.env"
     proc = SandboxProcess(
         env_file,
+        log_file=reports_dir / "sandbox.log",
         drifts=drifts,
         production=production,
         extra_env={k: str(v) for k, v in ports.items() if v},

@@ -67,7 +67,7 @@ def _target(settings: Settings, backend: str, reports_dir: Path) -> Iterator[Set
     if settings.url_for(backend) is not None:
         yield settings
         return
-    sandbox = SandboxProcess(reports_dir / "sandbox-capture.env")
+    sandbox = SandboxProcess(log_file=reports_dir / "sandbox-capture.log")
     with console.status("no backend URL given: starting the embedded sandbox..."):
         env = sandbox.start()
     try:

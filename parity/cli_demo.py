@@ -55,7 +55,8 @@ def demo(
     junit = reports_dir / "junit.xml"
     allure = reports_dir / "allure-results"
     timings: list[tuple[str, int, float]] = []
-    with SandboxProcess(reports_dir / "sandbox.env") as proc:
+    # the env file (passwords) goes to the private runtime dir, never under reports/
+    with SandboxProcess(log_file=reports_dir / "sandbox.log") as proc:
         console.print(f"[bold green]sandbox ready[/] (pid {proc.pid})")
         env = {
             **os.environ,

@@ -31,7 +31,7 @@ def _targets(settings: Settings) -> Iterator[Settings]:
     if not settings.needs_sandbox:
         yield settings
         return
-    sandbox = SandboxProcess(settings.reports_dir / "sandbox-load.env")
+    sandbox = SandboxProcess(log_file=settings.reports_dir / "sandbox-load.log")
     with console.status("no backend URL given: starting the embedded sandbox..."):
         env = sandbox.start()
     try:

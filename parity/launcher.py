@@ -7,6 +7,7 @@ crashed test run leaves nothing listening behind.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,24 +18,32 @@ from pathlib import Path
 from types import TracebackType
 
 from parity.errors import InternalError, UsageError
+from sandbox.settings import runtime_dir
 
-__all__ = ["READY_LINE", "SandboxProcess"]
+__all__ = ["READY_LINE", "SandboxProcess", "runtime_dir"]
 
 READY_LINE = "SANDBOX READY"
 
 
 class SandboxProcess:
-    """A running ``python -m sandbox``; use as a context manager or call start()/stop()."""
+    """A running ``python -m sandbox``; use as a context manager or call start()/stop().
+
+    The env file it writes holds the test users' passwords, so by default it goes to the
+    private runtime dir (:func:`runtime_dir`, mode 0700, file 0600) under a name of its
+    own; give ``log_file`` under ``reports/`` to keep the sandbox's log with the reports.
+    """
 
     def __init__(
         self,
-        env_file: Path,
+        env_file: Path | None = None,
         *,
         drifts: Iterable[str] = (),
         extra_env: Mapping[str, str] | None = None,
         log_file: Path | None = None,
         production: bool = False,
     ) -> None:
+        if env_file is None:  # unique: concurrent runs share the runtime dir
+            env_file = runtime_dir() / f"sandbox-{os.getpid()}-{secrets.token_hex(3)}.env"
         self.env_file = Path(env_file)
         self.drifts = tuple(d for d in drifts if d)
         self.extra_env = dict(extra_env or {})
@@ -67,6 +76,7 @@ class SandboxProcess:
             # the sandbox stops by itself if we die without stopping it (SIGKILL, crash)
             "PARITY_SANDBOX_PARENT_PID": str(os.getpid()),
         }
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("w", encoding="utf-8")
         self._proc = subprocess.Popen(
             cmd,

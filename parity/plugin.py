@@ -9,6 +9,7 @@ Options live in one ``parity`` group, each with a ``PARITY_*`` environment twin;
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_CASSETTES",
     "MARKERS",
     "RESULTS_KEY",
+    "RUN_ID_ENV",
     "TARGET_KEY",
     "FuzzBudget",
     "MatrixReporter",
@@ -211,6 +213,34 @@ class ParityRun:
         return self.settings.selected_backends
 
 
+RUN_ID_ENV = "PARITY_RUN_ID"
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+
+
+def _run_id(config: pytest.Config) -> str:
+    """The run's id, in every title the suite creates (``parity <run id> ...``): the xdist
+    controller's (one run, one id), else ``PARITY_RUN_ID`` (so a CI job can name it and
+    ``parity cleanup --run-id`` it later), else a fresh random one."""
+    shared = getattr(config, "workerinput", {}).get("parity_run_id")
+    if shared:
+        return str(shared)
+    given = os.environ.get(RUN_ID_ENV, "").strip()
+    if not given:
+        return secrets.token_hex(4)
+    if not _RUN_ID_RE.fullmatch(given):
+        raise pytest.UsageError(
+            f"{RUN_ID_ENV}={given!r} is not a run id: use 1-40 letters, digits, - or _ "
+            "(it goes into resource titles and `parity cleanup --run-id`)"
+        )
+    return given
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand the run id to each worker, so the whole run is ONE id."""
+    node.workerinput["parity_run_id"] = get_state(node.config).run_id
+
+
 class ParityState:
     """Per-session state kept in ``config.stash``; starts the sandbox lazily."""
 
@@ -220,7 +250,7 @@ class ParityState:
         self.config = config
         self.base_settings = settings
         self.baseline = baseline or Baseline()
-        self.run_id = secrets.token_hex(4)
+        self.run_id = _run_id(config)
         self.sandbox: SandboxProcess | None = None
         self.run: ParityRun | None = None
         self.collector = Collector()  # filled on the controller only
@@ -239,9 +269,9 @@ class ParityState:
         if self.needs_sandbox:
             reports = Path(settings.reports_dir)
             worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
+            # the env file (passwords) goes to the private runtime dir, the log to reports/
             self.sandbox = SandboxProcess(
-                reports / f"sandbox-{worker}.env",
-                drifts=settings.sandbox_drift,
+                log_file=reports / f"sandbox-{worker}.log", drifts=settings.sandbox_drift
             )
             env = self.sandbox.start()
             settings = settings.with_env(env)

@@ -33,11 +33,11 @@ from sandbox.drift import DRIFTS, Drifts
 from sandbox.express import create_express_app
 from sandbox.gateway import create_gateway_app
 from sandbox.lambdas import make_handler
-from sandbox.settings import SandboxSettings
+from sandbox.settings import SandboxSettings, runtime_dir
 from sandbox.web import create_web_app
 
 __all__ = [
-    "DEFAULT_ENV_FILE",
+    "DEFAULT_ENV_FILE_NAME",
     "AppServer",
     "SandboxRunner",
     "StartupError",
@@ -48,7 +48,8 @@ __all__ = [
     "write_env_file",
 ]
 
-DEFAULT_ENV_FILE = Path("reports/sandbox.env")
+#: The env file holds the test users' passwords: a private directory, never reports/.
+DEFAULT_ENV_FILE_NAME = "sandbox.env"
 READY_LINE = "SANDBOX READY"
 _READY_TIMEOUT_S = 30.0
 
@@ -311,7 +312,9 @@ def _wait_healthy(server: AppServer) -> None:
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:
-    """Write ``KEY=value`` lines atomically: readers see the old file or the whole new one."""
+    """Write ``KEY=value`` lines atomically: readers see the old file or the whole new one.
+
+    Mode 0600 (``mkstemp``'s): the lines include the test users' passwords."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -337,8 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--env-file",
         type=Path,
         default=None,
-        help="where to write the KEY=value lines "
-        f"(env PARITY_SANDBOX_ENV_FILE, default {DEFAULT_ENV_FILE})",
+        help="where to write the KEY=value lines, mode 0600 (env PARITY_SANDBOX_ENV_FILE, "
+        f"default {DEFAULT_ENV_FILE_NAME} in the private runtime dir: PARITY_RUNTIME_DIR, "
+        "$XDG_RUNTIME_DIR/parity or <tmp>/parity-<uid>)",
     )
     p.add_argument(
         "--drift",
@@ -407,7 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr, flush=True)
         return 2
-    env_file = args.env_file or Path(environ.get("PARITY_SANDBOX_ENV_FILE") or DEFAULT_ENV_FILE)
+    given = args.env_file or environ.get("PARITY_SANDBOX_ENV_FILE")
+    env_file = Path(given) if given else runtime_dir(environ) / DEFAULT_ENV_FILE_NAME
 
     stop = threading.Event()
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["WEB_BREAKS", "SandboxSettings"]
+__all__ = ["WEB_BREAKS", "SandboxSettings", "runtime_dir"]
 
 #: Deliberate defects the web app can serve (test-only, ``PARITY_SANDBOX_WEB_BREAK=a,b``), so
 #: the suite's own tests can show that the e2e checks catch them; see ``sandbox/web/app.py``.
@@ -24,6 +26,23 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 _REDIS_SCHEMES = ("redis://", "rediss://")
+
+
+def runtime_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """A private directory (mode 0700) for files holding credentials, such as the sandbox's
+    env file: ``PARITY_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/parity``, else
+    ``<tmp>/parity-<uid>``. Never under ``reports/``, which CI publishes as artifacts."""
+    env = os.environ if environ is None else environ
+    given = env.get("PARITY_RUNTIME_DIR", "").strip()
+    if given:
+        path = Path(given)
+    elif env.get("XDG_RUNTIME_DIR", "").strip():
+        path = Path(env["XDG_RUNTIME_DIR"]) / "parity"
+    else:
+        path = Path(tempfile.gettempdir()) / f"parity-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # mkdir's mode is masked by the umask, and the directory may be older
+    return path
 
 
 def _new_run_id() -> str:
