@@ -18,18 +18,34 @@ Environment (set by ``parity load``; tokens live only in the environment, never 
     header name and value template (default ``Authorization`` / ``Bearer {token}``).
 ``PARITY_LOAD_WRITES``
     ``0`` leaves out uploads and wishlist edits (read-only mix, e.g. on production).
+``PARITY_LOAD_FAILURES_FILE``
+    where to write the run's final error list (JSON) when it quits (master or single
+    process only); ``parity load`` turns it into failure counts per status code.
+``PARITY_LOAD_WAIT``
+    think time between a user's tasks in seconds, ``MIN-MAX`` (default ``0.5-2``) or one
+    number; ``0`` = none, every user sends its next request as soon as the last one is
+    answered (``parity load --think-time 0``): a few seconds then give hundreds to thousands
+    of requests, enough to tell a 5 % error rate from 2 %.
+
+What a user creates it deletes again; a failed delete (an error under test) is retried, and
+whatever is still left is retried once more when the user stops.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import struct
 import zlib
 from typing import Any
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, constant, events, task
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from parity.load import DEFAULT_THINK_TIME, FAILURES_ENV, THINK_TIME_ENV, parse_think_time
 
 SEARCH_TERMS = ("castle", "technic", "ship", "city", "train", "parity")
 THEMES = ("Castle", "Technic", "City", "Space")
@@ -63,6 +79,23 @@ _ROLES = itertools.cycle(sorted(_TOKENS) or [""])
 _HEADER = os.environ.get("PARITY_LOAD_AUTH_HEADER", "Authorization")
 _TEMPLATE = os.environ.get("PARITY_LOAD_AUTH_TEMPLATE", "Bearer {token}")
 _WRITES = os.environ.get("PARITY_LOAD_WRITES", "1") not in ("0", "false", "no")
+_WAIT = parse_think_time(os.environ.get(THINK_TIME_ENV, DEFAULT_THINK_TIME), THINK_TIME_ENV)
+DELETE_TRIES = 3
+
+
+@events.init.add_listener
+def _write_failures_on_quit(environment: Environment, **_: Any) -> None:
+    path = os.environ.get(FAILURES_ENV)
+    if not path or isinstance(environment.runner, WorkerRunner):
+        return  # workers hand their errors to the master, which writes the merged list
+
+    def write(**_: Any) -> None:
+        assert environment.runner is not None
+        errors = list(environment.runner.stats.serialize_errors().values())
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(errors, fh)
+
+    environment.events.quit.add_listener(write)
 
 
 def _ids(response: Any) -> list[str]:
@@ -80,7 +113,7 @@ class Browser(HttpUser):
     """Shared browsing behaviour: gallery pages, search, a MOC's details."""
 
     abstract = True
-    wait_time = between(0.5, 2.0)
+    wait_time = constant(_WAIT[0]) if _WAIT[0] == _WAIT[1] else between(*_WAIT)
     moc_ids: list[str]
 
     def on_start(self) -> None:
@@ -128,11 +161,31 @@ class LoggedInUser(Browser):
 
     weight = 1 if _TOKENS else 0
 
+    leftovers: list[tuple[str, str]]
+
     def on_start(self) -> None:
         super().on_start()
+        self.leftovers = []
         role = next(_ROLES)
         token = _TOKENS.get(role, "")
         self.client.headers[_HEADER] = _TEMPLATE.format(token=token)
+
+    def on_stop(self) -> None:
+        leftovers, self.leftovers = self.leftovers, []
+        for path, name in leftovers:
+            self._delete(path, name, retry=True)
+
+    def _delete(self, path: str, name: str, retry: bool = False) -> None:
+        """Delete something this user created, trying up to DELETE_TRIES times.
+
+        Every try is counted (a failed one is an error of the target). On a retry a 404 is
+        success: the failed try may have deleted it before failing."""
+        for attempt in range(DELETE_TRIES):
+            with self.client.delete(path, name=name, catch_response=True) as r:
+                if r.status_code == 200 or ((retry or attempt) and r.status_code == 404):
+                    r.success()
+                    return
+        self.leftovers.append((path, name))
 
     @task(2)
     def profile(self) -> None:
@@ -160,7 +213,7 @@ class LoggedInUser(Browser):
             self.client.patch(
                 f"/api/wishlist/{item}", json={"priority": 1}, name="PATCH /api/wishlist/{itemId}"
             )
-            self.client.delete(f"/api/wishlist/{item}", name="DELETE /api/wishlist/{itemId}")
+            self._delete(f"/api/wishlist/{item}", "DELETE /api/wishlist/{itemId}")
 
     @task(1)
     def upload(self) -> None:
@@ -174,4 +227,4 @@ class LoggedInUser(Browser):
         )
         if r.status_code == 201:
             image = r.json()["data"]["id"]
-            self.client.delete(f"/api/images/{image}", name="DELETE /api/images/{imageId}")
+            self._delete(f"/api/images/{image}", "DELETE /api/images/{imageId}")

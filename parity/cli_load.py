@@ -19,7 +19,16 @@ from rich.console import Console
 
 from parity.config import Settings
 from parity.launcher import SandboxProcess
-from parity.load import LoadRun, load_document, run_locust, token_env, write_load
+from parity.load import (
+    DEFAULT_THINK_TIME,
+    THINK_TIME_ENV,
+    LoadRun,
+    load_document,
+    parse_think_time,
+    run_locust,
+    token_env,
+    write_load,
+)
 
 __all__ = ["load"]
 
@@ -51,6 +60,15 @@ def load(
     workers: Annotated[
         int, typer.Option("--workers", min=0, help="local Locust workers (0 = one process)")
     ] = 0,
+    think_time: Annotated[
+        str,
+        typer.Option(
+            "--think-time",
+            envvar=THINK_TIME_ENV,
+            help="seconds each user pauses between tasks: MIN-MAX, one number, or 0 for none "
+            "(a dense run: enough requests in a few seconds to resolve an error rate)",
+        ),
+    ] = DEFAULT_THINK_TIME,
     backend: Annotated[
         str | None, typer.Option("--backend", help="express, serverless or both (default)")
     ] = None,
@@ -69,7 +87,13 @@ def load(
             "reports_dir": reports_dir,
         }
     )
-    run = LoadRun(users=users, duration_s=duration, spawn_rate=spawn_rate, workers=workers)
+    run = LoadRun(
+        users=users,
+        duration_s=duration,
+        spawn_rate=spawn_rate,
+        workers=workers,
+        think_time_s=parse_think_time(think_time),
+    )
     with _targets(settings) as target:
         for name in target.selected_backends:
             host = target.url_for(name)
@@ -81,8 +105,10 @@ def load(
                 stats = run_locust(host, run, env, target.reports_dir / f"load-{name}.log")
             out = write_load(load_document(name, host, run, stats), target.reports_dir)
             o = stats["overall"]
+            kinds = ", ".join(f"{n} x {k}" for k, n in stats["failures_by_kind"].items())
             console.print(
-                f"{name}: {o['requests']} requests, {o['error_rate']:.2%} errors, "
+                f"{name}: {o['requests']} requests, {o['error_rate']:.2%} errors"
+                f"{f' ({kinds})' if kinds else ''}, "
                 f"p50 {o['p50_ms']} ms, p95 {o['p95_ms']} ms, p99 {o['p99_ms']} ms, "
                 f"{o['rps']:.1f} req/s -> {out}"
             )

@@ -14,10 +14,19 @@ and handed to Locust in its environment (``PARITY_LOAD_TOKEN_<ROLE>``); they are
 written to a file. The load document (``schema_version`` 1)::
 
     {"schema_version": 1, "backend": "serverless", "host": "...", "generated_at": "...",
-     "users": 5, "spawn_rate": 5, "duration_s": 5, "workers": 0,
+     "users": 5, "spawn_rate": 5, "duration_s": 5, "workers": 0, "think_time_s": [0.5, 2.0],
      "overall": {"requests", "failures", "error_rate", "p50_ms", "p95_ms", "p99_ms",
                  "avg_ms", "rps"},
-     "endpoints": [{"name": "GET /api/mocs", ...same keys...}, ...]}
+     "endpoints": [{"name": "GET /api/mocs", ...same keys...}, ...],
+     "failures_by_kind": {"HTTP 500": 12, "ConnectionError": 1}}
+
+``failures_by_kind`` groups Locust's failures by status code (or exception class): it says
+*what* the errors were without copying Locust's messages, which carry URLs.
+
+Think time (``think_time_s``, ``PARITY_LOAD_WAIT`` for the locustfile) is the pause of each
+user between tasks, ``"MIN-MAX"`` or ``"SECONDS"``; ``0`` sends as fast as the target
+answers, so a run of a few seconds makes enough requests to resolve an error rate (see
+:func:`requests_to_resolve`).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -42,11 +52,18 @@ from parity.config import Settings
 from parity.errors import ParityError, UsageError
 
 __all__ = [
+    "DEFAULT_THINK_TIME",
+    "FAILURES_ENV",
     "LOCUSTFILE",
+    "THINK_TIME_ENV",
     "LoadRun",
+    "failure_kind",
+    "failures_by_kind",
     "load_document",
     "parse_stats_json",
+    "parse_think_time",
     "percentile",
+    "requests_to_resolve",
     "run_locust",
     "token_env",
     "write_load",
@@ -55,6 +72,35 @@ __all__ = [
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
 SCHEMA_VERSION = 1
 LOGGED_IN_ROLES = ("alice", "bob")
+#: Between tasks, like a person reading a page; ``0`` for a short, dense run.
+DEFAULT_THINK_TIME = "0.5-2"
+THINK_TIME_ENV = "PARITY_LOAD_WAIT"
+FAILURES_ENV = "PARITY_LOAD_FAILURES_FILE"  # where the locustfile writes the final errors
+
+
+def parse_think_time(text: str, where: str = "--think-time") -> tuple[float, float]:
+    """``"0.5-2"`` -> ``(0.5, 2.0)``, ``"1"`` -> ``(1.0, 1.0)``, ``"0"`` -> no pause."""
+    low, sep, high = str(text).strip().partition("-")
+    try:
+        bounds = (float(low), float(high if sep else low))
+    except ValueError:
+        bounds = (-1.0, -1.0)
+    if not (0 <= bounds[0] <= bounds[1] and all(math.isfinite(b) for b in bounds)):
+        raise UsageError(
+            f"{where}: invalid think time {text!r}",
+            hint="Use seconds between tasks, MIN-MAX such as 0.5-2, or 0 for none",
+        )
+    return bounds
+
+
+def requests_to_resolve(rate: float, threshold: float, sigmas: float = 3.0) -> int:
+    """How many requests a run needs before a true error rate ``rate`` is told apart from
+    ``threshold``: the least n with ``|rate - threshold| > sigmas * sqrt(rate(1-rate)/n)``
+    (binomial standard error, normal approximation)."""
+    gap = abs(rate - threshold)
+    if gap == 0:
+        raise ValueError("a rate equal to the threshold is never resolved")
+    return math.floor(sigmas**2 * rate * (1 - rate) / gap**2) + 1
 
 
 @dataclass(frozen=True)
@@ -64,10 +110,17 @@ class LoadRun:
     spawn_rate: float | None = None  # None: all users at once (rate = users)
     workers: int = 0
     locustfile: Path = LOCUSTFILE
+    think_time_s: tuple[float, float] = (0.5, 2.0)
 
     @property
     def rate(self) -> float:
         return self.spawn_rate or float(self.users)
+
+    @property
+    def wait_env(self) -> str:
+        """The think time as the locustfile reads it (``PARITY_LOAD_WAIT``)."""
+        low, high = self.think_time_s
+        return f"{low:g}" if low == high else f"{low:g}-{high:g}"
 
 
 def percentile(histogram: Mapping[int | str, int], fraction: float) -> float | None:
@@ -137,6 +190,33 @@ def parse_stats_json(path: Path) -> dict[str, Any]:
     return {"overall": _figures(requests, failures, merged, total_ms, span), "endpoints": endpoints}
 
 
+def failure_kind(error: str) -> str:
+    """Locust's error text -> ``"HTTP 500"`` or the exception's class name.
+
+    Locust reports a bad status as ``HTTPError('500 Server Error: ... for url: ...')`` or,
+    with ``catch_response``, as ``CatchResponseError('... 500 ...')``; the URL is dropped."""
+    name = error.split("(", 1)[0].strip() or "error"
+    if "HTTPError" in name or "CatchResponseError" in name:
+        match = re.search(r"\b([1-5]\d\d)\b", error)
+        if match:
+            return f"HTTP {match.group(1)}"
+    return name.rsplit(".", 1)[-1][:60]
+
+
+def failures_by_kind(path: Path) -> dict[str, int]:
+    """The locustfile's final error list (``PARITY_LOAD_FAILURES_FILE``, written when the
+    run quits: Locust's own ``_failures.csv`` is only refreshed every second and misses the
+    last ones) -> occurrences per :func:`failure_kind`."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ParityError(f"Locust wrote no readable error list ({path}: {exc})") from None
+    kinds: Counter[str] = Counter()
+    for row in rows if isinstance(rows, list) else []:
+        kinds[failure_kind(str(row.get("error") or ""))] += int(row.get("occurrences") or 0)
+    return dict(sorted(kinds.items()))
+
+
 def load_document(
     backend: str, host: str, run: LoadRun, stats: Mapping[str, Any], now: datetime | None = None
 ) -> dict[str, Any]:
@@ -149,6 +229,7 @@ def load_document(
         "spawn_rate": run.rate,
         "duration_s": run.duration_s,
         "workers": run.workers,
+        "think_time_s": list(run.think_time_s),
         **stats,
     }
 
@@ -201,10 +282,16 @@ def run_locust(host: str, run: LoadRun, env: Mapping[str, str], log_file: Path) 
     """Run Locust headless against ``host``; return the parsed stats (merged over workers)."""
     if not run.locustfile.is_file():
         raise UsageError(f"no locustfile at {run.locustfile}", hint="Restore load/locustfile.py")
-    child_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     locust = [sys.executable, "-m", "locust", "-f", str(run.locustfile)]
     with tempfile.TemporaryDirectory(prefix="parity-load-") as tmp:
         prefix = str(Path(tmp) / "run")
+        child_env = {
+            **os.environ,
+            **env,
+            THINK_TIME_ENV: run.wait_env,
+            FAILURES_ENV: prefix + "_failures.json",
+            "PYTHONUNBUFFERED": "1",
+        }
         cmd = [
             *locust,
             "--headless",
@@ -280,4 +367,6 @@ def run_locust(host: str, run: LoadRun, env: Mapping[str, str], log_file: Path) 
         stats_file = Path(prefix + ".json")
         if code not in (0, None) or not stats_file.is_file():
             raise ParityError(f"Locust failed against {host} (exit {code}); see {log_file}")
-        return parse_stats_json(stats_file)
+        stats = parse_stats_json(stats_file)
+        stats["failures_by_kind"] = failures_by_kind(Path(prefix + "_failures.json"))
+        return stats
