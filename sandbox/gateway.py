@@ -12,6 +12,10 @@ gateway's own shape (``{"message": ...}``, never the application envelope):
   invocation limit -> ``413``;
 - integration timeout -> ``504 Service Unavailable``; crash, malformed or oversized
   Lambda response -> ``500 Internal Server Error``.
+
+The ``PARITY_SANDBOX_LATENCY`` / ``PARITY_SANDBOX_ERROR_RATE`` knobs act here, on ``/api/*``
+requests that passed routing and the authorizer; :class:`FaultTally` (``app.state.faults``)
+counts what they did, so a load test can check that its errors are exactly the injected ones.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import random
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -45,6 +50,7 @@ __all__ = [
     "LAMBDA_EVENT_LIMIT",
     "LAMBDA_RESPONSE_LIMIT",
     "PAYLOAD_LIMIT",
+    "FaultTally",
     "build_event",
     "create_gateway_app",
     "is_binary",
@@ -164,6 +170,23 @@ def build_event(
     return event
 
 
+@dataclass
+class FaultTally:
+    """``/api/*`` requests the knobs saw and how many got the injected 500.
+
+    Only touched from the gateway's event loop, so plain ints are safe."""
+
+    requests: int = 0
+    injected_errors: int = 0
+
+    def summary(self, settings: SandboxSettings) -> str:
+        return (
+            f"serverless gateway knobs (latency {settings.latency_ms} ms, error rate "
+            f"{settings.error_rate:g}): {self.injected_errors} injected 500s in "
+            f"{self.requests} /api requests"
+        )
+
+
 class _Gateway:
     """The ASGI endpoint behind the catch-all route."""
 
@@ -187,6 +210,7 @@ class _Gateway:
         )
         # Its own pool, so integrations abandoned on timeout cannot starve other requests.
         self.limiter = anyio.CapacityLimiter(64)
+        self.faults = FaultTally()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -247,9 +271,11 @@ class _Gateway:
         if len(json.dumps(event, separators=(",", ":")).encode()) > self.event_limit:
             return _gateway_error(413, "Request Entity Too Large")
         if request.url.path.startswith("/api/"):
+            self.faults.requests += 1
             if self.settings.latency_ms:
                 await anyio.sleep(self.settings.latency_ms / 1000)
             if self.settings.error_rate and random.random() < self.settings.error_rate:
+                self.faults.injected_errors += 1
                 return _gateway_error(500, "Internal Server Error")
         return await self._invoke(event)
 
@@ -324,4 +350,6 @@ def create_gateway_app(
     """The serverless flavour's HTTP front door."""
     endpoint = _Gateway(handler, verifier, settings, drifts or Drifts(), cors or CorsPolicy())
     # An ASGI class as endpoint: Starlette then routes every method to it.
-    return Starlette(routes=[StarletteRoute("/{path:path}", endpoint)])
+    app = Starlette(routes=[StarletteRoute("/{path:path}", endpoint)])
+    app.state.faults = endpoint.faults
+    return app

@@ -31,7 +31,7 @@ from sandbox.core.service import Application
 from sandbox.cors import CorsPolicy
 from sandbox.drift import DRIFTS, Drifts
 from sandbox.express import create_express_app
-from sandbox.gateway import create_gateway_app
+from sandbox.gateway import FaultTally, create_gateway_app
 from sandbox.lambdas import make_handler
 from sandbox.settings import SandboxSettings, runtime_dir
 from sandbox.web import create_web_app
@@ -139,6 +139,8 @@ class SandboxRunner:
         self.env_file = env_file
         self.env: dict[str, str] = {}
         self.infra: Infrastructure | None = None
+        #: what the serverless gateway's latency/error-rate knobs did (set by start())
+        self.faults: FaultTally | None = None
         self._socks: list[socket.socket] = []
         self._servers: list[AppServer] = []
         self._wrote_env_file = False
@@ -180,6 +182,7 @@ class SandboxRunner:
         )
         handler = make_handler(Application("serverless", infra, core), drifts)
         gateway = create_gateway_app(handler, infra.verifier, s, drifts, cors=cors)
+        self.faults = gateway.state.faults
         web = create_web_app(s, serverless_url, express_url, infra.pool)
         self._servers = [
             AppServer("express", express, express_sock),
@@ -445,5 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     finally:
         runner.stop()
+        knobs = settings.latency_ms or settings.error_rate
+        if knobs and runner.faults is not None:  # what the knobs did, for the log
+            print(f"sandbox: {runner.faults.summary(settings)}", file=sys.stderr, flush=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
