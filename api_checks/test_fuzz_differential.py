@@ -1,12 +1,18 @@
 """Differential fuzzing (``pytest -m fuzz``): generated query parameters (pagination edges,
-unicode and very long search strings, unknown parameters, wrong types) sent to Express and
-to serverless, the answers compared by the catalog scenarios' engine.
+unicode and very long search strings, unknown parameters, wrong types) and JSON bodies
+(boundary values, very long / unicode strings, wrong types, null, missing and unknown
+fields) sent to Express and to serverless, the answers compared by the catalog scenarios'
+engine.
 
-One test per fuzzable catalog endpoint (read-only, no route parameter, with query
-parameters). A difference is shrunk to a minimal query, saved in Hypothesis' example
-database under ``<reports>/hypothesis`` (replayed first next time) and reported to the
-matrix as the endpoint's ``fuzz`` cell with a reproducing curl line per backend.
-Deterministic (derandomized); bounded by ``--fuzz-budget`` (whole session, default 60 s)
+One query test per fuzzable catalog endpoint (read-only, no route parameter, with query
+parameters) and one body test per write endpoint with a JSON body (marked ``writes``: what
+a generated body creates is deleted again by the base scenario's ``creates:``/``uses:``,
+and the checks are refused against production unless ``--allow-writes``).
+
+A difference is shrunk to a minimal query or body, saved in Hypothesis' example database
+under ``<reports>/hypothesis`` (replayed first next time) and reported to the matrix as the
+endpoint's ``fuzz`` cell with a reproducing curl line per backend.
+Deterministic (fixed seed); bounded by ``--fuzz-budget`` (whole session, default 60 s)
 and ``--fuzz-examples`` (per endpoint, default 30).
 """
 
@@ -23,7 +29,8 @@ from parity.baseline import Baseline
 from parity.catalog import Case, load_catalog
 from parity.differential import LiveSource, not_testable_records
 from parity.errors import ParityError
-from parity.fuzz import FUZZ_CHECK, fuzz_case, fuzz_targets
+from parity.fuzz import FUZZ_CHECK, FuzzKind, fuzz_case, fuzz_targets
+from parity.fuzzbody import body_strategy, body_targets
 from parity.plugin import ParityRun, ResultSink, get_state
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
@@ -32,15 +39,16 @@ DEFAULT_EXAMPLES = 30
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "fuzz_case_" not in metafunc.fixturenames:
+    name = next((n for n in ("fuzz_case_", "fuzz_body_case") if n in metafunc.fixturenames), None)
+    if name is None:
         return
     state = get_state(metafunc.config)
     try:
         catalog = load_catalog(state.base_settings.catalog)
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
-    cases = fuzz_targets(catalog)
-    metafunc.parametrize("fuzz_case_", cases, ids=[c.endpoint.id for c in cases])
+    cases = fuzz_targets(catalog) if name == "fuzz_case_" else body_targets(catalog)
+    metafunc.parametrize(name, cases, ids=[c.endpoint.id for c in cases])
 
 
 def _option(config: pytest.Config, name: str, env: str, default: float) -> float:
@@ -51,16 +59,16 @@ def _option(config: pytest.Config, name: str, env: str, default: float) -> float
     return float(value)
 
 
-def test_fuzz_differential(
+def _fuzz(
+    kind: FuzzKind,
+    case: Case,
     parity_run: ParityRun,
-    fuzz_case_: Case,
     parity_results: ResultSink,
     parity_baseline: Baseline,
     fuzz_deadline: float,
     pytestconfig: pytest.Config,
 ) -> None:
-    case = fuzz_case_
-    allure.dynamic.parameter("fuzz_case_", case.endpoint.key)
+    allure.dynamic.parameter("case", case.endpoint.key)
     if "express" not in parity_run.selected or "serverless" not in parity_run.selected:
         reason = "differential fuzzing needs both backends live (--backend=both)"
         parity_results.extend(not_testable_records(case, reason, (FUZZ_CHECK,)))
@@ -75,6 +83,8 @@ def test_fuzz_differential(
         case,
         LiveSource(run.client("express"), run.catalog, run.run_id),
         LiveSource(run.client("serverless"), run.catalog, run.run_id),
+        kind=kind,
+        strategy=body_strategy(case, run.catalog) if kind == "body" else None,
         max_examples=examples,
         deadline=fuzz_deadline,
         database=Path(run.settings.reports_dir) / "hypothesis",
@@ -83,5 +93,45 @@ def test_fuzz_differential(
     parity_results.add(outcome.record)
     if outcome.failed:
         pytest.fail(
-            f"{case.endpoint.key} fuzz: {outcome.record.state}: {outcome.record.summary}", False
+            f"{case.endpoint.key} fuzz ({kind}): {outcome.record.state}: {outcome.record.summary}",
+            False,
         )
+
+
+def test_fuzz_differential(
+    parity_run: ParityRun,
+    fuzz_case_: Case,
+    parity_results: ResultSink,
+    parity_baseline: Baseline,
+    fuzz_deadline: float,
+    pytestconfig: pytest.Config,
+) -> None:
+    _fuzz(
+        "query",
+        fuzz_case_,
+        parity_run,
+        parity_results,
+        parity_baseline,
+        fuzz_deadline,
+        pytestconfig,
+    )
+
+
+@pytest.mark.writes
+def test_fuzz_differential_body(
+    parity_run: ParityRun,
+    fuzz_body_case: Case,
+    parity_results: ResultSink,
+    parity_baseline: Baseline,
+    fuzz_deadline: float,
+    pytestconfig: pytest.Config,
+) -> None:
+    _fuzz(
+        "body",
+        fuzz_body_case,
+        parity_run,
+        parity_results,
+        parity_baseline,
+        fuzz_deadline,
+        pytestconfig,
+    )

@@ -24,6 +24,7 @@ from parity.errors import (
     BackendTimeout,
     BackendUnreachable,
     ConfigError,
+    GuardRefused,
     connect_failure_reason,
 )
 
@@ -43,7 +44,9 @@ class BackendClient:
 
     ``path`` may be relative to ``base_url`` or absolute (e.g. a presigned S3 URL).
     Explicit ``headers`` win over the auth headers, so a scenario can send a malformed
-    ``Authorization`` on purpose.
+    ``Authorization`` on purpose. ``refused_headers`` (lower-case names) are never sent: a
+    request carrying one raises :class:`GuardRefused` (the production guard's fault
+    headers, see :func:`parity.guard.refused_headers`).
     """
 
     def __init__(
@@ -54,8 +57,10 @@ class BackendClient:
         timeout: float = 30.0,
         *,
         transport: httpx.BaseTransport | None = None,
+        refused_headers: Iterable[str] = (),
     ) -> None:
         self.name = name
+        self.refused_headers = frozenset(h.lower() for h in refused_headers)
         self.base_url = base_url.rstrip("/")
         self.auth = auth or NoAuthProvider(AuthSettings(backend=name, mode="none"))
         self.timeout = timeout
@@ -98,6 +103,13 @@ class BackendClient:
         merged = httpx.Headers(self.auth.headers(role))
         for key, value in (headers or {}).items():
             merged[key] = value  # case-insensitive replace: no duplicate Authorization
+        refused = sorted(k.lower() for k in merged if k.lower() in self.refused_headers)
+        if refused:
+            raise GuardRefused(
+                f"{method.upper()} {path} to the {self.name} backend carries "
+                f"{', '.join(refused)}, which the production guard refuses to send",
+                hint="Run this check against a sandbox or staging target",
+            )
         absolute = path.startswith(("http://", "https://"))
         target = _origin(path) if absolute else self.base_url
         kwargs: dict[str, Any] = {}
@@ -184,8 +196,10 @@ class Backends(Mapping[str, BackendClient]):
         settings: Settings,
         *,
         transport: httpx.BaseTransport | None = None,
+        refused_headers: Iterable[str] = (),
     ) -> Backends:
-        """One client per selected backend; every selected backend needs a URL."""
+        """One client per selected backend; every selected backend needs a URL.
+        ``refused_headers``: see :class:`BackendClient`."""
         clients: dict[str, BackendClient] = {}
         for name in settings.selected_backends:
             url = settings.url_for(name)
@@ -197,7 +211,14 @@ class Backends(Mapping[str, BackendClient]):
                     "or leave all URLs unset to start the embedded sandbox",
                 )
             auth = provider_for(settings, name, base_url=url, transport=transport)
-            clients[name] = BackendClient(name, url, auth, settings.timeout, transport=transport)
+            clients[name] = BackendClient(
+                name,
+                url,
+                auth,
+                settings.timeout,
+                transport=transport,
+                refused_headers=refused_headers,
+            )
         return cls(clients)
 
     def __getitem__(self, name: str) -> BackendClient:

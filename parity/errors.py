@@ -9,6 +9,7 @@ to be read by whoever ran the command, so it says what went wrong *and* how to f
     |   +-- CatalogError      fixtures/catalog.yaml
     |   +-- CassetteError     a cassette (JSON Lines) or a HAR file
     |   +-- ContractError     a schema file under contracts/
+    |   +-- GuardRefused      the production guard refused a request (a test-only hook)
     +-- BackendError          a backend misbehaves or cannot be reached
     |   +-- BackendUnreachable
     |   +-- BackendTimeout
@@ -33,6 +34,7 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "ContractError",
+    "GuardRefused",
     "InternalError",
     "ParityError",
     "SetupError",
@@ -146,6 +148,11 @@ class CassetteError(UsageError):
 
 class ContractError(UsageError):
     """A contract schema is not valid JSON or not a valid JSON Schema; names file and line."""
+
+
+class GuardRefused(UsageError):
+    """The production guard refused to send a request (e.g. a test-only fault header to a
+    target marked production); the check that asked is not testable there."""
 
 
 class BackendError(ParityError):

@@ -1,5 +1,6 @@
-"""Differential fuzzing: generated query parameters sent to both backends, the answers
-compared by the same engine as the catalog scenarios (:func:`parity.differential.run_case`).
+"""Differential fuzzing: generated query parameters and JSON bodies sent to both backends,
+the answers compared by the same engine as the catalog scenarios
+(:func:`parity.differential.run_case`). Bodies come from :mod:`parity.fuzzbody`.
 
 What is fuzzed comes from the catalog: every read-only endpoint without route parameters
 that has a plain 2xx scenario (no setup) and query parameters somewhere in its scenarios.
@@ -19,12 +20,13 @@ shrunk).
 from __future__ import annotations
 
 import contextlib
+import json
 import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -41,14 +43,18 @@ __all__ = [
     "EDGE_INTEGERS",
     "EDGE_STRINGS",
     "FUZZ_CHECK",
+    "FuzzKind",
     "FuzzOutcome",
     "curl_line",
+    "describe",
     "fuzz_case",
     "fuzz_targets",
     "query_strategy",
 ]
 
 FUZZ_CHECK = "fuzz"
+#: What a fuzz run generates: the query string or the JSON body of the base scenario.
+FuzzKind = Literal["query", "body"]
 
 #: Integers around the usual pagination bounds, and beyond what a 32-bit int holds.
 EDGE_INTEGERS = (-1, 0, 1, 2, 99, 100, 101, 1000, 2**31)
@@ -145,15 +151,38 @@ def fuzz_targets(catalog: Catalog) -> list[Case]:
 
 
 def curl_line(
-    client: BackendClient, method: str, path: str, query: dict[str, Any], role: str
+    client: BackendClient,
+    method: str,
+    path: str,
+    query: dict[str, Any],
+    role: str,
+    body: Any = None,
+    *,
+    has_body: bool = False,
 ) -> str:
-    """A shell line reproducing the request (the token is a variable, never the secret)."""
+    """A shell line reproducing the request (the token is a variable, never the secret);
+    ``has_body`` sends ``body`` as JSON."""
     url = httpx.URL(client.base_url + path, params={k: str(v) for k, v in query.items()})
     parts = ["curl", "-sS", "-i", "-X", method, str(url)]
+    if has_body:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        parts += ["-H", "Content-Type: application/json", "--data-raw", data]
+    line = " ".join(shlex.quote(p) for p in parts)
     if role != "anonymous":
         var = f"PARITY_TOKEN_{role.upper()}"
-        return " ".join(shlex.quote(p) for p in parts) + f' -H "Authorization: Bearer ${var}"'
-    return " ".join(shlex.quote(p) for p in parts)
+        return line + f' -H "Authorization: Bearer ${var}"'
+    return line
+
+
+def describe(value: Any, limit: int = 40) -> str:
+    """``value`` for a one-line summary: long strings shown by their start and length."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: limit // 2] + "…") + f" ({len(value)} chars)"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {describe(v, limit)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(describe(v, limit) for v in value) + "]"
+    return repr(value)
 
 
 @dataclass
@@ -172,11 +201,42 @@ def _rank(state: State) -> int:
     return {"error": 3, "missing": 2, "drift": 1}.get(state, 0)
 
 
+def _teardown_errors(records: list[CheckResult]) -> list[str]:
+    for record in records:
+        errors = record.evidence.get("teardown_errors")
+        if errors:
+            return [str(e) for e in errors]
+    return []
+
+
+def _accepted(records: list[CheckResult], reference: str) -> int:
+    """1 when the reference answered 2xx (for a write: the generated input was applied)."""
+    for record in records:
+        status = ((record.evidence.get("responses") or {}).get(reference) or {}).get("status")
+        if isinstance(status, int):
+            return int(200 <= status < 300)
+    return 0
+
+
+def _sent_body(records: list[CheckResult], fallback: Any) -> Any:
+    """The body as sent (placeholders filled in), from the run's evidence."""
+    for record in records:
+        raw = (record.evidence.get("request") or {}).get("body")
+        if isinstance(raw, str):
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return raw
+    return fallback
+
+
 def fuzz_case(
     case: Case,
     reference: LiveSource,
     candidate: LiveSource,
     *,
+    kind: FuzzKind = "query",
+    strategy: st.SearchStrategy[dict[str, Any]] | None = None,
     max_examples: int = 40,
     random_seed: int = 0,
     deadline: float | None = None,
@@ -184,17 +244,28 @@ def fuzz_case(
     baseline: Baseline | None = None,
     today: date | None = None,
 ) -> FuzzOutcome:
-    """Fuzz ``case``'s query against both sources; one ``fuzz`` record with the minimal
-    differing query, or ``pass``. ``deadline`` is a ``time.monotonic()`` value."""
-    endpoint = case.endpoint
-    sent = 0
-    found: list[tuple[dict[str, Any], list[CheckResult]]] = []
+    """Fuzz ``case``'s query (``kind="query"``) or JSON body (``kind="body"``, values from
+    ``strategy``, e.g. :func:`parity.fuzzbody.body_strategy`) against both sources; one
+    ``fuzz`` record with the minimal differing input, or ``pass``. ``deadline`` is a
+    ``time.monotonic()`` value.
 
-    def probe(query: dict[str, Any]) -> None:
-        nonlocal sent
+    A write's resources are deleted by the base scenario's ``creates:``/``uses:`` on each
+    backend after every example; a delete that fails makes the record ``error``."""
+    endpoint = case.endpoint
+    if strategy is None:
+        if kind != "query":
+            raise ValueError("body fuzzing needs a strategy (parity.fuzzbody.body_strategy)")
+        strategy = query_strategy(endpoint)
+    field_name = "query" if kind == "query" else "json_body"
+    sent = accepted = 0
+    found: list[tuple[dict[str, Any], list[CheckResult]]] = []
+    leftovers: list[str] = []
+
+    def probe(generated: dict[str, Any]) -> None:
+        nonlocal sent, accepted
         if not found and deadline is not None and time.monotonic() > deadline:
             return  # the budget is spent: nothing more is sent
-        scenario = case.scenario.model_copy(update={"query": query})
+        scenario = case.scenario.model_copy(update={field_name: generated})
         sent += 1
         # LiveSource.name is a read-only property; the Protocol declares a plain attribute.
         outcome = run_case(
@@ -204,13 +275,16 @@ def fuzz_case(
             baseline=baseline,
             today=today,
         )
+        leftovers.extend(_teardown_errors(outcome.records))
+        accepted += _accepted(outcome.records, reference.name)
         failed = outcome.failed
         if failed:
-            found.append((query, failed))
+            found.append((generated, failed))
             summary = "; ".join(f"{r.check}: {r.summary}" for r in failed)
-            raise AssertionError(f"{endpoint.key} {query!r}: {summary}")
+            raise AssertionError(f"{endpoint.key} {generated!r}: {summary}")
 
-    db = DirectoryBasedExampleDatabase(str(database / endpoint.id)) if database else None
+    key = endpoint.id if kind == "query" else f"{endpoint.id}.body"
+    db = DirectoryBasedExampleDatabase(str(database / key)) if database else None
     runner = settings(
         max_examples=max_examples,
         database=db,
@@ -219,44 +293,75 @@ def fuzz_case(
         suppress_health_check=list(HealthCheck),
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
         print_blob=False,
-    )(seed(random_seed)(given(query_strategy(endpoint))(probe)))
+    )(seed(random_seed)(given(strategy)(probe)))
     with contextlib.suppress(AssertionError):  # the failure is in ``found``
         runner()
+    label = "request(s)" if kind == "query" else "body(ies)"
+    base_evidence: dict[str, Any] = {
+        "examples": sent,
+        "accepted": accepted,
+        "base_scenario": case.scenario.name,
+        "generated": kind,
+    }
     if not found:
+        if leftovers:
+            record = CheckResult(
+                endpoint=endpoint.key,
+                check=FUZZ_CHECK,
+                state="error",
+                summary=f"generated {kind}s left data behind: {leftovers[0]}",
+                scenario="generated",
+                evidence={**base_evidence, "teardown_errors": leftovers[:20]},
+            )
+            return FuzzOutcome(record, sent)
         record = CheckResult(
             endpoint=endpoint.key,
             check=FUZZ_CHECK,
             state="pass",
-            summary=f"{sent} generated request(s) answered alike",
+            summary=f"{sent} generated {label} answered alike "
+            f"({accepted} accepted by {reference.name})",
             scenario="generated",
-            evidence={"examples": sent, "base_scenario": case.scenario.name},
+            evidence=base_evidence,
         )
         return FuzzOutcome(record, sent)
     # The last failure is Hypothesis' final replay: the minimal example.
-    query, failed = found[-1]
+    generated, failed = found[-1]
     worst = max(failed, key=lambda r: _rank(r.state))
     role = case.scenario.role
-    curls = {
-        src.name: curl_line(src.client, endpoint.method, endpoint.route, query, role)
-        for src in (reference, candidate)
-    }
+    evidence: dict[str, Any] = {**base_evidence, kind: generated}
+    if kind == "query":
+        shown = generated
+        curls = {
+            src.name: curl_line(src.client, endpoint.method, endpoint.route, generated, role)
+            for src in (reference, candidate)
+        }
+    else:
+        # The body as sent, and the path as sent (its ids are the example's own resources,
+        # created by the base scenario's setup and deleted after it).
+        shown = _sent_body(failed, generated)
+        path = (worst.evidence.get("request") or {}).get("path") or endpoint.route
+        evidence["body"] = shown
+        evidence["setup"] = list(case.scenario.uses)
+        curls = {
+            src.name: curl_line(src.client, endpoint.method, path, {}, role, shown, has_body=True)
+            for src in (reference, candidate)
+        }
     reason = "; ".join(f"{r.check}: {r.summary}" for r in failed)
-    evidence: dict[str, Any] = {
-        "query": query,
-        "curl": curls,
-        "examples": sent,
-        "base_scenario": case.scenario.name,
-        "findings": [r.to_dict() for r in failed],
-    }
+    evidence.update(
+        {"curl": curls, "findings": [r.to_dict() for r in failed]},
+    )
+    if leftovers:
+        evidence["teardown_errors"] = leftovers[:20]
     evidence.update({k: v for k, v in worst.evidence.items() if k in ("request", "responses")})
     record = CheckResult(
         endpoint=endpoint.key,
         check=FUZZ_CHECK,
         state=worst.state,
-        summary=f"minimal input {query!r} -> {reason} (reproduce: {curls[candidate.name]})",
+        summary=f"minimal {kind} {describe(shown)} -> {reason} "
+        f"(reproduce: {curls[candidate.name]})",
         scenario="generated",
         origin=worst.origin,
         severity=worst.severity,
         evidence=evidence,
     )
-    return FuzzOutcome(record, sent, query, failed)
+    return FuzzOutcome(record, sent, generated, failed)

@@ -25,8 +25,8 @@ from parity.catalog import Catalog, load_catalog
 from parity.client import BackendClient, Backends, ping
 from parity.collect import RESULTS_KEY, TARGET_KEY, Collector, target_of
 from parity.config import Settings
-from parity.errors import BackendUnreachable, ParityError, UsageError
-from parity.guard import writes_refused
+from parity.errors import BackendUnreachable, GuardRefused, ParityError, UsageError
+from parity.guard import refused_headers, writes_refused
 from parity.launcher import SandboxProcess
 from parity.matrix import build_matrix
 from parity.replay import CassetteSource, load_cassettes
@@ -280,8 +280,14 @@ class ParityState:
             if url is None:  # pragma: no cover - the sandbox always provides both
                 raise UsageError(f"no URL for the {name} backend", hint="Pass --{name}-url")
             ping(name, url)  # fail fast: one line naming the backend and the URL
-        backends = Backends.from_settings(settings)
-        self.run = ParityRun(settings, backends, Path(settings.catalog), self.run_id, env)
+        catalog = load_catalog(settings.catalog)
+        # the production guard's one enforcement point: every request goes through these
+        backends = Backends.from_settings(
+            settings, refused_headers=refused_headers(settings, catalog)
+        )
+        self.run = ParityRun(
+            settings, backends, Path(settings.catalog), self.run_id, env, _catalog=catalog
+        )
         return self.run
 
     def stop(self) -> None:
@@ -337,6 +343,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = writes_refused(get_state(item.config).base_settings, item.name)
     if reason is not None:
         pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    # A request the production guard refused (a test-only hook on a production target):
+    # the check cannot be exercised there, so it is not testable, never passed or failed.
+    try:
+        return (yield)
+    except GuardRefused as exc:
+        pytest.skip(f"not-testable: {exc}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

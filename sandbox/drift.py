@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sandbox.core.http import CoreRequest, CoreResponse, error_envelope
+from sandbox.core.mocs import MAX_TITLE
 from sandbox.core.routes import ROUTES, Route
 
 __all__ = ["DRIFTS", "Drifts"]
@@ -386,7 +387,8 @@ def _stale_cache(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
 
 # --- fuzz drifts (issue #9: OpenAPI, Schemathesis and differential fuzzing) ---------------
 # Only generated inputs find these: no catalog scenario sends an emoji or a limit at the
-# edge of these two endpoints. Each touches its own endpoint.
+# edge of these two endpoints, nor a title over the limit (title-length: only body fuzzing
+# finds it). Each touches its own endpoint.
 
 
 def _has_emoji(text: str) -> bool:
@@ -423,6 +425,21 @@ def _limit_edge(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
     if asked == 0:
         return _with_data(resp, limit=0, items=[])
     return _with_data(resp, limit=asked)
+
+
+@_drift(
+    "title-length",
+    f"POST /api/mocs on serverless accepts a title over {MAX_TITLE} characters and silently "
+    f"cuts it to {MAX_TITLE} (Express answers 400: a lax column length in the new stack)",
+    "handler",
+)
+def _title_length(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    body = req.json
+    title = body.get("title") if isinstance(body, dict) else None
+    if route.key != "POST /api/mocs" or not isinstance(title, str) or len(title) <= MAX_TITLE:
+        return call(route, req)
+    assert isinstance(body, dict)
+    return call(route, replace(req, json={**body, "title": title[:MAX_TITLE]}))
 
 
 # --- the mechanism -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from parity.launcher import SandboxProcess
@@ -78,3 +79,48 @@ def test_both_drifts_are_found_minimal_reproducible_and_replayed(
     }, again.output[-3000:]
     replayed = _cells(reports)
     assert replayed["GET /api/mocs/search"]["evidence"]["query"] == query
+
+
+@pytest.fixture(scope="module")
+def title_drift_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("fuzz-title-drift")
+    with SandboxProcess(tmp / "sandbox.env", drifts=["title-length"]) as sb:
+        yield {**sb.env, "PARITY_BACKEND": "both", "PARITY_FUZZ_BUDGET": "60"}
+
+
+def test_title_length_is_found_by_body_fuzzing_only(
+    title_drift_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``title-length`` (serverless accepts a MOC title over 200 characters and cuts it):
+    no query and no catalog scenario shows it; the body fuzz of POST /api/mocs (fixed seed,
+    default budget) does, shrunk to one changed field of 201 characters, with a curl line
+    carrying that body, and what serverless created was deleted again."""
+    reports = tmp_path / "reports"
+    env = {**title_drift_env, "PARITY_REPORTS_DIR": str(reports)}
+    run = run_checks(env, FUZZ, tmp_path / "junit.xml")
+    assert run.returncode == 1, run.output[-3000:]
+    assert run.failed() == {"test_fuzz_differential_body[mocs.create]"}, run.output[-3000:]
+    cells = _cells(reports)
+    cell = cells["POST /api/mocs"]
+    assert cell["state"] == "drift", cell
+    evidence = cell["evidence"]
+    assert evidence["generated"] == "body"
+    body = evidence["body"]
+    base = {"description": "d", "theme": "Technic", "pieceCount": 1200, "tags": ["parity"]}
+    # Minimal: the base body, only the title changed, to the shortest length that differs.
+    assert {k: v for k, v in body.items() if k != "title"} == base, body
+    assert len(body["title"]) == 201 and body["title"].startswith("parity "), body
+    assert "status 400 -> 201" in cell["summary"], cell["summary"]
+    curl = evidence["curl"]["serverless"]
+    assert curl.startswith("curl ") and "-X POST" in curl and "/api/mocs" in curl
+    assert body["title"] in curl and "Authorization: Bearer $PARITY_TOKEN_ALICE" in curl
+    assert "teardown_errors" not in evidence
+    others = {e: c["state"] for e, c in cells.items() if e != "POST /api/mocs"}
+    assert len(others) >= 10 and set(others.values()) == {"pass"}, others
+    assert (reports / "hypothesis" / "mocs.create.body").is_dir()
+
+    # Nothing the fuzzing created is left: no MOC with a generated long title remains.
+    answer = httpx.get(
+        env["PARITY_EXPRESS_URL"] + "/api/mocs", params={"q": "x" * 30, "limit": 100}, timeout=10
+    )
+    assert answer.status_code == 200 and answer.json()["data"]["total"] == 0, answer.text[:500]

@@ -1,7 +1,8 @@
 """A target marked production (a sandbox started with ``--production``, and
 ``PARITY_TARGET_ENV=production``): checks that write are refused unless ``--allow-writes``
 is given, read-only checks still run, ``/debug/*`` is gone, and what production cannot
-offer (an expired token of the pool, the fault header) is not-testable, never passed."""
+offer (an expired token of the pool) is not-testable, never passed, and the test-only fault
+header is never sent (tests/hardening/test_production_guard.py proves it with a proxy)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.drift.checks import run_checks
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     tmp = tmp_path_factory.mktemp("production")
-    with SandboxProcess(tmp / "sandbox.env", production=True) as sb:
+    with SandboxProcess(log_file=tmp / "sandbox.log", production=True) as sb:
         assert not any(k.startswith("PARITY_EXPIRED_TOKEN_") for k in sb.env), sb.env.keys()
         yield {
             **sb.env,
@@ -56,9 +57,11 @@ def test_writes_are_refused_and_reads_still_run(production: dict[str, str], tmp_
     assert run.outcomes[expired] == "skipped"
     assert "not-testable" in run.messages[expired]
     assert "PARITY_EXPIRED_TOKEN_ALICE" in run.messages[expired]
+    # the fault header is never even sent to production: the client refuses it
     fault = "test_fault_header_gives_500[health]"
     assert run.outcomes[fault] == "skipped"
-    assert "ignores X-Debug-Fault" in run.messages[fault]
+    assert "not-testable" in run.messages[fault], run.messages[fault]
+    assert "production guard refuses to send" in run.messages[fault], run.messages[fault]
 
 
 def test_allow_writes_lets_write_checks_run(production: dict[str, str], tmp_path: Path) -> None:

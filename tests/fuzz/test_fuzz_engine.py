@@ -1,15 +1,17 @@
 """The differential fuzzing engine's pieces, without a backend: which catalog endpoints
-are fuzzed, what their generated queries look like, and the reproducing curl line."""
+are fuzzed, what their generated queries and bodies look like, and the reproducing curl
+line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 
-from parity.catalog import load_catalog
+from parity.catalog import Case, load_catalog
 from parity.client import BackendClient
 from parity.fuzz import curl_line, fuzz_targets, query_strategy
+from parity.fuzzbody import BODY_UNKNOWN_KEYS, MISSING, body_strategy, body_targets, run_id_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "fixtures" / "catalog.yaml")
@@ -43,3 +45,80 @@ def test_curl_line_reproduces_without_the_secret() -> None:
     assert line.startswith("curl -sS -i -X GET 'http://127.0.0.1:9/api/mocs/search?q=%F0%9F%A7%B1")
     assert line.endswith('-H "Authorization: Bearer $PARITY_TOKEN_ALICE"')
     assert "Authorization" not in curl_line(client, "GET", "/health", {}, "anonymous")
+
+
+# --- bodies (parity/fuzzbody.py) ---------------------------------------------------------
+
+
+def test_body_targets_are_json_writes_with_a_users_2xx_base() -> None:
+    targets = {c.endpoint.id: c for c in body_targets(CATALOG)}
+    assert {
+        "mocs.create",
+        "mocs.update",
+        "albums.create",
+        "images.update",
+        "wishlist.create",
+        "wishlist.update",
+        "wishlist.reorder",
+    } <= set(targets)
+    assert "images.upload" not in targets  # multipart: not a JSON body
+    for case in targets.values():
+        assert not case.endpoint.read_only and isinstance(case.scenario.json_body, dict)
+        assert case.scenario.role != "anonymous"
+        assert all(200 <= s < 300 for s in case.scenario.expect)
+
+
+def _body_case(endpoint_id: str) -> Case:
+    return next(c for c in body_targets(CATALOG) if c.endpoint.id == endpoint_id)
+
+
+@settings(max_examples=80, database=None)
+@given(body_strategy(_body_case("mocs.create"), CATALOG))
+def test_generated_bodies_change_the_base_and_keep_the_run_id(body: dict[str, object]) -> None:
+    base = _body_case("mocs.create").scenario.json_body
+    known = set(base)
+    assert set(body) - known <= set(BODY_UNKNOWN_KEYS)
+    changed = {k for k in known | set(body) if body.get(k, MISSING) != base.get(k, MISSING)}
+    assert len(changed) <= 3  # (a generated value may happen to equal the base's)
+    title = body.get("title")
+    if isinstance(title, str):  # every generated title is recognisable as this run's
+        assert title.startswith("parity {run_id}")
+    for value in body.values():  # only the catalog's own placeholders: no stray braces
+        if isinstance(value, str) and value != "parity {run_id} bad":
+            assert "{" not in value.replace("{run_id}", "")
+
+
+@settings(max_examples=60, database=None)
+@given(body_strategy(_body_case("images.update"), CATALOG))
+def test_placeholders_the_base_cannot_fill_are_never_sent(body: dict[str, object]) -> None:
+    # images.update's base (owner) has no album: "{albumId}" (from into-album) is not usable.
+    assert body.get("albumId") != "{albumId}"
+
+
+def test_run_id_prefix_comes_from_the_catalogs_values() -> None:
+    assert run_id_prefix(["x", "parity {run_id} moc"]) == "parity {run_id} "
+    assert run_id_prefix(["x", 3]) is None
+
+
+def test_body_strategy_covers_the_edges() -> None:
+    # The edges the issue names are reachable: find() fails when a strategy cannot produce it.
+    moc = body_strategy(_body_case("mocs.create"), CATALOG)
+    find(moc, lambda b: b.get("pieceCount") == 0)
+    find(moc, lambda b: b.get("pieceCount") == 2**31)
+    find(moc, lambda b: isinstance(b.get("title"), str) and len(b["title"]) > 1000)
+    find(moc, lambda b: isinstance(b.get("title"), str) and "🧱" in b["title"])
+    find(moc, lambda b: "title" not in b)
+    find(moc, lambda b: b.get("title") is None)
+    find(moc, lambda b: isinstance(b.get("pieceCount"), str))
+    find(moc, lambda b: "authorId" in b)
+    wish = body_strategy(_body_case("wishlist.create"), CATALOG)
+    for priority in range(7):
+        find(wish, lambda b, p=priority: b.get("priority") == p and type(b["priority"]) is int)
+
+
+def test_curl_line_carries_a_json_body() -> None:
+    client = BackendClient("express", "http://127.0.0.1:9")
+    line = curl_line(client, "POST", "/api/mocs", {}, "alice", {"title": "🧱 it's"}, has_body=True)
+    assert "-H 'Content-Type: application/json'" in line
+    assert '--data-raw \'{"title":"🧱 it\'"\'"\'s"}\'' in line
+    assert line.endswith('-H "Authorization: Bearer $PARITY_TOKEN_ALICE"')

@@ -1,0 +1,1 @@
+"""Hardening: secrets never written, every created resource cleaned up, the production guard."""
