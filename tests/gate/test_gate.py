@@ -92,6 +92,23 @@ def test_five_percent_errors_is_a_no_go() -> None:
     assert "5.00% (50 of 1000 requests)" in verdict.failed[0].figure
 
 
+def test_too_short_a_run_is_flagged_but_the_verdict_follows_the_measured_rate() -> None:
+    from parity.gate import rate_range
+
+    low, high = rate_range(0, 40)
+    assert low == 0 and 0.15 < high < 0.2  # 0 of 40 does not show a rate under 2 %
+    assert rate_range(50, 1000)[0] > 0.03 and rate_range(1, 1000)[1] < 0.02
+    short = load_doc(error_rate=0.0)
+    short["overall"].update(requests=40, failures=0)
+    verdict = judge(load=short)
+    assert verdict.go  # the plan's threshold is on the measured rate
+    (criterion,) = [c for c in verdict.criteria if c.name == "error rate"]
+    assert criterion.detail.startswith("40 requests are too few to tell this rate from 2.0%")
+    assert "run longer or with more users" in render_markdown(verdict)
+    resolved = [c for c in judge().criteria if c.name == "error rate"]
+    assert resolved[0].detail == ""  # 1 of 1000 is clearly under 2 %
+
+
 def test_unaccepted_breaking_drift_on_a_smoke_endpoint_is_a_no_go() -> None:
     cell = {"endpoint": "GET /api/mocs", "check": "envelope", "state": "drift",
             "severity": "breaking"}  # fmt: skip
