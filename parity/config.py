@@ -20,7 +20,6 @@ import difflib
 import json
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from parity.errors import ConfigError, InternalError, UsageError
+from parity.inputs import parse_toml, read_text
 
 __all__ = [
     "AUTH_MODES",
@@ -155,14 +155,8 @@ def parse_env_file(path: str | Path) -> dict[str, str]:
     This is the format the sandbox writes (``reports/sandbox.env``).
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read env file ({exc.strerror or exc})",
-            path=p,
-            hint="Start the sandbox (python -m sandbox --env-file PATH) or fix the path",
-        ) from None
+    hint = "Start the sandbox (python -m sandbox --env-file PATH) or fix the path"
+    text = read_text(p, "env", ConfigError, hint=hint, empty_ok=True)
     result: dict[str, str] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -273,21 +267,9 @@ def _validate_toml(path: Path, doc: dict[str, Any]) -> None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read config file ({exc.strerror or exc})",
-            path=path,
-            hint="Fix PARITY_CONFIG or create the file",
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"not valid TOML ({exc})",
-            path=path,
-            hint="Fix the syntax at the position shown",
-        ) from None
+    hint = "Fix --config / PARITY_CONFIG, or create the file"
+    text = read_text(path, "config", ConfigError, hint=f"{hint} (no file: defaults apply)")
+    doc = parse_toml(text, path, ConfigError, hint="Fix the syntax at that position")
     _validate_toml(path, doc)
     return doc
 
@@ -355,7 +337,7 @@ def _stage(raw: _Raw) -> int:
         value = value.strip().rstrip("%")
     try:
         stage = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         stage = -1
     if isinstance(raw.value, bool) or stage not in STAGES:
         raise raw.error("invalid rollout stage", "Use one of 10, 25, 50, 100 (percent)")
@@ -380,13 +362,17 @@ def _positive_float(raw: _Raw) -> float:
         value = float(raw.value)
     except (TypeError, ValueError):
         value = -1.0
-    if isinstance(raw.value, bool) or not value > 0:
+    if isinstance(raw.value, bool) or not 0 < value < float("inf"):
         raise raw.error("not a positive number of seconds", "Use a number such as 30")
     return value
 
 
 def _path(raw: _Raw) -> Path:
-    if not isinstance(raw.value, str | os.PathLike) or not str(raw.value).strip():
+    if (
+        not isinstance(raw.value, str | os.PathLike)
+        or not str(raw.value).strip()
+        or "\x00" in str(raw.value)
+    ):
         raise raw.error("not a path", "Use a file path such as fixtures/catalog.yaml")
     p = Path(raw.value).expanduser()
     # A path written in parity.toml is relative to that file, not to the current directory.

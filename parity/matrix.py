@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from parity.errors import UsageError
+from parity.inputs import parse_json, read_text
 from parity.results import STATES, CheckResult
 
 __all__ = [
@@ -295,14 +296,7 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
     """Read a matrix file; any problem is one :class:`MatrixError` naming the file."""
     p = Path(path)
     fix = "Run `pytest -m parity` to produce it, or pass --input with the right file"
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MatrixError("no such file", path=p, hint=fix) from None
-    except OSError as exc:
-        raise MatrixError(f"cannot read it ({exc.strerror or exc})", path=p, hint=fix) from None
-    except ValueError as exc:
-        raise MatrixError(f"not JSON ({exc})", path=p, hint=fix) from None
+    doc = parse_json(read_text(p, "matrix", MatrixError, hint=fix), p, MatrixError, hint=fix)
     if not isinstance(doc, dict):
         raise MatrixError("not a parity matrix (expected a JSON object)", path=p, hint=fix)
     version = doc.get("schema_version")
@@ -316,7 +310,11 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
         jsonschema.validate(doc, MATRIX_SCHEMA)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(x) for x in exc.absolute_path) or "(top)"
+        message = " ".join(exc.message.split())  # it quotes the value, maybe a whole object
+        message = message if len(message) <= 160 else message[:157] + "..."
         raise MatrixError(
-            f"does not follow the matrix schema at {where}: {exc.message}", path=p, hint=fix
+            f"does not follow the matrix schema: {message}", path=p, location=where, hint=fix
         ) from None
+    except RecursionError:
+        raise MatrixError("nested too deeply to be read", path=p, hint=fix) from None
     return doc
