@@ -24,8 +24,8 @@ Only ``*`` is a wildcard in the patterns (JSON paths contain ``[`` and ``]``).
 
 from __future__ import annotations
 
+import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from parity.diff import Difference, is_gateway_shaped
 from parity.errors import UsageError
+from parity.inputs import parse_toml, read_text
 from parity.results import ORIGINS, CheckResult
 
 __all__ = [
@@ -206,6 +207,12 @@ def _join(a: str, b: str) -> str:
     return f"{a}; {b}" if a else b
 
 
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    first = f"Did you mean {close[0]!r}?" if close else "Remove it or fix its spelling."
+    return f"{first} Known keys: {', '.join(known)}"
+
+
 def _fail(path: Path, where: str, problem: str, hint: str) -> BaselineError:
     return BaselineError(problem, path=path, location=where, hint=hint)
 
@@ -235,7 +242,7 @@ def _entry(path: Path, index: int, raw: Any) -> Entry:
                 path,
                 f"{where}, field {key}",
                 f"unknown field {key!r}",
-                f"Use only {', '.join(_REQUIRED + _OPTIONAL)}",
+                _did_you_mean(key, _REQUIRED + _OPTIONAL),
             )
     for key in _REQUIRED:
         if key not in raw:
@@ -259,7 +266,7 @@ def _entry(path: Path, index: int, raw: Any) -> Entry:
             "Write a TOML date such as expires = 2026-06-30",
         )
     origin = raw.get("origin")
-    if origin is not None and origin not in ORIGINS:
+    if origin is not None and (not isinstance(origin, str) or origin not in ORIGINS):
         raise _fail(
             path,
             f"{where}, field origin",
@@ -300,22 +307,17 @@ def load_baseline(path: str | Path, *, required: bool = False) -> Baseline:
     p = Path(path)
     if not p.exists() and not required:
         return Baseline([], None)
-    try:
-        with p.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except OSError as exc:
-        raise BaselineError(
-            f"cannot read the baseline ({exc.strerror or exc})",
-            path=p,
-            hint="Fix --baseline / PARITY_BASELINE or create the file",
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BaselineError(f"not valid TOML ({exc})", path=p, hint="Fix the syntax") from None
+    hint = "Fix --baseline / PARITY_BASELINE, or create the file"
+    text = read_text(p, "baseline", BaselineError, hint=f"{hint} (an absent file accepts nothing)")
+    doc = parse_toml(text, p, BaselineError, hint="Fix the syntax there")
     for key in doc:
         if key not in ("version", "accept"):
-            raise _fail(p, f"key {key}", f"unknown key {key!r}", "Use version and [[accept]]")
-    if doc.get("version", 1) != 1:
-        raise _fail(p, "key version", f"unsupported version {doc['version']!r}", "Use 1")
+            raise _fail(
+                p, f"key {key}", f"unknown key {key!r}", _did_you_mean(key, ("version", "accept"))
+            )
+    version = doc.get("version", 1)
+    if isinstance(version, bool) or version != 1:
+        raise _fail(p, "key version", f"unsupported version {version!r}", "Use version = 1")
     raw_entries = doc.get("accept", [])
     if not isinstance(raw_entries, list):
         raise _fail(p, "key accept", "expected [[accept]] tables", "Write [[accept]] per entry")

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from parity.errors import CassetteError
+from parity.inputs import read_lines
 from parity.redact import redact
 
 __all__ = ["FORMAT_VERSION", "CassetteWriter", "Recorded", "cassette_files", "read_cassette"]
@@ -124,6 +125,35 @@ class CassetteWriter:
             self._tmp.unlink(missing_ok=True)
 
 
+_TEXT = (str, "text")
+_OPTIONAL_TEXT = ((str, type(None)), "text or null")
+#: The JSON types of the known fields (unknown fields are ignored, see read_cassette).
+_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "backend": _TEXT,
+    "method": _TEXT,
+    "route": _TEXT,
+    "url": _TEXT,
+    "source": _TEXT,
+    "endpoint": _OPTIONAL_TEXT,
+    "scenario": _OPTIONAL_TEXT,
+    "role": _OPTIONAL_TEXT,
+    "expected": (list, "a list of statuses"),
+    "request": (dict, "an object"),
+    "response": (dict, "an object"),
+    "elapsed_ms": ((int, float), "a number"),
+}
+_PART_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "headers": (dict, "an object"),
+    "text": (str, "text or null"),
+}
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "a boolean"}
+    names |= {int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _fail(path: Path, line: int, problem: str) -> CassetteError:
     return CassetteError(
         problem,
@@ -138,18 +168,32 @@ def _parse(path: Path, number: int, line: str) -> Recorded:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise _fail(path, number, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise _fail(path, number, "nested too deeply to be read") from None
     if not isinstance(data, dict):
         raise _fail(path, number, "a cassette line must be a JSON object")
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise _fail(path, number, f"missing {', '.join(missing)}")
-    if data.get("v", FORMAT_VERSION) != FORMAT_VERSION:
+    version = data.get("v", FORMAT_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
         raise _fail(path, number, f"format version {data.get('v')!r} (this suite reads 1)")
     status = data["status"]
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise _fail(path, number, f"status {status!r} is not an HTTP status")
-    if not isinstance(data["response"], dict):
-        raise _fail(path, number, "response must be an object")
+    for key, (types, what) in _TYPES.items():
+        if key in data and (
+            not isinstance(data[key], types)
+            or (isinstance(data[key], bool) and key == "elapsed_ms")
+        ):
+            raise _fail(path, number, f"{key} must be {what} (got {_kind(data[key])})")
+    for part in ("request", "response"):
+        for key, (types, what) in _PART_TYPES.items():
+            value = data.get(part, {}).get(key)
+            if value is not None and not isinstance(value, types):
+                raise _fail(path, number, f"{part}.{key} must be {what} (got {_kind(value)})")
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in data.get("expected", [])):
+        raise _fail(path, number, "expected must be a list of HTTP statuses")
     known = Recorded.__dataclass_fields__
     try:
         return Recorded(**{k: v for k, v in data.items() if k in known})
@@ -161,26 +205,15 @@ def read_cassette(path: Path) -> Iterator[Recorded]:
     """Yield the exchanges of ``path`` one at a time (blank lines are skipped).
 
     A line that is not a valid record raises :class:`CassetteError` naming the file and
-    the line number.
+    the line number. Keys this suite does not know are ignored: cassettes may come from
+    other recorders (or newer versions of this one), and only known fields are used.
     """
     path = Path(path)
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise CassetteError(
-            f"cannot open the cassette ({exc.strerror})",
-            path=path,
-            hint="Check the path, or record one with `parity capture`",
-        ) from None
-    with handle:
-        number = 0
-        while True:
-            try:
-                line = handle.readline()
-            except UnicodeDecodeError:
-                raise _fail(path, number + 1, "not UTF-8 text") from None
-            if not line:
-                return
-            number += 1
-            if line.strip():
-                yield _parse(path, number, line)
+    hint = "Check the path, or record one with `parity capture`"
+    records = 0
+    for number, line in read_lines(path, CassetteError, hint=hint):
+        if line.strip():
+            records += 1
+            yield _parse(path, number, line)
+    if records == 0:
+        raise CassetteError("the cassette holds no exchanges", path=path, hint=hint)

@@ -65,11 +65,13 @@ from pydantic import (
 from parity import jsonpath
 from parity.checkspec import Checks
 from parity.errors import CatalogError
+from parity.inputs import read_text
 from parity.payloads import make_payload, min_size, parse_size
 from parity.templating import placeholders
 
 __all__ = [
     "BUILTIN_VARIABLES",
+    "MAX_NODES",
     "READ_ONLY_METHODS",
     "ROUTE_PARAM",
     "Case",
@@ -487,6 +489,39 @@ def _fail(
     return CatalogError(problem, path=path, location=location, hint=hint)
 
 
+#: Nodes a catalog may expand to once YAML aliases are followed (a real one has a few
+#: thousand; "billion laughs" has 10**9 and would hang validation).
+MAX_NODES = 1_000_000
+
+
+def _check_expansion(path: Path, root: yaml.Node | None) -> None:
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if id(node) in sizes:  # an alias: the same node object again
+            return sizes[id(node)]
+        if depth > 200:
+            raise _fail(path, [], node.start_mark.line + 1, "nested too deeply", "Flatten it")
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(v, depth + 1) for v in node.value)
+        sizes[id(node)] = total
+        if total > MAX_NODES:
+            raise _fail(
+                path,
+                [],
+                node.start_mark.line + 1,
+                f"expands to more than {MAX_NODES:,} values through YAML aliases",
+                "Write the entries out instead of nesting aliases",
+            )
+        return total
+
+    if root is not None:
+        size(root, 0)
+
+
 class _Doc:
     """The raw YAML (data + node tree) for naming entries and finding line numbers."""
 
@@ -507,6 +542,9 @@ class _Doc:
             ) from None
         except yaml.YAMLError as exc:
             raise _fail(path, [], None, f"invalid YAML: {exc}", "Fix the syntax") from None
+        except RecursionError:
+            raise _fail(path, [], None, "nested too deeply", "Flatten the document") from None
+        _check_expansion(path, self.node)
         if not isinstance(self.data, dict):
             raise _fail(
                 path,
@@ -865,19 +903,19 @@ class _Checker:
 def load_catalog(path: str | Path) -> Catalog:
     """Read and validate a catalog file; any problem is one :class:`CatalogError`."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(
-            f"cannot read the catalog ({exc.strerror or exc})",
-            path=p,
-            hint="Fix --catalog / PARITY_CATALOG, or run from the project root",
-        ) from None
+    text = read_text(
+        p,
+        "catalog",
+        CatalogError,
+        hint="Fix --catalog / PARITY_CATALOG, or run from the project root",
+    )
     doc = _Doc(p, text)
     try:
         catalog = Catalog.model_validate(doc.data)
     except ValidationError as exc:
         raise _validation_error(doc, exc) from None
+    except RecursionError:  # pragma: no cover - _Doc refuses deep nesting first
+        raise _fail(p, [], None, "nested too deeply", "Flatten the document") from None
     _Checker(doc, catalog).run()
     catalog._path = p
     return catalog

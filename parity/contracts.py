@@ -21,6 +21,7 @@ envelope: an application drift.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from jsonschema.exceptions import SchemaError
 from parity.baseline import BASELINE_KEY, Baseline
 from parity.errors import ContractError
 from parity.infer import FORMAT_PATTERNS, contract_path
+from parity.inputs import parse_json, read_text
 from parity.redact import redact
 from parity.results import CheckResult, Origin, Severity, State
 from parity.violations import Violation, grouped, json_path, show, violations_of
@@ -43,6 +45,7 @@ __all__ = [
     "FORMAT_CHECKER",
     "GATEWAY_BACKENDS",
     "GATEWAY_MESSAGES",
+    "KEYWORDS",
     "REGENERATE_HINT",
     "Contract",
     "ContractOutcome",
@@ -116,35 +119,77 @@ class Contract:
 
 
 def load_contract(path: Path) -> Contract:
-    """Read and check one schema file; raises :class:`ContractError` naming file and line."""
+    """Read and check one schema file; raises :class:`ContractError` naming file and line.
+
+    Unknown keywords are errors (with the nearest known one), although JSON Schema itself
+    ignores them: a misspelt ``"typ"`` would silently accept anything.
+    """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(
-            f"cannot read the schema ({exc})", path=path, hint=REGENERATE_HINT
-        ) from None
-    try:
-        schema = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ContractError(
-            f"not valid JSON ({exc.msg})",
-            path=path,
-            location=f"line {exc.lineno}, column {exc.colno}",
-            hint="Regenerate it with `parity contracts` (schemas are not edited by hand)",
-        ) from None
+    regenerate = "Regenerate it with `parity contracts` (schemas are not edited by hand)"
+    text = read_text(path, "contract", ContractError, hint=REGENERATE_HINT)
+    schema = parse_json(text, path, ContractError, hint=regenerate)
     if not isinstance(schema, dict):
-        raise ContractError("a schema must be a JSON object", path=path, location="line 1")
+        raise ContractError(
+            "a schema must be a JSON object", path=path, location="line 1", hint=regenerate
+        )
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise ContractError(
-            f"not a valid draft 2020-12 schema: {exc.message}",
+            f"not a valid draft 2020-12 schema: {_short(exc.message)}",
             path=path,
             location=json_path(exc.absolute_path),
             hint="Regenerate it with `parity contracts`",
         ) from None
+    except RecursionError:
+        raise ContractError("nested too deeply to be read", path=path, hint=regenerate) from None
+    _check_keywords(path, schema, [])
     return Contract(path, schema, Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
+
+
+def _short(text: str, limit: int = 160) -> str:
+    # jsonschema's messages quote the offending value, which may be a whole document
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Every draft 2020-12 keyword (validation and annotation); "x-" keys are extensions.
+KEYWORDS = frozenset(Draft202012Validator.VALIDATORS) | {
+    "$schema", "$id", "$anchor", "$dynamicAnchor", "$defs", "$comment", "$vocabulary",
+    "title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly",
+    "contentMediaType", "contentEncoding", "contentSchema", "definitions",
+}  # fmt: skip
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_ONE = (
+    "items", "additionalProperties", "not", "if", "then", "else", "contains",
+    "propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+)  # fmt: skip
+
+
+def _check_keywords(path: Path, schema: Any, where: list[Any]) -> None:
+    if not isinstance(schema, dict):
+        return
+    for key in schema:
+        if key not in KEYWORDS and not str(key).startswith("x-"):
+            close = difflib.get_close_matches(str(key), sorted(KEYWORDS), n=1)
+            hint = f"Did you mean {close[0]!r}?" if close else "Remove it"
+            raise ContractError(
+                f"unknown schema keyword {key!r}",
+                path=path,
+                location=json_path([*where, key]),
+                hint=f"{hint} (or regenerate the schema with `parity contracts`)",
+            )
+    for key in _SCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            for name, sub in schema[key].items():
+                _check_keywords(path, sub, [*where, key, name])
+    for key in _SCHEMA_LISTS:
+        if isinstance(schema.get(key), list):
+            for i, sub in enumerate(schema[key]):
+                _check_keywords(path, sub, [*where, key, i])
+    for key in _SCHEMA_ONE:
+        _check_keywords(path, schema.get(key), [*where, key])
 
 
 class ContractStore:

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from parity.cassette import CassetteWriter, Recorded
 from parity.catalog import ROUTE_PARAM, Catalog, Endpoint
 from parity.errors import CassetteError
+from parity.inputs import parse_json, read_text
 
 __all__ = ["HarReport", "RouteMatcher", "import_har"]
 
@@ -74,20 +75,13 @@ def _fail(path: Path, problem: str, location: str | None = None) -> CassetteErro
 
 
 def _load(path: Path) -> list[Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _fail(path, f"cannot read the HAR file ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise _fail(path, "not UTF-8 text") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise _fail(path, f"not valid JSON ({exc.msg})", where) from None
-    entries = doc.get("log", {}).get("entries") if isinstance(doc, dict) else None
+    hint = "Give a HAR 1.2 file (e.g. one Playwright wrote with record_har_path)"
+    text = read_text(path, "har", CassetteError, hint=f"Check --har; {hint[0].lower()}{hint[1:]}")
+    doc = parse_json(text, path, CassetteError, hint=hint)
+    log = doc.get("log") if isinstance(doc, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
-        raise _fail(path, "no log.entries list: this is not a HAR file")
+        raise _fail(path, "no log.entries list: this is not a HAR file", "log.entries")
     return entries
 
 
@@ -113,11 +107,13 @@ def _body(content: dict[str, Any]) -> tuple[Any, str | None]:
             return None, f"[binary, {content.get('size', '?')} bytes]"
     try:
         return json.loads(text), None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, str(text)
 
 
 def _entry(path: Path, index: int, entry: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """Check the parts of an entry this import uses; other keys are ignored (HAR files come
+    from browsers and proxies that add their own, e.g. ``_resourceType``)."""
     where = f"log.entries[{index}]"
     if not isinstance(entry, dict):
         raise _fail(path, "an entry must be an object", where)
@@ -125,9 +121,33 @@ def _entry(path: Path, index: int, entry: Any) -> tuple[str, str, str, dict[str,
     if not isinstance(request, dict) or not isinstance(response, dict):
         raise _fail(path, "an entry needs a request and a response object", where)
     method, url, status = request.get("method"), request.get("url"), response.get("status")
-    if not isinstance(method, str) or not isinstance(url, str) or not isinstance(status, int):
+    if (
+        not isinstance(method, str)
+        or not isinstance(url, str)
+        or isinstance(status, bool)
+        or not isinstance(status, int)
+    ):
         raise _fail(path, "request.method, request.url and response.status are required", where)
+    for part, key, types, what in _SHAPES:
+        value = entry if part is None else entry[part]
+        if value.get(key) is not None and not isinstance(value.get(key), types):
+            name = f"{part}.{key}" if part else key
+            raise _fail(path, f"{name} must be {what}", f"{where}.{name}")
+    for part, key in (("request", "postData"), ("response", "content")):
+        body = entry[part].get(key) or {}
+        if body.get("text") is not None and not isinstance(body["text"], str):
+            raise _fail(path, f"{part}.{key}.text must be text", f"{where}.{part}.{key}.text")
     return method.upper(), url, where, entry
+
+
+#: (part, key, types, description) of the optional parts of an entry that are used.
+_SHAPES: tuple[tuple[str | None, str, type | tuple[type, ...], str], ...] = (
+    ("request", "headers", list, "a list of {name, value} objects"),
+    ("response", "headers", list, "a list of {name, value} objects"),
+    ("request", "postData", dict, "an object"),
+    ("response", "content", dict, "an object"),
+    (None, "time", (int, float), "a number of milliseconds"),
+)
 
 
 def import_har(

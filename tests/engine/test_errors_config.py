@@ -354,7 +354,7 @@ def test_parse_env_file_errors(tmp_path: Path) -> None:
     bad.write_text("OK=1\nthis is not a pair\n")
     with pytest.raises(ConfigError, match=r"bad\.env: line 2: not a KEY=value line"):
         parse_env_file(bad)
-    with pytest.raises(ConfigError, match="cannot read env file"):
+    with pytest.raises(ConfigError, match="cannot read the env file"):
         parse_env_file(tmp_path / "missing.env")
 
 
