@@ -17,6 +17,7 @@ silently.
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -200,8 +201,12 @@ GATEWAY_MESSAGES = frozenset(
 
 def is_gateway_shaped(body: Any) -> bool:
     """API Gateway's own answers are ``{"message": "<one of GATEWAY_MESSAGES>"}``."""
+    # (a str check first: a non-string message, e.g. a list, is not hashable)
     return (
-        isinstance(body, dict) and set(body) == {"message"} and body["message"] in GATEWAY_MESSAGES
+        isinstance(body, dict)
+        and set(body) == {"message"}
+        and isinstance(body["message"], str)
+        and body["message"] in GATEWAY_MESSAGES
     )
 
 
@@ -271,28 +276,47 @@ def _reorder(
 ) -> Any:
     """``actual`` with each list that holds the same items as ``expected`` in another order
     put back in ``expected``'s order; the paths of those lists go to ``found``. This turns
-    "every element changed" into one ``order`` difference."""
+    "every element changed" into one ``order`` difference.
+
+    Equal subtrees (``==``) hold no such list, so only the unequal keys and items are
+    visited, and ``actual`` itself is returned where nothing below it moved."""
     if isinstance(expected, dict) and isinstance(actual, dict):
-        return {
-            k: _reorder(expected[k], v, (*path, k), rules, found) if k in expected else v
-            for k, v in actual.items()
-        }
-    if isinstance(expected, list) and isinstance(actual, list):
-        same_items = (
-            expected != actual
-            and len(expected) == len(actual)
-            and not rules.is_unordered(path)
-            and sorted(map(_canonical, expected)) == sorted(map(_canonical, actual))
-        )
-        if same_items:
+        out: dict[Any, Any] | None = None
+        for key, value in actual.items():
+            if key not in expected or _same(expected[key], value):
+                continue
+            moved = _reorder(expected[key], value, (*path, key), rules, found)
+            if moved is not value:
+                out = dict(actual) if out is None else out
+                out[key] = moved
+        return actual if out is None else out
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        pairs = enumerate(zip(expected, actual, strict=True))
+        differ = [i for i, (e, a) in pairs if not _same(e, a)]
+        if not differ:
+            return actual
+        if not rules.is_unordered(path) and _same_items(expected, actual, differ):
             found.append(path)
             return list(expected)
-        if len(expected) == len(actual):
-            return [
-                _reorder(e, a, (*path, i), rules, found)
-                for i, (e, a) in enumerate(zip(expected, actual, strict=True))
-            ]
+        items: list[Any] | None = None
+        for i in differ:
+            moved = _reorder(expected[i], actual[i], (*path, i), rules, found)
+            if moved is not actual[i]:
+                items = list(actual) if items is None else items
+                items[i] = moved
+        return actual if items is None else items
     return actual
+
+
+def _same_items(expected: list[Any], actual: list[Any], differ: list[int]) -> bool:
+    """The two lists hold the same items (as canonical JSON) in any order. When the items at
+    the other positions are alike (see :func:`_alike`), only the ``differ`` positions need
+    their canonical form: the alike ones count the same on both sides."""
+    if len(differ) < len(expected) and not _alike(expected, actual, differ):
+        return sorted(map(_canonical, expected)) == sorted(map(_canonical, actual))
+    return sorted(_canonical(expected[i]) for i in differ) == sorted(
+        _canonical(actual[i]) for i in differ
+    )
 
 
 _KINDS: dict[str, Kind] = {
@@ -319,11 +343,31 @@ def _severity(kind: Kind, parts: Sequence[Part], expected: Any, actual: Any) -> 
     return "breaking"
 
 
-def _raw_diffs(
-    expected: Any, actual: Any, rules: Rules
-) -> list[tuple[Kind, tuple[Part, ...], Any, Any]]:
+RawDiff = tuple[Kind, tuple[Part, ...], Any, Any]
+
+
+def _finish(found: list[RawDiff]) -> list[RawDiff]:
+    """JSON has one number type: 1 and 1.0 differ in value only; sorted by path and kind
+    (the parts break ties between paths that print alike, such as a key ``"a.b"`` and
+    ``a`` -> ``b``, so the order never depends on how the tree was walked)."""
+    out: list[RawDiff] = []
+    for kind, parts, t1, t2 in found:
+        if kind == "type" and _json_type(t1) == _json_type(t2) == "number":
+            kind = "value"
+        out.append((kind, parts, t1, t2))
+    out.sort(key=lambda d: (format_path(d[1]), d[0], [(type(p).__name__, str(p)) for p in d[1]]))
+    return out
+
+
+def _deepdiff(
+    expected: Any, actual: Any, rules: Rules, prefix: tuple[Part, ...] = ()
+) -> list[RawDiff]:
+    """DeepDiff of two (sub)trees at ``prefix``: the reference semantics, and what the fast
+    walk hands over for lists compared ignoring order and lists of plain values (those go
+    through DeepDiff's difflib matching)."""
+
     def unordered(level: Any) -> bool:
-        return rules.is_unordered(level.path(output_format="list"))
+        return rules.is_unordered((*prefix, *level.path(output_format="list")))
 
     tree = DeepDiff(
         expected,
@@ -336,20 +380,143 @@ def _raw_diffs(
         # changed value, which would hide *which* fields are missing.
         threshold_to_diff_deeper=0,
     )
-    out: list[tuple[Kind, tuple[Part, ...], Any, Any]] = []
+    out: list[RawDiff] = []
     for report_type, levels in tree.items():
         kind = _KINDS.get(report_type)
         if kind is None:  # pragma: no cover - a DeepDiff report type JSON cannot produce
             continue
         for level in levels:
-            parts = tuple(level.path(output_format="list"))
+            parts = (*prefix, *level.path(output_format="list"))
             t1 = _ABSENT if kind in ("added", "item-added") else level.t1
             t2 = _ABSENT if kind in ("removed", "item-removed") else level.t2
-            if kind == "type" and _json_type(t1) == _json_type(t2) == "number":
-                kind = "value"  # JSON has one number type: 1 and 1.0 differ in value only
             out.append((kind, parts, t1, t2))
-    out.sort(key=lambda d: (format_path(d[1]), d[0]))
     return out
+
+
+# --- the fast walk -------------------------------------------------------------------------
+# DeepDiff builds a DiffLevel object per visited node and computes path strings as it goes:
+# ~100x a json.loads of the same body. Answers are JSON (dicts, lists, str, int, float, bool,
+# None), so a direct walk gives the same findings at a fraction of the cost. It follows
+# DeepDiff's semantics exactly (tests/matrix/test_diff.py checks the two agree on random JSON
+# with Hypothesis) and hands DeepDiff the parts where DeepDiff's matching is not positional:
+# lists compared ignoring order, and lists of plain values (difflib matching).
+
+_SCALARS = frozenset({str, int, float, bool})
+_BASIC = (str, bytes, int, float, bool, type(None))  # DeepDiff's "basic hashable" for JSON
+_JSON = frozenset({dict, list, str, int, float, bool, type(None)})
+_SKIP_MIN = 8  # shorter lists are walked item by item without the identical-items shortcut
+
+
+def _private(key: Any) -> bool:
+    # DeepDiff's default ignore_private_variables: keys starting with "__" are not compared.
+    return isinstance(key, str) and key.startswith("__")
+
+
+def _same(x: Any, y: Any) -> bool:
+    return x is y or x == y  # what list equality uses per item
+
+
+def _unequal_positions(e: list[Any], a: list[Any], n: int) -> list[int] | None:
+    """Positions < ``n`` whose items may differ; the others are the same objects, or equal
+    with the same types, key order and float bits (their marshal bytes agree, checked in one
+    C call), so nothing is to be found under them. None: that could not be shown; walk all."""
+    differ = [i for i in range(n) if not _same(e[i], a[i])]
+    if len(differ) == n or _alike(e, a, differ, n):
+        return differ
+    return None
+
+
+def _alike(e: list[Any], a: list[Any], differ: list[int], n: int | None = None) -> bool:
+    """The items at positions < ``n`` not in ``differ`` (all equal, ``==``) are alike: the
+    same types, key order and float bits, checked in one C call per side (their marshal
+    bytes agree). False when that cannot be shown."""
+    gaps = set(differ)
+    rest = [i for i in range(len(e) if n is None else n) if i not in gaps]
+    try:
+        # version 2: no back-references, whose use depends on reference counts
+        return marshal.dumps([e[i] for i in rest], 2) == marshal.dumps([a[i] for i in rest], 2)
+    except (ValueError, RecursionError):  # not marshallable, or too deep
+        return False
+
+
+def _walk(e: Any, a: Any, path: tuple[Part, ...], rules: Rules, out: list[RawDiff]) -> None:
+    if e is a:
+        return
+    te = type(e)
+    if te is not type(a):
+        out.append(("type", path, e, a))
+    elif te in _SCALARS:
+        if e != a:
+            out.append(("value", path, e, a))
+    elif te is dict:
+        _walk_dict(e, a, path, rules, out)
+    elif te is list:
+        _walk_list(e, a, path, rules, out)
+    elif te not in _JSON:  # pragma: no cover - not from json.loads: DeepDiff knows them
+        out.extend(_deepdiff(e, a, rules, path))
+
+
+def _walk_dict(
+    e: dict[Any, Any], a: dict[Any, Any], path: tuple[Part, ...], rules: Rules, out: list[RawDiff]
+) -> None:
+    for key, av in a.items():
+        if _private(key):
+            continue
+        if key not in e:
+            out.append(("added", (*path, key), _ABSENT, av))
+            continue
+        ev = e[key]
+        if ev is av:
+            continue
+        tv = type(ev)
+        if tv is type(av) and tv in _SCALARS:  # inline: most values are scalars
+            if ev != av:
+                out.append(("value", (*path, key), ev, av))
+        else:
+            _walk(ev, av, (*path, key), rules, out)
+    for key, ev in e.items():
+        if key not in a and not _private(key):
+            out.append(("removed", (*path, key), ev, _ABSENT))
+
+
+def _all_basic(items: list[Any]) -> bool:
+    return all(isinstance(x, _BASIC) for x in items)
+
+
+def _walk_list(
+    e: list[Any], a: list[Any], path: tuple[Part, ...], rules: Rules, out: list[RawDiff]
+) -> None:
+    if rules.unordered and rules.is_unordered(path):
+        out.extend(_deepdiff(e, a, rules, path))
+        return
+    if _all_basic(e) and _all_basic(a):
+        # DeepDiff matches lists of plain values with difflib; identical ones have nothing
+        same = len(e) == len(a) and all(
+            x is y or (type(x) is type(y) and x == y) for x, y in zip(e, a, strict=True)
+        )
+        if not same:
+            out.extend(_deepdiff(e, a, rules, path))
+        return
+    n = min(len(e), len(a))
+    positions = _unequal_positions(e, a, n) if n >= _SKIP_MIN else None
+    for i in range(n) if positions is None else positions:
+        _walk(e[i], a[i], (*path, i), rules, out)
+    for i in range(n, len(e)):
+        out.append(("item-removed", (*path, i), e[i], _ABSENT))
+    for i in range(n, len(a)):
+        out.append(("item-added", (*path, i), _ABSENT, a[i]))
+
+
+def _raw_diffs(expected: Any, actual: Any, rules: Rules, *, fast: bool = True) -> list[RawDiff]:
+    """Every difference of two JSON values as (kind, path parts, expected, actual), sorted.
+    ``fast=False``: DeepDiff over the whole tree (the reference the fast walk is tested
+    against)."""
+    found: list[RawDiff] = []
+    if fast:
+        _walk(expected, actual, (), rules, found)
+    else:
+        found = _deepdiff(expected, actual, rules)
+    return _finish(found)
 
 
 def diff_body(

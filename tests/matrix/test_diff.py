@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from parity import diff
 from parity.diff import Answer, Difference, compare, learn_noise
 from parity.normalize import Rules
 
@@ -199,8 +206,169 @@ def test_headers() -> None:
     assert "x-extra" not in by
 
 
+def test_a_message_that_is_not_text_is_not_the_gateway() -> None:
+    c = compare(ans(env({})), ans({"message": ["Unauthorized"]}))
+    assert {d.origin for d in c.envelope} == {"application"}
+
+
 def test_non_json_body() -> None:
     c = compare(ans(env({})), Answer(200, {}, None, "<html>"))
     assert only(c.envelope).kind == "body"
     c = compare(Answer(204, {}, None, ""), Answer(204, {}, None, ""))
     assert c.envelope == []
+
+
+# --- the fast walk agrees with DeepDiff ----------------------------------------------------
+# parity.diff walks JSON directly and hands DeepDiff only unordered and plain-value lists;
+# the findings must be exactly DeepDiff's over the whole tree, and the optimised reordering
+# exactly the straightforward one.
+
+_KEYS = st.sampled_from(["a", "b", "id", "items", "__p", "a.b", "message"])
+_SCALAR = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from([0.0, -0.0, 1.0, 2.5])
+    | st.sampled_from(["", "x", "y", "1"])
+)
+_JSON_VALUES = st.recursive(
+    _SCALAR,
+    lambda kids: st.lists(kids, max_size=10) | st.dictionaries(_KEYS, kids, max_size=5),
+    max_leaves=40,
+)
+_RULES = st.sampled_from(
+    [
+        Rules(),
+        Rules.from_lists(unordered=["items"]),
+        Rules.from_lists(unordered=["a", "items[*].b"]),
+        Rules.from_lists(ignore=["id"], unordered=["b"]),
+    ]
+)
+
+
+def _mutate(data: st.DataObject, value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` with a few random edits: most of it stays equal, as two answers
+    of two backends mostly do (so the identical-items shortcuts are exercised)."""
+    roll = data.draw(st.integers(0, 9))
+    if roll == 0 or depth > 6:
+        return data.draw(_JSON_VALUES)  # replaced (often a type change)
+    if isinstance(value, dict):
+        out = {
+            k: _mutate(data, v, depth + 1) if data.draw(st.booleans()) else v
+            for k, v in value.items()
+        }
+        if roll == 1 and out:
+            out.pop(data.draw(st.sampled_from(sorted(out))))
+        if roll == 2:
+            out[data.draw(_KEYS)] = data.draw(_SCALAR)
+        return out
+    if isinstance(value, list):
+        out_list = [
+            _mutate(data, v, depth + 1) if data.draw(st.integers(0, 3)) == 0 else v for v in value
+        ]
+        if roll == 1:
+            out_list = data.draw(st.permutations(out_list))
+        elif roll == 2 and out_list:
+            out_list.pop()
+        elif roll == 3:
+            out_list.append(data.draw(_JSON_VALUES))
+        return out_list
+    if roll <= 2:
+        return data.draw(_SCALAR)
+    return copy.deepcopy(value)
+
+
+def _reference_reorder(
+    expected: Any, actual: Any, path: tuple[Any, ...], rules: Rules, found: list[Any]
+) -> Any:
+    # parity.diff._reorder as it was before the identical-items shortcuts
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return {
+            k: _reference_reorder(expected[k], v, (*path, k), rules, found) if k in expected else v
+            for k, v in actual.items()
+        }
+    if isinstance(expected, list) and isinstance(actual, list):
+        same_items = (
+            expected != actual
+            and len(expected) == len(actual)
+            and not rules.is_unordered(path)
+            and sorted(map(diff._canonical, expected)) == sorted(map(diff._canonical, actual))
+        )
+        if same_items:
+            found.append(path)
+            return list(expected)
+        if len(expected) == len(actual):
+            return [
+                _reference_reorder(e, a, (*path, i), rules, found)
+                for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            ]
+    return actual
+
+
+def _pair(data: st.DataObject) -> tuple[Any, Any]:
+    expected = data.draw(_JSON_VALUES)
+    if data.draw(st.integers(0, 4)) == 0:
+        return expected, data.draw(_JSON_VALUES)  # unrelated
+    return expected, _mutate(data, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), rules=_RULES)
+def test_fast_walk_finds_what_deepdiff_finds(data: st.DataObject, rules: Rules) -> None:
+    expected, actual = _pair(data)
+    assert diff._raw_diffs(expected, actual, rules) == diff._raw_diffs(
+        expected, actual, rules, fast=False
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), rules=_RULES)
+def test_reorder_shortcuts_change_nothing(data: st.DataObject, rules: Rules) -> None:
+    expected, actual = _pair(data)
+    found: list[Any] = []
+    reference_found: list[Any] = []
+    got = diff._reorder(expected, actual, (), rules, found)
+    want = _reference_reorder(expected, actual, (), rules, reference_found)
+    assert found == reference_found
+    assert diff._raw_diffs(expected, got, rules, fast=False) == diff._raw_diffs(
+        expected, want, rules, fast=False
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), rules=_RULES)
+def test_compare_agrees_with_the_deepdiff_engine(data: st.DataObject, rules: Rules) -> None:
+    expected, actual = _pair(data)
+    again = _mutate(data, expected)
+    first, candidate, second = ans(expected), ans(actual), ans(again)
+
+    def run() -> list[dict[str, Any]]:
+        noise = learn_noise(first, second)
+        c = compare(first, candidate, rules=rules, noise=noise)
+        return [d.to_dict() for d in c.envelope] + [n.to_dict() for n in c.noise]
+
+    fast = run()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(diff, "_reorder", _reference_reorder)
+        m.setattr(diff, "_raw_diffs", functools.partial(diff._raw_diffs, fast=False))
+        slow = run()
+    assert fast == slow
+
+
+def test_identical_items_shortcut_still_sees_type_and_order_changes() -> None:
+    items = [{"id": i, "n": i, "tags": ["a", "b"]} for i in range(20)]
+    floats = copy.deepcopy(items)
+    floats[3]["n"] = 3.0  # == 3, another JSON spelling: a value difference
+    flags = copy.deepcopy(items)
+    flags[1]["n"] = True  # == 1 in Python, a type change in JSON
+    moved = copy.deepcopy(items)
+    moved[5]["tags"] = ["b", "a"]
+    paths = {
+        name: [(d.path, d.kind) for d in compare(ans(env(items)), ans(env(other))).envelope]
+        for name, other in (("floats", floats), ("flags", flags), ("moved", moved))
+    }
+    assert paths == {
+        "floats": [("data[3].n", "value")],
+        "flags": [("data[1].n", "type")],
+        "moved": [("data[5].tags", "order")],
+    }
