@@ -55,7 +55,7 @@ def test_upload_a_moc(
     upload_page.open()
     mark = network.mark()
 
-    result = upload_page.upload(file, title=f"e2e {run_id} {method} upload", theme="Castle")
+    result = upload_page.upload(file, title=f"parity {run_id} e2e {method} upload", theme="Castle")
     created_mocs.append(result.moc_id)
 
     assert result.method == method

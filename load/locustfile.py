@@ -37,6 +37,7 @@ import itertools
 import json
 import os
 import random
+import secrets
 import struct
 import zlib
 from typing import Any
@@ -76,6 +77,9 @@ _TOKENS = {
     if key.startswith("PARITY_LOAD_TOKEN_") and value
 }
 _ROLES = itertools.cycle(sorted(_TOKENS) or [""])
+# every name the mix creates carries "parity <run id>", so `parity cleanup --run-id` finds
+# what an interrupted run left behind
+_RUN_ID = os.environ.get("PARITY_RUN_ID") or secrets.token_hex(4)
 _HEADER = os.environ.get("PARITY_LOAD_AUTH_HEADER", "Authorization")
 _TEMPLATE = os.environ.get("PARITY_LOAD_AUTH_TEMPLATE", "Bearer {token}")
 _WRITES = os.environ.get("PARITY_LOAD_WRITES", "1") not in ("0", "false", "no")
@@ -205,7 +209,7 @@ class LoggedInUser(Browser):
             return
         r = self.client.post(
             "/api/wishlist",
-            json={"setNumber": "10294-1", "name": "load Titanic", "priority": 3},
+            json={"setNumber": "10294-1", "name": f"parity {_RUN_ID} load Titanic", "priority": 3},
             name="POST /api/wishlist",
         )
         ids = [r.json()["data"]["id"]] if r.status_code == 201 else []
@@ -221,7 +225,7 @@ class LoggedInUser(Browser):
             return
         r = self.client.post(
             "/api/images",
-            data={"title": "load image"},
+            data={"title": f"parity {_RUN_ID} load image"},
             files={"file": ("load.png", PNG, "image/png")},
             name="POST /api/images",
         )
