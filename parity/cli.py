@@ -1,11 +1,14 @@
 """The ``parity`` command line: one engine, the same options as the pytest plugin.
 
 Exit codes: 0 success (go), 1 checks failed (no-go), 2 usage error (bad input, with a message
-naming the file, option or URL and the fix).
+naming the file, option or URL and the fix), 3 a backend could not be used, 4 a bug in the
+suite. Every error is one ``error: ...`` line on stderr; a traceback only with ``--debug``
+or ``PARITY_DEBUG=1``.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -16,14 +19,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from parity.cli_check import check
+from parity.cli_cleanup import cleanup
 from parity.cli_contracts import capture, contracts
 from parity.cli_demo import demo
 from parity.cli_gate import gate
 from parity.cli_load import load
 from parity.cli_openapi import openapi
 from parity.cli_report import report
-from parity.errors import ParityError, UsageError
+from parity.errors import InternalError, ParityError
 from parity.launcher import SandboxProcess, runtime_dir
+from parity.redact import redact_text
 
 __all__ = ["app", "main"]
 
@@ -36,6 +42,31 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+_TRUE = {"1", "true", "yes", "on"}
+_debug = False
+
+
+@app.callback()
+def _global_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="PARITY_CONFIG",
+            help="the parity.toml to read (default ./parity.toml when it exists)",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="PARITY_DEBUG", help="show tracebacks of unexpected errors"),
+    ] = False,
+) -> None:
+    global _debug
+    _debug = debug
+    if config is not None:  # every Settings.load() of this run (and its children) reads it
+        os.environ["PARITY_CONFIG"] = str(config)
+
 
 ReportsDir = Annotated[
     Path,
@@ -122,18 +153,40 @@ app.command()(gate)
 app.command()(load)
 # the OpenAPI document (parity/cli_openapi.py)
 app.command()(openapi)
+# stragglers of interrupted runs (parity/cli_cleanup.py)
+app.command()(cleanup)
+# try an input file before committing it (parity/cli_check.py)
+app.command()(check)
+
+
+def _debugging() -> bool:
+    return _debug or os.environ.get("PARITY_DEBUG", "").strip().lower() in _TRUE
+
+
+def _say(text: str) -> None:
+    # one line; the message is text, not Rich markup ("[redacted:email]")
+    err.print("[bold red]error:[/]", escape(redact_text(" ".join(text.split()))), soft_wrap=True)
 
 
 def main() -> None:
     try:
         app()
-    except UsageError as exc:
-        # one unwrapped line; the message is text, not Rich markup ("[redacted:email]")
-        err.print("[bold red]error:[/]", escape(str(exc)), soft_wrap=True)
-        sys.exit(2)
     except ParityError as exc:
-        err.print("[bold red]error:[/]", escape(str(exc)), soft_wrap=True)
-        sys.exit(1)
+        if _debugging():
+            raise
+        _say(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: no bare traceback unless asked for
+        if _debugging():
+            raise
+        _say(
+            f"internal error ({type(exc).__name__}: {exc}). This is a bug in the suite: run "
+            "again with --debug (or PARITY_DEBUG=1) for the traceback and report it"
+        )
+        sys.exit(InternalError.exit_code)
 
 
 if __name__ == "__main__":
