@@ -231,6 +231,10 @@ def run_case(
         teardown += again.teardown_errors
     if teardown:
         evidence_base["teardown_errors"] = teardown
+    # Redacted once for the three records, which share it (redact makes a fresh copy, and
+    # records are not changed after they are made): redacting each record's copy was most
+    # of the engine's own time after the diff.
+    shared = redact(evidence_base)
     records: list[CheckResult] = []
     for check, diffs in comparison.by_check().items():
         used = baseline.apply(endpoint.key, check, diffs, status=actual.status, today=today)
@@ -238,9 +242,9 @@ def run_case(
         open_ = [d for d in diffs if d.accepted_by is None] or diffs
         worst = worst_severity(open_)
         origin_ = next((d.origin for d in open_ if d.severity == worst), None)
-        evidence = {**evidence_base, "differences": [d.to_dict() for d in diffs]}
+        evidence = {**shared, "differences": redact([d.to_dict() for d in diffs])}
         if used:
-            evidence[BASELINE_KEY] = used
+            evidence[BASELINE_KEY] = redact(used)
         records.append(
             CheckResult(
                 endpoint=endpoint.key,
@@ -250,7 +254,7 @@ def run_case(
                 scenario=case.scenario.name,
                 origin=origin_ if state != "pass" else None,
                 severity=worst if state != "pass" else None,
-                evidence=redact(evidence),
+                evidence=evidence,
             )
         )
     return CaseOutcome(records, comparison.noise)

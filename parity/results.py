@@ -9,7 +9,7 @@ parallel run builds the same matrix as a serial one.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = ["ORIGINS", "SEVERITIES", "STATES", "CheckResult", "Origin", "Severity", "State"]
@@ -45,7 +45,21 @@ class CheckResult:
     test_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as plain data (what ``asdict`` gives) without deep-copying the
+        evidence: it is already a fresh redacted copy made for this record and not changed
+        afterwards; its top level is copied, so adding a key to it changes no record."""
+        return {
+            "endpoint": self.endpoint,
+            "check": self.check,
+            "state": self.state,
+            "summary": self.summary,
+            "backend": self.backend,
+            "scenario": self.scenario,
+            "origin": self.origin,
+            "severity": self.severity,
+            "evidence": dict(self.evidence),
+            "test_id": self.test_id,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:

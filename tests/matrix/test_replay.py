@@ -3,6 +3,7 @@ come from another run, so the envelope is compared by shape."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,15 @@ def test_a_scenario_without_recording_is_not_testable(cassettes: Path) -> None:
     out = run_case(case, load_cassettes(cassettes), Live(env({})))
     assert {r.state for r in out.records} == {"not-testable"}
     assert "parity capture" in out.records[0].summary
+
+
+def test_records_as_dicts_are_what_asdict_gives(cassettes: Path) -> None:
+    # CheckResult.to_dict no longer deep-copies; the plugin and the matrix read its output
+    renamed = Live(env({"id": "new", "title": "t", "piece_count": 7}, "MOC fetched"))
+    out = run_case(MOC, load_cassettes(cassettes), renamed)
+    assert {r.state for r in out.records} == {"pass", "drift"}
+    for record in out.records:
+        data = record.to_dict()
+        assert data == dataclasses.asdict(record)
+        data["evidence"]["extra"] = 1  # the top level is a copy: the record keeps its own
+        assert "extra" not in record.evidence
