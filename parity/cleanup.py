@@ -1,0 +1,219 @@
+"""Find and delete what the suite left behind (``parity cleanup``).
+
+Every resource the suite creates carries ``parity <run id>`` in a text field (its title or
+name: the catalog's ``{run_id}`` placeholder, the smoke, e2e and load checks), and each
+check deletes what it made in its teardown. A run killed midway (SIGKILL, a cancelled CI
+job) cannot, so this module finds the stragglers **through the API, as each test user**,
+which works against staging as well as the sandbox:
+
+- the kinds of resources are the catalog's ``resources`` that have a ``delete`` step and a
+  create path without parameters (nested ones, such as a MOC's files, go with their
+  parent); the list of a kind is ``GET`` on its create path, page by page
+  (``page``/``limit``, items at ``data.items``), and an item's id is read at the path its
+  ``save`` names (``data.id`` -> ``id``);
+- an item is the run's when one of its text fields contains ``parity <run id>``; with
+  ``older_than``, any suite-made item (a text field starting with ``parity``) whose
+  ``createdAt`` is older than that;
+- it is deleted with the kind's ``delete`` step, as the role that listed it; a 403 leaves it
+  to its owner's turn (lists such as the public MOC list show everyone's), a 404 means it is
+  already gone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from parity.auth import ANONYMOUS
+from parity.catalog import Catalog, Step
+from parity.client import Backends
+from parity.errors import BackendError, UsageError
+
+__all__ = [
+    "MARKER",
+    "Kind",
+    "Straggler",
+    "cleanup",
+    "kinds",
+    "parse_duration",
+    "require_selection",
+    "run_marker",
+]
+
+#: The prefix of every title the suite writes: ``parity <run id> ...``.
+MARKER = "parity"
+PAGE_SIZE = 100
+MAX_PAGES = 500  # a bound, not a limit anyone should reach: 50,000 items of one kind
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def run_marker(run_id: str) -> re.Pattern[str]:
+    """Matches ``parity <run id>`` as whole words (run ``ab12`` is not run ``ab123``)."""
+    return re.compile(rf"(?<![\w-]){MARKER} {re.escape(run_id)}(?![\w-])")
+
+
+def require_selection(run_id: str | None, older_than: object) -> None:
+    """Cleanup deletes by run id or by age, never everything."""
+    if run_id is None and older_than is None:
+        raise UsageError(
+            "nothing to select: give --run-id ID, --older-than DURATION, or both",
+            hint="The run id is in the report header (run-id=...) and the matrix meta",
+        )
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``2h``, ``1d``, ``1h30m`` -> a timedelta; anything else is a
+    :class:`UsageError` naming the option."""
+    value = text.strip().lower()
+    parts = _DURATION.findall(value)
+    if not value or "".join(n + u for n, u in parts) != value:
+        raise UsageError(
+            f"--older-than {text!r} is not a duration",
+            hint="Use a number and a unit: 90s, 30m, 2h, 1d (or 1h30m)",
+        )
+    return sum((timedelta(**{_UNITS[u]: int(n)}) for n, u in parts), timedelta())
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of resource the suite creates, as the catalog declares it."""
+
+    name: str  # the catalog's resource name (moc, album, ...)
+    list_path: str  # GET here lists them (the create path)
+    id_key: str  # the item's id field (from the resource's save path)
+    id_var: str  # the variable the delete path takes
+    delete: Step
+
+
+def kinds(catalog: Catalog) -> list[Kind]:
+    """The deletable kinds, one per list path (``image`` and ``albumImage`` share one)."""
+    out: dict[str, Kind] = {}
+    for name, resource in catalog.resources.items():
+        create, delete = resource.create, resource.delete
+        if delete is None or "{" in create.path or create.path in out:
+            continue
+        saves = [(var, path) for var, path in resource.save.items() if f"{{{var}}}" in delete.path]
+        if not saves:
+            continue
+        var, path = saves[0]
+        out[create.path] = Kind(name, create.path, path.split(".")[-1], var, delete)
+    return list(out.values())
+
+
+@dataclass
+class Straggler:
+    """A resource found (and deleted, unless it was a dry run)."""
+
+    backend: str
+    kind: str
+    id: str
+    label: str  # the text field that carried the marker
+    created_at: str | None
+    role: str  # who listed it (and deleted it)
+    state: str = "found"  # deleted | would delete | failed: <why>
+
+    @property
+    def failed(self) -> bool:
+        return self.state.startswith("failed")
+
+
+def _items(backends: Backends, backend: str, role: str, kind: Kind) -> Iterator[dict[str, Any]]:
+    client = backends[backend]
+    for page in range(1, MAX_PAGES + 1):
+        resp = client.request(
+            "GET", kind.list_path, role, params={"page": page, "limit": PAGE_SIZE}
+        )
+        if resp.status_code in (401, 403):
+            return  # this role may not list this kind
+        if resp.status_code != 200:
+            raise BackendError(
+                f"GET {kind.list_path} as {role} answered {resp.status_code}: cannot list "
+                f"the {kind.name} resources",
+                backend=backend,
+                url=client.base_url,
+                hint="Check that the backend is healthy and the catalog's create path lists",
+            )
+        data = resp.json().get("data")
+        items = data.get("items", []) if isinstance(data, dict) else data or []
+        yield from (i for i in items if isinstance(i, dict))
+        total = data.get("total") if isinstance(data, dict) else None
+        if len(items) < PAGE_SIZE or (isinstance(total, int) and page * PAGE_SIZE >= total):
+            return
+
+
+def _created(item: dict[str, Any]) -> datetime | None:
+    raw = item.get("createdAt") or item.get("created_at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _label(item: dict[str, Any], run_id: str | None, cutoff: datetime | None) -> str | None:
+    """The text field that makes ``item`` a straggler, or ``None``."""
+    texts = [v for v in item.values() if isinstance(v, str)]
+    if run_id is not None:
+        marker = run_marker(run_id)
+        for text in texts:
+            if marker.search(text):
+                return text
+    if cutoff is not None:
+        created = _created(item)
+        if created is not None and created < cutoff:
+            for text in texts:
+                if text.startswith(f"{MARKER} "):
+                    return text
+    return None
+
+
+def cleanup(
+    backends: Backends,
+    catalog: Catalog,
+    roles: Iterable[str],
+    *,
+    run_id: str | None = None,
+    older_than: timedelta | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[Straggler]:
+    """Find the run's (or the old) suite-made resources on every backend and delete them.
+
+    Returns every resource found with its state; one that no role could delete is
+    ``failed: ...``. Both backends may share one database: what one deleted, the other
+    no longer lists."""
+    require_selection(run_id, older_than)
+    cutoff = (now or datetime.now(UTC)) - older_than if older_than is not None else None
+    users = [r for r in roles if r != ANONYMOUS]
+    found: dict[tuple[str, str], Straggler] = {}  # (list path, id): the first sighting
+    for backend in backends:
+        for kind in kinds(catalog):
+            for role in users:
+                for item in list(_items(backends, backend, role, kind)):
+                    ident = str(item.get(kind.id_key, ""))
+                    label = _label(item, run_id, cutoff)
+                    key = (kind.list_path, ident)
+                    if not ident or label is None:
+                        continue
+                    prior = found.get(key)
+                    if prior is not None and not prior.state.startswith("failed: 403"):
+                        continue  # handled (deleted, or would be)
+                    created = item.get("createdAt") or item.get("created_at")
+                    entry = Straggler(backend, kind.name, ident, label, created, role)
+                    found[key] = entry
+                    entry.state = "would delete" if dry_run else _delete(backends, entry, kind)
+    return list(found.values())
+
+
+def _delete(backends: Backends, entry: Straggler, kind: Kind) -> str:
+    path = kind.delete.path.replace(f"{{{kind.id_var}}}", entry.id)
+    status = backends[entry.backend].request(kind.delete.method, path, entry.role).status_code
+    if 200 <= status < 300 or status == 404:  # 404: gone already (its own teardown won)
+        return "deleted"
+    return f"failed: {status} as {entry.role}"
