@@ -5,38 +5,156 @@ keep-alive connections and cookies, and adds the role's auth headers to every re
 Transport failures become :mod:`parity.errors` exceptions whose message names the backend,
 its URL and the setting to change; any HTTP answer, whatever its status, is returned as it
 is: judging it is the checks' job.
+
+Failing backends are a matrix state, not a crash, and nothing about them is hidden:
+
+- a body larger than ``max_response_mb`` is not read past the limit
+  (:class:`~parity.errors.ResponseTooLarge`);
+- a connection-level failure (refused, DNS, connect timeout, and for idempotent methods a
+  connection closed before any answer) is retried ``retries`` times, and every request
+  that needed more than one attempt is logged (:attr:`BackendClient.retry_log`, shown on
+  the records of the test that sent it);
+- after ``down_after`` requests in a row failed that way the backend is marked down and
+  every later request fails at once (:class:`~parity.errors.BackendDown`) instead of
+  waiting for a timeout each.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from parity.auth import ANONYMOUS, NoAuthProvider, TokenProvider, provider_for
 from parity.config import AuthSettings, Settings
 from parity.errors import (
+    BackendDown,
     BackendError,
     BackendTimeout,
     BackendUnreachable,
     ConfigError,
     GuardRefused,
+    ResponseTooLarge,
     connect_failure_reason,
 )
 
-__all__ = ["TIMEOUT_SETTING", "BackendClient", "Backends", "ping"]
+__all__ = [
+    "ATTEMPTS_EXTENSION",
+    "DEFAULT_DOWN_AFTER",
+    "DEFAULT_MAX_RESPONSE_MB",
+    "DEFAULT_RETRIES",
+    "MAX_RESPONSE_SETTING",
+    "TIMEOUT_SETTING",
+    "BackendClient",
+    "Backends",
+    "Retry",
+    "ping",
+]
 
-#: Where the user changes the request timeout (named in timeout errors).
-TIMEOUT_SETTING = "--timeout / PARITY_TIMEOUT (or timeout in parity.toml)"
+#: Where the user changes the request timeout (named in timeout errors). Not ``--timeout``:
+#: under pytest that is pytest-timeout's whole-test limit.
+TIMEOUT_SETTING = "--request-timeout / PARITY_TIMEOUT (or timeout in parity.toml)"
+#: Where the user changes the response size limit (named in ResponseTooLarge).
+MAX_RESPONSE_SETTING = "--max-response-mb / PARITY_MAX_RESPONSE_MB (or max_response_mb)"
+
+DEFAULT_MAX_RESPONSE_MB = 20.0
+#: One retry: a connection dropped once on a shared CI runner should not fail a rollout
+#: gate, and the retry is recorded, so it hides nothing.
+DEFAULT_RETRIES = 1
+DEFAULT_DOWN_AFTER = 3
+#: Key in ``httpx.Response.extensions`` holding how many attempts the answer took.
+ATTEMPTS_EXTENSION = "parity_attempts"
+
+#: Methods a request may be re-sent with when the connection died before any answer
+#: (the request may have reached the server; for these that does no harm).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_RETRY_BACKOFF_S = 0.2
+_MB = 1024 * 1024
+
+
+@dataclass
+class Retry:
+    """A request that needed more than one attempt (``outcome``: answered or failed)."""
+
+    backend: str
+    method: str
+    path: str
+    attempts: int
+    reasons: list[str]
+    outcome: str
+    test: str | None = None  # the pytest node id sending it, when run under pytest
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("test")
+        return data
+
+    def line(self) -> str:
+        return (
+            f"{self.backend} {self.method} {self.path}: {self.attempts} attempts "
+            f"({'; '.join(self.reasons)}), {self.outcome}"
+        )
+
+
+class _TooLarge(Exception):
+    """Raised inside httpx while reading a body past the limit; becomes ResponseTooLarge."""
+
+
+class _LimitedStream(httpx.SyncByteStream):
+    """The response body, read chunk by chunk, stopping as soon as it passes ``limit``."""
+
+    def __init__(self, stream: httpx.SyncByteStream, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self._stream:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise _TooLarge
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _limit_hook(limit: int) -> Any:
+    def hook(response: httpx.Response) -> None:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLarge
+        if isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = _LimitedStream(response.stream, limit)
+
+    return hook
+
+
+@dataclass
+class _Health:
+    """Consecutive connection-level failures of one backend, and whether it is down."""
+
+    failures: int = 0
+    down: str | None = None  # why it was marked down
 
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _with_attempts(reasons: list[str]) -> str:
+    if len(reasons) == 1:
+        return reasons[0]
+    distinct = list(dict.fromkeys(reasons))
+    return f"{'; '.join(distinct)}; {len(reasons)} attempts"
 
 
 class BackendClient:
@@ -58,15 +176,39 @@ class BackendClient:
         *,
         transport: httpx.BaseTransport | None = None,
         refused_headers: Iterable[str] = (),
+        retries: int = DEFAULT_RETRIES,
+        max_response_mb: float = DEFAULT_MAX_RESPONSE_MB,
+        down_after: int = DEFAULT_DOWN_AFTER,
     ) -> None:
         self.name = name
         self.refused_headers = frozenset(h.lower() for h in refused_headers)
         self.base_url = base_url.rstrip("/")
         self.auth = auth or NoAuthProvider(AuthSettings(backend=name, mode="none"))
         self.timeout = timeout
+        self.retries = max(0, retries)
+        self.max_response_mb = max_response_mb
+        self.down_after = max(0, down_after)  # 0: never mark down
+        #: Every request that needed more than one attempt, in order.
+        self.retry_log: list[Retry] = []
+        self._health = _Health()
         self._transport = transport
         self._clients: dict[str, httpx.Client] = {}
         self._lock = threading.Lock()
+
+    @property
+    def down(self) -> str | None:
+        """Why the backend was marked down (None while it is considered up)."""
+        return self._health.down
+
+    def mark_down(self, reason: str) -> None:
+        """Stop sending to this backend: every later request fails at once with ``reason``."""
+        with self._lock:
+            self._health.down = reason
+
+    def retries_of(self, test: str) -> list[Retry]:
+        """The retried requests sent while pytest ran ``test`` (a node id)."""
+        with self._lock:
+            return [r for r in self.retry_log if r.test == test]
 
     def client_for(self, role: str = ANONYMOUS) -> httpx.Client:
         """The (lazily created) httpx client of ``role``."""
@@ -78,6 +220,7 @@ class BackendClient:
                     timeout=self.timeout,
                     transport=self._transport,
                     follow_redirects=False,  # a redirect is an answer worth comparing
+                    event_hooks={"response": [_limit_hook(int(self.max_response_mb * _MB))]},
                 )
                 self._clients[role] = client
             return client
@@ -99,68 +242,163 @@ class BackendClient:
         """Send one request as ``role`` and return the answer, whatever its status.
 
         ``content`` may be an iterable of byte chunks (streamed; give ``Content-Length`` in
-        ``headers`` or it goes chunked)."""
+        ``headers`` or it goes chunked; a streamed body is never retried). The answer's
+        ``extensions[ATTEMPTS_EXTENSION]`` says how many attempts it took."""
         merged = httpx.Headers(self.auth.headers(role))
         for key, value in (headers or {}).items():
             merged[key] = value  # case-insensitive replace: no duplicate Authorization
+        method = method.upper()
+        absolute = path.startswith(("http://", "https://"))
+        target = _origin(path) if absolute else self.base_url
+        what = f"{method} {path}"
         refused = sorted(k.lower() for k in merged if k.lower() in self.refused_headers)
         if refused:
             raise GuardRefused(
-                f"{method.upper()} {path} to the {self.name} backend carries "
-                f"{', '.join(refused)}, which the production guard refuses to send",
+                f"{what} to the {self.name} backend carries {', '.join(refused)}, which the "
+                "production guard refuses to send",
                 hint="Run this check against a sandbox or staging target",
             )
-        absolute = path.startswith(("http://", "https://"))
-        target = _origin(path) if absolute else self.base_url
+        down = self._health.down
+        if down is not None and not absolute:
+            raise BackendDown(
+                self.name,
+                self.base_url,
+                down,
+                hint="Not sent: it is marked down for the rest of the run. Start it or fix "
+                f"--{self.name}-url / PARITY_{self.name.upper()}_URL, then re-run",
+            )
         kwargs: dict[str, Any] = {}
         if timeout is not None:
             kwargs["timeout"] = timeout
-        try:
-            return self.client_for(role).request(
-                method.upper(),
-                path,
-                params=params,
-                json=json,
-                content=content,
-                files=files,
-                data=data,
-                headers=merged,
-                **kwargs,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            reason = connect_failure_reason(exc)
-            if absolute:
-                raise BackendUnreachable(
-                    self.name,
-                    target,
-                    reason,
-                    hint=f"A URL the {self.name} backend handed out does not answer; "
-                    "check the storage endpoint it is configured with",
+        replayable = content is None or isinstance(content, bytes | str)
+        reasons: list[str] = []
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.client_for(role).request(
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    content=content,
+                    files=files,
+                    data=data,
+                    headers=merged,
+                    **kwargs,
+                )
+            except _TooLarge:
+                self._answered(what, attempt, reasons, absolute)
+                raise ResponseTooLarge(
+                    self.name, what, self.max_response_mb, setting=MAX_RESPONSE_SETTING
                 ) from None
-            raise BackendUnreachable(self.name, self.base_url, reason) from None
-        except httpx.TimeoutException:
-            raise BackendTimeout(
-                self.name,
-                f"{method.upper()} {target}{'' if absolute else path}",
-                timeout or self.timeout,
-                setting=TIMEOUT_SETTING,
-            ) from None
-        except httpx.RemoteProtocolError as exc:
-            raise BackendError(
-                f"{self.name} backend closed the connection without a valid answer to "
-                f"{method.upper()} {path} ({exc})",
-                backend=self.name,
-                url=target,
-                hint="Look at the backend's logs; a proxy may have dropped the request",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"{method.upper()} {path} on the {self.name} backend failed "
-                f"({type(exc).__name__}: {exc})",
-                backend=self.name,
-                url=target,
-                hint="Check the URL and the network between the suite and the backend",
-            ) from None
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                reasons.append(connect_failure_reason(exc))
+                if attempt <= self.retries and replayable:
+                    time.sleep(_RETRY_BACKOFF_S * attempt)
+                    continue
+                self._failed(what, attempt, reasons, absolute)
+                reason = _with_attempts(reasons)
+                if absolute:
+                    raise BackendUnreachable(
+                        self.name,
+                        target,
+                        reason,
+                        hint=f"A URL the {self.name} backend handed out does not answer; "
+                        "check the storage endpoint it is configured with",
+                    ) from None
+                raise BackendUnreachable(self.name, self.base_url, reason) from None
+            except httpx.TimeoutException:
+                self._answered(what, attempt, reasons, absolute, failed=True)
+                raise BackendTimeout(
+                    self.name,
+                    f"{method} {target}{'' if absolute else path}",
+                    timeout or self.timeout,
+                    setting=TIMEOUT_SETTING,
+                ) from None
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                # The connection died before a whole answer: re-sent only when that is
+                # harmless (idempotent method, body we can send again).
+                reasons.append(f"connection closed without an answer ({exc or type(exc).__name__})")
+                if attempt <= self.retries and replayable and method in _IDEMPOTENT:
+                    time.sleep(_RETRY_BACKOFF_S * attempt)
+                    continue
+                self._failed(what, attempt, reasons, absolute)
+                raise BackendError(
+                    f"{self.name} backend closed the connection without a valid answer to "
+                    f"{what} ({_with_attempts(reasons)})",
+                    backend=self.name,
+                    url=target,
+                    hint="Look at the backend's logs; a proxy may have dropped the request",
+                ) from None
+            except httpx.HTTPError as exc:
+                self._answered(what, attempt, reasons, absolute, failed=True)
+                raise BackendError(
+                    f"{what} on the {self.name} backend failed ({type(exc).__name__}: {exc})",
+                    backend=self.name,
+                    url=target,
+                    hint="Check the URL and the network between the suite and the backend",
+                ) from None
+            self._answered(what, attempt, reasons, absolute)
+            response.extensions[ATTEMPTS_EXTENSION] = attempt
+            return response
+
+    def _log(self, what: str, attempts: int, reasons: list[str], outcome: str) -> None:
+        method, _, path = what.partition(" ")
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0] or None
+        entry = Retry(self.name, method, path.split("?", 1)[0], attempts, list(reasons), outcome)
+        entry.test = test
+        with self._lock:
+            self.retry_log.append(entry)
+
+    def _answered(
+        self, what: str, attempt: int, reasons: list[str], absolute: bool, *, failed: bool = False
+    ) -> None:
+        """The backend was reached (it answered, or at least accepted the connection)."""
+        if attempt > 1:
+            self._log(what, attempt, reasons, "failed" if failed else "answered")
+        if not absolute:
+            with self._lock:
+                self._health.failures = 0
+
+    def _failed(self, what: str, attempt: int, reasons: list[str], absolute: bool) -> None:
+        """A connection-level failure after every attempt: maybe mark the backend down."""
+        if attempt > 1:
+            self._log(what, attempt, reasons, "failed")
+        if absolute:
+            return  # a storage URL failing says nothing about the backend itself
+        with self._lock:
+            health = self._health
+            health.failures += 1
+            if self.down_after and health.failures >= self.down_after and health.down is None:
+                health.down = (
+                    f"marked down after {health.failures} requests in a row failed "
+                    f"(last: {what}: {reasons[-1]})"
+                )
+
+    def redirect_loop(self, response: httpx.Response, max_hops: int = 5) -> list[str] | None:
+        """The chain of URLs when ``response`` (a 3xx) starts a redirect loop, else None.
+
+        Redirects are never followed for the checks; this only looks: the same URL again,
+        or (for GET and HEAD) a chain of same-origin redirects that comes back."""
+        seen = [str(response.request.url)]
+        current = response
+        for _ in range(max_hops):
+            location = current.headers.get("location")
+            if not current.is_redirect or not location:
+                return None
+            nxt = urljoin(seen[-1], location).split("#", 1)[0]
+            if nxt in seen:
+                return [*seen, nxt]
+            same_origin = _origin(nxt) == _origin(seen[0])
+            if current.request.method not in ("GET", "HEAD") or not same_origin:
+                return None
+            seen.append(nxt)
+            try:
+                current = self.client_for().request("GET", nxt, headers={"Accept": "*/*"})
+            except (httpx.HTTPError, _TooLarge):
+                return None
+        return seen if current.is_redirect else None
 
     def close(self) -> None:
         with self._lock:
@@ -218,6 +456,9 @@ class Backends(Mapping[str, BackendClient]):
                 settings.timeout,
                 transport=transport,
                 refused_headers=refused_headers,
+                retries=settings.retries,
+                max_response_mb=settings.max_response_mb,
+                down_after=settings.down_after,
             )
         return cls(clients)
 
@@ -262,12 +503,21 @@ def ping(
     path: str = "/",
     transport: httpx.BaseTransport | None = None,
 ) -> int:
-    """Fail fast when a backend does not answer: any HTTP status counts as alive.
+    """Fail fast when a backend does not answer: any HTTP status counts as alive (the
+    body is not read).
 
     Returns the status code; raises :class:`BackendUnreachable` otherwise.
     """
-    with BackendClient(name, url, timeout=timeout, transport=transport) as client:
-        try:
-            return client.request("GET", path).status_code
-        except BackendTimeout:
-            raise BackendUnreachable(name, url, f"no answer within {timeout:g} s") from None
+    try:
+        with (
+            httpx.Client(timeout=timeout, transport=transport) as client,
+            client.stream("GET", url.rstrip("/") + path) as response,
+        ):
+            return response.status_code
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise BackendUnreachable(name, url, connect_failure_reason(exc)) from None
+    except httpx.TimeoutException:
+        raise BackendUnreachable(name, url, f"no answer within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        reason = f"no valid answer ({type(exc).__name__}: {exc})"
+        raise BackendUnreachable(name, url, reason) from None

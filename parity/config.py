@@ -195,6 +195,9 @@ _TOP_KEYS = {
     "catalog",
     "reports_dir",
     "timeout",
+    "retries",
+    "max_response_mb",
+    "down_after",
     "sandbox_drift",
     "users",
     "auth",
@@ -367,6 +370,26 @@ def _positive_float(raw: _Raw) -> float:
     return value
 
 
+def _count(raw: _Raw) -> int:
+    """A whole number >= 0 (retries, failures in a row)."""
+    value = raw.value
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise raw.error("not a whole number >= 0", "Use 0, 1, 2 ...")
+    return value
+
+
+def _megabytes(raw: _Raw) -> float:
+    try:
+        value = float(raw.value)
+    except (TypeError, ValueError):
+        value = -1.0
+    if isinstance(raw.value, bool) or not 0 < value < float("inf"):
+        raise raw.error("not a positive number of megabytes", "Use a number such as 20")
+    return value
+
+
 def _path(raw: _Raw) -> Path:
     if (
         not isinstance(raw.value, str | os.PathLike)
@@ -525,6 +548,9 @@ class Settings:
     catalog: Path = Path("fixtures/catalog.yaml")
     reports_dir: Path = Path("reports")
     timeout: float = 30.0
+    retries: int = 1  # re-sends after a connection-level failure (parity/client.py)
+    max_response_mb: float = 20.0  # answers larger than this are errors, not read further
+    down_after: int = 3  # connection failures in a row before a backend is marked down
     sandbox_drift: tuple[str, ...] = ()
     users: Mapping[str, Credentials] = field(default_factory=dict)
     auth: Mapping[str, AuthSettings] = field(
@@ -619,6 +645,9 @@ class Settings:
             catalog=_resolve(get("catalog"), _path, Path("fixtures/catalog.yaml")),
             reports_dir=_resolve(get("reports_dir"), _path, Path("reports")),
             timeout=_resolve(get("timeout"), _positive_float, 30.0),
+            retries=_resolve(get("retries"), _count, 1),
+            max_response_mb=_resolve(get("max_response_mb"), _megabytes, 20.0),
+            down_after=_resolve(get("down_after"), _count, 3),
             sandbox_drift=_resolve(get("sandbox_drift"), lambda r: _names(r, "drift"), ()),
             users=users,
             auth={b: _auth_settings(src, b) for b in BACKENDS},

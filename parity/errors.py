@@ -12,7 +12,10 @@ to be read by whoever ran the command, so it says what went wrong *and* how to f
     |   +-- GuardRefused      the production guard refused a request (a test-only hook)
     +-- BackendError          a backend misbehaves or cannot be reached
     |   +-- BackendUnreachable
+    |   |   +-- BackendDown   marked down after repeated connection failures
     |   +-- BackendTimeout
+    |   +-- ResponseTooLarge  a body over the size limit (not read past it)
+    |   +-- UnexpectedAnswer  not JSON where JSON was expected, a redirect loop
     |   +-- AuthError         a login failed
     |   +-- SetupError        a scenario's setup request failed
     +-- InternalError         a bug in the suite itself
@@ -27,6 +30,7 @@ from pathlib import Path
 
 __all__ = [
     "AuthError",
+    "BackendDown",
     "BackendError",
     "BackendTimeout",
     "BackendUnreachable",
@@ -37,7 +41,9 @@ __all__ = [
     "GuardRefused",
     "InternalError",
     "ParityError",
+    "ResponseTooLarge",
     "SetupError",
+    "UnexpectedAnswer",
     "UsageError",
     "connect_failure_reason",
 ]
@@ -191,6 +197,10 @@ class BackendUnreachable(BackendError):
         )
 
 
+class BackendDown(BackendUnreachable):
+    """The backend failed so often in a row that the run stopped sending to it."""
+
+
 class BackendTimeout(BackendError):
     """The backend accepted the connection but did not answer in time."""
 
@@ -202,6 +212,23 @@ class BackendTimeout(BackendError):
             url=url,
             hint=f"Check that it is healthy, or raise the timeout with {setting}",
         )
+
+
+class ResponseTooLarge(BackendError):
+    """The answer's body is larger than the configured limit; reading stopped there."""
+
+    def __init__(self, backend: str, what: str, limit_mb: float, *, setting: str) -> None:
+        self.limit_mb = limit_mb
+        super().__init__(
+            f"{backend} backend answered {what} with a response larger than {limit_mb:g} MB "
+            "(not read past the limit)",
+            backend=backend,
+            hint=f"Fix the backend, or raise the limit with {setting} if that size is expected",
+        )
+
+
+class UnexpectedAnswer(BackendError):
+    """An answer the checks cannot judge: not JSON where JSON was expected, a redirect loop."""
 
 
 class AuthError(BackendError):

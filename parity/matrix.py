@@ -105,6 +105,8 @@ def _cell(endpoint: str, check: str, records: list[CheckResult]) -> dict[str, An
         "scenario": worst.scenario,
         "backend": worst.backend,
         "evidence": worst.evidence,
+        # requests re-sent after a connection-level failure: shown, never hidden
+        "retried": sum(len(r.evidence.get("retries") or []) for r in records),
         "records": [
             {
                 "scenario": r.scenario,
@@ -206,6 +208,7 @@ def build_matrix(
             "states": counts,
             "failing": sum(counts[s] for s in FAILING),
             "stale_baseline": sum(1 for b in baseline if b.get("state") == "stale"),
+            "retried_cells": sum(1 for c in cells if c["retried"]),
         },
         "checks": checks,
         "endpoints": rows,

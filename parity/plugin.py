@@ -156,6 +156,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="start the embedded sandbox with this drift injected into the serverless "
         "flavour (repeatable; env PARITY_SANDBOX_DRIFT=a,b)",
     )
+    # Failing backends (docs/usage.md, "When a backend fails"). Not --timeout: that is
+    # pytest-timeout's limit for a whole test.
+    group.addoption(
+        "--request-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds one request may take (env PARITY_TIMEOUT; default 30)",
+    )
+    group.addoption(
+        "--retries",
+        type=int,
+        default=None,
+        metavar="N",
+        help="re-sends after a connection-level failure, each recorded in the matrix "
+        "(env PARITY_RETRIES; default 1)",
+    )
+    group.addoption(
+        "--max-response-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="answers larger than this are errors, not read further "
+        "(env PARITY_MAX_RESPONSE_MB; default 20)",
+    )
+    group.addoption(
+        "--down-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="connection failures in a row before a backend is marked down and the rest "
+        "of its checks fail at once (env PARITY_DOWN_AFTER; default 3; 0 = never)",
+    )
 
 
 def _overrides(config: pytest.Config) -> dict[str, Any]:
@@ -169,6 +202,10 @@ def _overrides(config: pytest.Config) -> dict[str, Any]:
         "allow_writes": opt.allow_writes,
         "catalog": opt.catalog,
         "sandbox_drift": ",".join(opt.sandbox_drift) if opt.sandbox_drift else None,
+        "timeout": getattr(opt, "request_timeout", None),
+        "retries": getattr(opt, "retries", None),
+        "max_response_mb": getattr(opt, "max_response_mb", None),
+        "down_after": getattr(opt, "down_after", None),
     }
     return {k: v for k, v in raw.items() if v is not None}
 
@@ -275,11 +312,17 @@ class ParityState:
             )
             env = self.sandbox.start()
             settings = settings.with_env(env)
+        down: dict[str, str] = {}
         for name in settings.selected_backends:
             url = settings.url_for(name)
             if url is None:  # pragma: no cover - the sandbox always provides both
                 raise UsageError(f"no URL for the {name} backend", hint="Pass --{name}-url")
-            ping(name, url)  # fail fast: one line naming the backend and the URL
+            try:
+                ping(name, url, timeout=settings.timeout)
+            except BackendUnreachable as exc:
+                # An unreachable backend is a matrix state, not a crash: its checks become
+                # errors at once (the client is marked down), the others still run.
+                down[name] = f"{exc.reason} at start-up; marked down"
         catalog = load_catalog(settings.catalog)
         # the production guard's one enforcement point: every request goes through these
         backends = Backends.from_settings(
@@ -288,6 +331,12 @@ class ParityState:
         self.run = ParityRun(
             settings, backends, Path(settings.catalog), self.run_id, env, _catalog=catalog
         )
+        for name, reason in down.items():
+            self.run.backends[name].mark_down(reason)
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                url = settings.url_for(name)
+                reporter.write_line(f"parity: {name} backend at {url}: {reason}; its checks fail")
         return self.run
 
     def stop(self) -> None:
@@ -403,6 +452,22 @@ def run_id(parity_run: ParityRun) -> str:
     return parity_run.run_id
 
 
+def _note_retries(item: pytest.Item, result: CheckResult) -> None:
+    """Put the requests this test had to re-send on its record: no retry hides a failure."""
+    run = get_state(item.config).run
+    if run is None:
+        return
+    retried = [
+        r
+        for name, client in run.backends.items()
+        if result.backend in (None, name)
+        for r in client.retries_of(item.nodeid)
+    ]
+    if retried:
+        result.evidence = {**result.evidence, "retries": [r.to_dict() for r in retried]}
+        result.summary += f" (retried: {'; '.join(r.line() for r in retried)})"
+
+
 class ResultSink:
     """Collects a test's :class:`CheckResult` records on its item, where pytest (and xdist)
     carry them to the reporting side in ``report.user_properties``."""
@@ -415,6 +480,7 @@ class ResultSink:
     def add(self, result: CheckResult) -> CheckResult:
         if result.test_id is None:
             result.test_id = self._item.nodeid
+        _note_retries(self._item, result)
         self.records.append(result)
         self._item.user_properties.append((RESULTS_KEY, result.to_dict()))
         if self._allure:  # attached here: Allure's listener lives where the test runs

@@ -5,6 +5,11 @@ runs its ``steps``, sends the request and returns an :class:`Exchange`. Teardown
 resources' deletes and what a ``creates:`` scenario made) runs in reverse order whatever
 happened; its failures are collected in ``Exchange.teardown_errors`` (or attached to the
 exception in flight) and never replace the main result.
+
+The API answers JSON: an answer whose body is not JSON (an HTML error page, an empty 200)
+raises :class:`~parity.errors.UnexpectedAnswer` naming the content type and the first bytes
+(redacted), and so does a redirect that loops. Other redirects are answers like any other
+(never followed). ``expect_json=False`` lets a caller judge non-JSON bodies itself.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from parity.catalog import ROUTE_PARAM, Catalog, Endpoint, RequestParts, Scenario, Step
-from parity.client import BackendClient
-from parity.errors import InternalError, ParityError, SetupError
+from parity.client import ATTEMPTS_EXTENSION, BackendClient
+from parity.errors import InternalError, ParityError, SetupError, UnexpectedAnswer
 from parity.jsonpath import JsonPathError, extract
+from parity.redact import redact_text
 from parity.templating import TemplateError, render
 
 __all__ = [
@@ -42,6 +48,9 @@ SENSITIVE_HEADERS = frozenset(
 )
 REDACTED = "[redacted]"
 _BODY_SUMMARY_LIMIT = 4096
+_FIRST_BYTES = 120  # of a body that is not JSON, in error messages
+#: Answers that carry no body by definition.
+_BODYLESS_STATUS = frozenset({204, 205, 304})
 _BOUNDARY = "parity-form-boundary"
 
 
@@ -120,6 +129,7 @@ class Exchange:
     saved: dict[str, Any] = field(default_factory=dict)
     teardown_errors: list[str] = field(default_factory=list)
     run_id: str = ""
+    attempts: int = 1  # > 1: the request was re-sent after a connection-level failure
 
     @property
     def ok(self) -> bool:
@@ -206,11 +216,23 @@ def _prepare_step(step: Step, variables: Mapping[str, Any], where: str) -> Prepa
     return _prepare_parts(step, step.method, path, step.role, variables, where)
 
 
+def _first_bytes(response: httpx.Response) -> str:
+    """How a body that is not JSON starts: its content type and first bytes, redacted."""
+    ctype = response.headers.get("content-type") or "no content type"
+    raw = response.content
+    if not raw:
+        return f"empty body, {ctype}"
+    head = raw[:_FIRST_BYTES].decode("utf-8", errors="replace")
+    head = " ".join(redact_text(head).split())
+    more = "..." if len(raw) > _FIRST_BYTES else ""
+    return f"{ctype}, {len(raw)} bytes: {head!r}{more}"
+
+
 def _excerpt(response: httpx.Response) -> str:
     try:
         doc = response.json()
     except ValueError:
-        return response.text[:200]
+        return f"not JSON ({_first_bytes(response)})"
     if isinstance(doc, dict) and isinstance(doc.get("message"), str):
         return doc["message"][:200]
     return json.dumps(doc)[:200]
@@ -287,6 +309,36 @@ class _Run:
         return errors
 
 
+def _unjudgeable(client: BackendClient, request: PreparedRequest, response: httpx.Response) -> None:
+    """Raise :class:`UnexpectedAnswer` for a redirect loop, or a body that is not JSON
+    where the status promises one."""
+    what = f"{client.name} backend answered {request.method} {request.path}"
+    status = response.status_code
+    if response.is_redirect:
+        loop = client.redirect_loop(response)
+        if loop is not None:
+            chain = " -> ".join(urlsplit(u).path or "/" for u in loop)
+            raise UnexpectedAnswer(
+                f"{what} with a redirect loop ({status}: {chain})",
+                backend=client.name,
+                url=client.base_url,
+                hint="The suite does not follow redirects; fix the route or the proxy in front",
+            )
+        return  # a redirect is an answer: compared, never followed
+    bodyless = status in _BODYLESS_STATUS or status < 200 or request.method in ("HEAD", "OPTIONS")
+    if bodyless and not response.content:
+        return
+    try:
+        response.json()
+    except ValueError:
+        raise UnexpectedAnswer(
+            f"{what} {status} with a body that is not JSON ({_first_bytes(response)})",
+            backend=client.name,
+            url=client.base_url,
+            hint="JSON was expected: look for a proxy, CDN or error page in front of the API",
+        ) from None
+
+
 def _exchange(
     client: BackendClient,
     endpoint: Endpoint,
@@ -326,6 +378,7 @@ def _exchange(
         elapsed_ms=round(elapsed_ms, 3),
         expected=scenario.expect,
         run_id=run_id,
+        attempts=int(response.extensions.get(ATTEMPTS_EXTENSION, 1)),
     )
 
 
@@ -337,15 +390,25 @@ def run_scenario(
     run_id: str,
     *,
     variables: Mapping[str, Any] | None = None,
+    expect_json: bool = True,
 ) -> Exchange:
     """Set up, send the scenario's request to ``client``'s backend, tear down.
 
     Raises :class:`~parity.errors.SetupError` when a setup request fails (teardown still
-    runs; its errors are in the exception's ``teardown_errors`` and notes), and the
-    transport errors of :class:`~parity.client.BackendClient`.
+    runs; its errors are in the exception's ``teardown_errors`` and notes),
+    :class:`~parity.errors.UnexpectedAnswer` for an answer that is not JSON (unless
+    ``expect_json`` is False) or a redirect loop, and the transport errors of
+    :class:`~parity.client.BackendClient`.
     """
     return run_variants(
-        client, catalog, endpoint, scenario, [scenario], run_id, variables=variables
+        client,
+        catalog,
+        endpoint,
+        scenario,
+        [scenario],
+        run_id,
+        variables=variables,
+        expect_json=expect_json,
     )[0]
 
 
@@ -397,6 +460,7 @@ def run_variants(
     run_id: str,
     *,
     variables: Mapping[str, Any] | None = None,
+    expect_json: bool = True,
 ) -> list[Exchange]:
     """Set up ``scenario``'s state once (its resources and steps), send each of
     ``variants`` in turn (the same request as another role, with other headers or
@@ -416,15 +480,21 @@ def run_variants(
         for variant in variants:
             request = prepare(endpoint, variant, run.variables)
             response = request.send(client)
-            exchange = _exchange(client, endpoint, variant, request, response, run_id)
             creates = variant.creates
+            cleanup: str | None = None
             if creates is not None and response.is_success:
+                # Before judging the answer: what it created is deleted whatever it says.
                 try:
                     run.save("creates", response, creates.save)
                 except SetupError as exc:
-                    exchange.teardown_errors.append(f"cannot clean up what it created: {exc}")
+                    cleanup = f"cannot clean up what it created: {exc}"
                 else:
                     run.undo.append(("created (delete)", creates.delete, dict(run.variables)))
+            if expect_json or response.is_redirect:
+                _unjudgeable(client, request, response)
+            exchange = _exchange(client, endpoint, variant, request, response, run_id)
+            if cleanup is not None:
+                exchange.teardown_errors.append(cleanup)
             exchanges.append(exchange)
     except BaseException as exc:
         errors = run.teardown()

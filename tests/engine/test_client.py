@@ -47,7 +47,7 @@ def test_unreachable_backend_names_backend_url_and_fix() -> None:
         client.request("GET", "/health")
     msg = str(info.value)
     assert msg == (
-        f"express backend at {url} is unreachable (connection refused). "
+        f"express backend at {url} is unreachable (connection refused; 2 attempts). "
         "Start it, or pass --express-url / PARITY_EXPRESS_URL."
     )
     assert info.value.backend == "express" and info.value.url == url
