@@ -57,5 +57,7 @@ def gate(
         console.print(
             f"  {mark} {escape(c.name)}: {escape(c.figure)} (threshold {escape(c.threshold)})"
         )
+        if c.detail:  # e.g. which endpoints drifted, or a run too short to trust its rate
+            console.print(f"       {escape(c.detail)}")
     console.print(f"written {out}")
     raise typer.Exit(verdict.exit_code)
