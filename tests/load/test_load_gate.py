@@ -1,12 +1,12 @@
 """``parity load`` end to end on the embedded sandbox, then ``parity gate`` on its figures.
 
-Three short runs (about 45 s together on 2 cores): a clean one with Locust's master and two
-local workers (one merged result per backend, a go); one with the sandbox's latency knob
-(a no-go naming p95 latency); one with a 5 % error rate and no think time (a no-go naming
-the error rate, with enough requests that 5 % cannot be mistaken for 2 %). The matrix input
-is a fresh all-pass matrix of the smoke endpoints: building a real one is the parity
-suite's job, and drift is covered by tests/gate/test_gate.py and
-tests/drift/test_gate_drift.py.
+Three short runs (20-45 s each on a busy 2-core machine, mostly process start-up): a clean
+one with Locust's master and two local workers (one merged result per backend, a go); one
+with the sandbox's latency knob (a no-go naming p95 latency); one with a 5 % error rate and
+no think time (a no-go naming the error rate, with enough requests that 5 % cannot be
+mistaken for 2 %). The matrix input is a fresh all-pass matrix of the smoke endpoints:
+building a real one is the parity suite's job, and drift is covered by
+tests/gate/test_gate.py and tests/drift/test_gate_drift.py.
 """
 
 from __future__ import annotations
