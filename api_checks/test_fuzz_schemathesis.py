@@ -59,14 +59,9 @@ CHECKS = {
 }
 #: Checks left out for one operation, each with the reason recorded as ``not-testable``.
 #: (operation id -> {check name: reason}).
-EXCLUDED: dict[str, dict[str, str]] = {
-    "images.search": {
-        "response_schema_conformance": "the 200 contract learned items[].albumId only as null "
-        "(no catalog scenario searches an image that is in an album), so every answer with an "
-        "album image violates it on both backends; widen the contract (a scenario with an "
-        "album image, then `parity contracts`) to re-enable",
-    },
-}
+#: (Empty today: images.search's 200 contract learned ``albumId`` only as null until the
+#: catalog's ``images.search/in-album`` scenario recorded an album image.)
+EXCLUDED: dict[str, dict[str, str]] = {}
 #: A 400 to a generated input of an operation whose document lists no 400: input validation
 #: the catalog never exercised (by design, on both backends). status_code_conformance is
 #: not applied to such answers and the operation's cell says so (not-testable, with a curl);

@@ -180,7 +180,12 @@ def _field(values: list[Any]) -> st.SearchStrategy[Any]:
         options.append(_strings(run_id_prefix(plain), [v for v in plain if isinstance(v, str)]))
     elif plain:
         options.append(st.sampled_from(plain))
-    options.append(st.sampled_from((*WRONG_TYPES, MISSING)))
+    # Wrong types are the other types' values (a "1" is no wrong type for a string field,
+    # and would escape the run-id prefix).
+    if templated:
+        kinds |= {str}
+    wrong = [w for w in WRONG_TYPES if w is None or type(w) not in kinds]
+    options.append(st.sampled_from((*wrong, MISSING)))
     return st.one_of(*options)
 
 
