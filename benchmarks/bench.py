@@ -88,7 +88,23 @@ def _timed_pool(jobs: Sequence[Any], fn: Callable[[Any], Any], concurrency: int)
     return time.perf_counter() - started
 
 
-def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Path) -> dict:
+def verdict(records: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
+    """What a replay of one case concluded: per check, the state and the differences (path,
+    kind). Timings, dates and ids in the evidence are left out: they differ by nature."""
+    return tuple(
+        (
+            r["check"],
+            r["state"],
+            tuple((d["path"], d["kind"]) for d in r["evidence"].get("differences", [])),
+        )
+        for r in records
+    )
+
+
+def bench_replay(
+    replays: int, concurrency: int, catalog_path: Path, reports: Path, baseline_path: Path
+) -> dict[str, Any]:
+    from parity.baseline import load_baseline
     from parity.client import Backends
     from parity.config import Settings
     from parity.differential import LiveSource, run_case
@@ -96,6 +112,9 @@ def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Pa
     from parity.runner import prepare
 
     catalog = load_catalog(catalog_path)
+    # The baseline `pytest -m parity` applies: without it, the API Gateway authorizer's 401
+    # (7 of the 32 read-only scenarios) shows as drift on the clean pair.
+    baseline = load_baseline(baseline_path)
     cases = read_only_cases(catalog)
     jobs = [cases[i % len(cases)] for i in range(replays)]
     run_id = secrets.token_hex(4)
@@ -105,10 +124,13 @@ def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Pa
         reference = LiveSource(backends["express"], catalog, run_id)
         candidate = LiveSource(backends["serverless"], catalog, run_id)
         recorded: list[dict[str, Any]] = []
+        verdicts: dict[str, list[tuple[Any, ...]]] = {}
 
         def engine(case: Case) -> None:
-            outcome = run_case(case, reference, candidate)
-            recorded.extend(r.to_dict() for r in outcome.records)
+            outcome = run_case(case, reference, candidate, baseline=baseline)
+            records = [r.to_dict() for r in outcome.records]
+            recorded.extend(records)
+            verdicts.setdefault(case.id, []).append(verdict(records))
 
         # The bare client: the same requests (reference, candidate, reference again), with
         # the same auth headers, already prepared; it only sends and reads the body.
@@ -128,19 +150,23 @@ def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Pa
                 sends.append((name, kwargs))
             plan[case.id] = (request.method, request.path, sends)
 
-        def baseline(case: Case) -> None:
+        def bare_case(case: Case) -> None:
             method, path, sends = plan[case.id]
             for name, kwargs in sends:
                 bare[name].request(method, path, **kwargs).read()
 
         for case in cases:  # warm up: tokens, connections, caches on both sides
             engine(case)
-            baseline(case)
+            bare_case(case)
+        # the warm-up ran one case at a time: its verdicts are the reference the concurrent
+        # replays must reproduce, whatever order the answers come back in
+        serial = {case_id: found[0] for case_id, found in verdicts.items()}
         recorded.clear()
+        verdicts.clear()
         half = len(jobs) // 2
         base_s = eng_s = 0.0
         for part in (jobs[:half], jobs[half:]):  # interleaved halves: drift hits both alike
-            base_s += _timed_pool(part, baseline, concurrency)
+            base_s += _timed_pool(part, bare_case, concurrency)
             eng_s += _timed_pool(part, engine, concurrency)
         for client in bare.values():
             client.close()
@@ -148,6 +174,11 @@ def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Pa
     states: dict[str, int] = {}
     for record in recorded:
         states[record["state"]] = states.get(record["state"], 0) + 1
+    differing = sorted(
+        case_id
+        for case_id, found in verdicts.items()
+        if any(v != serial.get(case_id) for v in found)
+    )
     return {
         "cases": len(cases),
         "replays": len(jobs),
@@ -158,6 +189,9 @@ def bench_replay(replays: int, concurrency: int, catalog_path: Path, reports: Pa
         "ratio": eng_s / base_s,
         "records": len(recorded),
         "states": states,
+        "baseline": str(baseline_path),
+        # cases whose concurrent verdict differed from their serial one (should be none)
+        "order_dependent_cases": differing,
     }
 
 
@@ -346,25 +380,73 @@ def bench_infer(sizes: Sequence[int], catalog_path: Path) -> list[dict[str, Any]
 
 # --- 4. the suite (opt-in, slow) ------------------------------------------------------------
 
+#: key -> pytest arguments. Each run writes its reports to its own folder under
+#: REPORTS/bench-suite, so a timing run does not overwrite the user's matrix.
+SUITES: dict[str, list[str]] = {
+    "smoke_api_s": ["api_checks", "-m", "smoke and not e2e"],
+    "contract_s": ["contracts"],
+    "parity_sandbox_s": ["api_checks", "-m", "parity"],
+}
+SUITE_TARGETS = {"smoke_api_s": 30.0, "make_test_s": 15 * 60.0}
 
-def _time(cmd: list[str]) -> float:
+
+def _time(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     started = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=False)
-    return time.perf_counter() - started
+    code = subprocess.run(cmd, cwd=ROOT, check=False, env=env).returncode
+    return time.perf_counter() - started, code
+
+
+def bench_suite(reports: Path, make_test: bool, previous: Path) -> dict[str, Any]:
+    """Wall times of the QA suites; ``make test`` only with ``make_test`` (6+ minutes).
+    Otherwise ``make_test_s`` is the last one recorded in ``previous`` (an earlier
+    bench.json), with where it came from, or None."""
+    out: dict[str, Any] = {"runs": {}}
+    for key, args in SUITES.items():
+        env = {**os.environ, "PARITY_REPORTS_DIR": str(reports / "bench-suite" / key)}
+        cmd = [sys.executable, "-m", "pytest", "-q", *args]
+        seconds, code = _time(cmd, env)
+        out[key] = seconds
+        out["runs"][key] = {"cmd": " ".join(cmd[1:]), "exit": code}
+    if make_test:
+        seconds, code = _time(["make", "test"])
+        out["make_test_s"] = seconds
+        out["runs"]["make_test_s"] = {
+            "cmd": "make test",
+            "exit": code,
+            "source": "measured in this run",
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+    else:
+        out.update(_previous_make_test(previous))
+    return out
+
+
+def _previous_make_test(path: Path) -> dict[str, Any]:
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        seconds = old.get("make_test_s")
+        run = dict(old["details"]["suite"]["runs"]["make_test_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"make_test_s": None}
+    if not isinstance(seconds, int | float):
+        return {"make_test_s": None}
+    if run.get("source") == "measured in this run":
+        run["source"] = f"recorded in {path} by an earlier run"
+    return {"make_test_s": seconds, "runs": {"make_test_s": run}}
 
 
 # --- report ---------------------------------------------------------------------------------
 
 
-def _ok(good: bool) -> str:
-    return "[green]ok[/]" if good else "[red]over[/]"
+def _ok(good: bool, bad: str = "over") -> str:
+    return "[green]ok[/]" if good else f"[red]{bad}[/]"
 
 
 def report(
     replay: dict[str, Any] | None,
     diffs: list[dict[str, Any]],
     infers: list[dict[str, Any]],
-    suite: dict[str, float | None],
+    suite: dict[str, Any],
     out: Path,
 ) -> dict[str, Any]:
     table = Table(title="parity engine benchmarks (ratios against a baseline of the same run)")
@@ -379,6 +461,18 @@ def report(
             f"{replay['ratio']:.2f}x",
             f"<= {REPLAY_TARGET}x",
             _ok(replay["ratio"] <= REPLAY_TARGET),
+        )
+    if replay is not None:
+        failing = sum(replay["states"].get(k, 0) for k in ("drift", "missing", "error"))
+        order = replay["order_dependent_cases"]
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(replay["states"].items()))
+        table.add_row(
+            "replay verdicts on the clean pair",
+            f"{replay['records']} records: {counts}",
+            "serial warm-up verdicts",
+            f"{len(order)} case(s) differ",
+            "no drift, none differ",
+            _ok(failing == 0 and not order, "FAILED"),
         )
     for row in diffs:
         at_target = row["items"] == 10_000
@@ -411,9 +505,21 @@ def report(
             f"<= {RSS_GROWTH_TARGET}x",
             _ok(growth <= RSS_GROWTH_TARGET),
         )
-    for key, seconds in suite.items():
-        if seconds is not None:
-            table.add_row(key, f"{seconds:.1f} s", "", "", "", "")
+    runs = suite.get("runs", {})
+    for key in (*SUITES, "make_test_s"):
+        seconds = suite.get(key)
+        if seconds is None:
+            continue
+        run = runs.get(key, {})
+        target = SUITE_TARGETS.get(key)
+        table.add_row(
+            f"{run.get('cmd', key)} (exit {run.get('exit', '?')})",
+            f"{seconds:.1f} s",
+            run.get("source", "wall time, this run"),
+            "",
+            f"< {target:.0f} s" if target else "",
+            _ok(seconds < target and run.get("exit") == 0) if target else "",
+        )
     console.print(table)
 
     def rss(n: int) -> float | None:
@@ -429,12 +535,14 @@ def report(
         "inference_peak_rss_mb_100k": rss(100_000) or (infers[-1]["rss_mb"] if infers else None),
         "smoke_api_s": suite.get("smoke_api_s"),
         "make_test_s": suite.get("make_test_s"),
+        "contract_s": suite.get("contract_s"),
+        "parity_sandbox_s": suite.get("parity_sandbox_s"),
         "targets": {
             "replay_overhead_ratio": REPLAY_TARGET,
             "diff_vs_parse_ratio_at_10k": DIFF_TARGET,
             "inference_rss_growth": RSS_GROWTH_TARGET,
         },
-        "details": {"replay": replay, "diff": diffs, "inference": infers},
+        "details": {"replay": replay, "diff": diffs, "inference": infers, "suite": suite},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -451,8 +559,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--catalog", type=Path, default=ROOT / "fixtures" / "catalog.yaml")
     parser.add_argument("--reports-dir", type=Path, default=ROOT / "reports")
     parser.add_argument("--out", type=Path, default=None, help="default REPORTS/bench.json")
-    parser.add_argument("--suite", action="store_true", help='time pytest -m "smoke and not e2e"')
-    parser.add_argument("--make-test", action="store_true", help="with --suite: time make test")
+    parser.add_argument("--baseline", type=Path, default=ROOT / "parity-baseline.toml")
+    parser.add_argument(
+        "--suite", action="store_true", help="also time the smoke, contract and parity checks"
+    )
+    parser.add_argument(
+        "--make-test", action="store_true", help="with --suite: also time make test (6+ min)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -461,18 +574,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports: Path = args.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     with console.status("replay overhead (starting the sandbox)..."):
-        replay = bench_replay(args.replays, args.concurrency, args.catalog, reports)
+        replay = bench_replay(args.replays, args.concurrency, args.catalog, reports, args.baseline)
     with console.status("diff cost..."):
         diffs = bench_diff(args.sizes)
     with console.status("inference..."):
         infers = bench_infer(args.cassette_sizes, args.catalog)
-    suite: dict[str, float | None] = {"smoke_api_s": None, "make_test_s": None}
+    out = args.out or reports / "bench.json"
+    suite: dict[str, Any] = {"smoke_api_s": None, "make_test_s": None}
     if args.suite:
-        smoke = [sys.executable, "-m", "pytest", "-q", "-m", "smoke and not e2e", "-p", "no:xdist"]
-        suite["smoke_api_s"] = _time(smoke)
-        if args.make_test:
-            suite["make_test_s"] = _time(["make", "test"])
-    report(replay, diffs, infers, suite, args.out or reports / "bench.json")
+        suite = bench_suite(reports, args.make_test, out)
+    report(replay, diffs, infers, suite, out)
     return 0
 
 

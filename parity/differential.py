@@ -57,8 +57,10 @@ class Source(Protocol):
     (:mod:`parity.replay`). ``live`` is False for recordings: their values come from
     another run, so only the shape of the envelope is compared with them."""
 
-    name: str
     live: bool
+
+    @property
+    def name(self) -> str: ...  # read-only: LiveSource takes it from its client
 
     def exchange(self, case: Case, scenario: Scenario) -> Exchange: ...
 

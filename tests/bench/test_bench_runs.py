@@ -18,7 +18,8 @@ NUMBERS = (
 
 def test_bench_runs_and_writes_every_key(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    args = ["--replays", "50", "--sizes", "100,1000", "--cassette-sizes", "200,400"]
+    args = ["--replays", "64", "--concurrency", "4", "--sizes", "100,1000"]
+    args += ["--cassette-sizes", "200,400"]
     cmd = [sys.executable, str(ROOT / "benchmarks" / "bench.py"), *args]
     cmd += ["--reports-dir", str(tmp_path), "--out", str(out)]
     subprocess.run(cmd, cwd=ROOT, check=True, timeout=240)
@@ -26,3 +27,14 @@ def test_bench_runs_and_writes_every_key(tmp_path: Path) -> None:
     for key in NUMBERS:
         assert isinstance(data[key], int | float) and data[key] > 0, key
     assert data["smoke_api_s"] is None and data["make_test_s"] is None
+    # The replays of the clean pair, four at a time, judged with the project's baseline: no
+    # drift (the authorizer's 401 is accepted, not passed), and every replay of a case
+    # reached the verdict its serial run did.
+    replay = data["details"]["replay"]
+    states = replay["states"]
+    assert replay["records"] == 3 * 64 == sum(states.values())
+    assert not {"drift", "missing", "error"} & set(states), states
+    assert states.get("accepted", 0) > 0 and states.get("pass", 0) > 0, states
+    assert replay["order_dependent_cases"] == []
+    # the diff row counts what differs: 1% of the items
+    assert [row["differences"] for row in data["details"]["diff"]] == [1, 10]
