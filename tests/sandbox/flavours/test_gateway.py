@@ -391,6 +391,18 @@ def test_error_rate_and_latency_knobs() -> None:
         assert time.monotonic() - started >= 0.2
 
 
+def test_the_fault_tally_counts_exactly_the_injected_errors() -> None:
+    settings = SandboxSettings(error_rate=0.5)
+    app = create_gateway_app(make_handler(FakeApp()), FakeVerifier(), settings, Drifts())
+    with served(app) as client:
+        statuses = [client.get("/api/mocs").status_code for _ in range(40)]
+        client.get("/health")  # not /api/*: neither counted nor failed
+    tally = app.state.faults
+    assert (tally.requests, tally.injected_errors) == (40, statuses.count(500))
+    assert set(statuses) <= {200, 500}
+    assert f"{statuses.count(500)} injected 500s in 40 /api requests" in tally.summary(settings)
+
+
 # -- the Lambda handler on hand-made events --------------------------------------------------
 
 
