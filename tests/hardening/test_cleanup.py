@@ -1,0 +1,194 @@
+"""Cleanup: a run killed midway leaves rows; ``parity cleanup --run-id`` removes every one of
+them, shown by querying the sandbox's database directly (PostgreSQL when ``DATABASE_URL`` is
+set: the schema ``parity_sb_<sandbox run id>``; else its SQLite file). A run stopped with
+Ctrl-C (SIGINT) deletes what it made in its own teardown.
+
+The sandbox is started here, so it outlives the pytest run that gets killed; that run is
+pointed at it by URL and given its run id through ``PARITY_RUN_ID``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from parity.cleanup import parse_duration, require_selection, run_marker
+from parity.errors import UsageError
+from parity.launcher import SandboxProcess
+from sandbox.core.db import postgres_driver_url
+
+ROOT = Path(__file__).resolve().parents[2]
+# write-heavy: the boundary module keeps a MOC (with its uploaded files) per backend for its
+# whole run, the catalog scenarios create and delete every kind of resource
+WRITE_CHECKS = ["api_checks/test_boundary.py", "api_checks/test_catalog_scenarios.py"]
+# (table, text column) of every kind the suite creates; files hang off their MOC
+TABLES = (("mocs", "title"), ("albums", "title"), ("images", "title"), ("wishlist_items", "name"))
+
+
+class SandboxDb:
+    """Read-only SQL on the sandbox's own database, found through ``/debug/config``."""
+
+    def __init__(self, label: str) -> None:
+        if label.startswith("sqlite:"):
+            self.engine: Engine = create_engine(label)
+            self.prefix = ""
+        else:
+            match = re.fullmatch(r"(\S+) \(schema (parity_sb_[a-z0-9_]+)\)", label)
+            assert match, label
+            self.engine = create_engine(postgres_driver_url(match.group(1)))
+            self.prefix = f'"{match.group(2)}".'
+
+    def rows(self, run_id: str) -> dict[str, int]:
+        """Rows carrying ``parity <run id>`` per table, and the files of those MOCs."""
+        like = {"marker": f"%parity {run_id} %"}
+        p = self.prefix
+        counts: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for table, column in TABLES:
+                sql = f"SELECT count(*) FROM {p}{table} WHERE {column} LIKE :marker"
+                counts[table] = int(conn.execute(text(sql), like).scalar_one())
+            sql = (
+                f"SELECT count(*) FROM {p}moc_files f JOIN {p}mocs m ON m.id = f.moc_id "
+                "WHERE m.title LIKE :marker"
+            )
+            counts["moc_files"] = int(conn.execute(text(sql), like).scalar_one())
+        return counts
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxProcess, SandboxDb]]:
+    tmp = tmp_path_factory.mktemp("cleanup")
+    # DATABASE_URL / REDIS_URL pass through: the real PostgreSQL when they are set
+    with SandboxProcess(log_file=tmp / "sandbox.log") as sb:
+        config = httpx.get(sb.env["PARITY_EXPRESS_URL"] + "/debug/config", timeout=10).json()
+        db = SandboxDb(config["data"]["database"])
+        try:
+            yield sb, db
+        finally:
+            db.engine.dispose()
+
+
+def _start_run(sb: SandboxProcess, run_id: str, tmp: Path) -> subprocess.Popen[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+    env = {
+        **clean,
+        **sb.env,
+        "PARITY_RUN_ID": run_id,
+        "PARITY_BACKEND": "both",
+        "PARITY_REPORTS_DIR": str(tmp / "reports"),
+    }
+    log = (tmp / "run.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", "-x", *WRITE_CHECKS],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _wait_for_rows(db: SandboxDb, run_id: str, proc: subprocess.Popen[bytes]) -> dict[str, int]:
+    """Poll the database until the run has made a MOC with files (it is midway then)."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        rows = db.rows(run_id)
+        if rows["mocs"] and rows["moc_files"]:
+            return rows
+        assert proc.poll() is None, f"the run ended before it created anything ({proc.returncode})"
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} created no MOC with files within 240 s")
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: signal.Signals) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        return proc.wait(120)
+    finally:
+        if proc.poll() is None:  # never leave it running, whatever happened above
+            proc.kill()
+            proc.wait(10)
+
+
+def test_killed_run_leaves_rows_that_cleanup_removes(
+    sandbox: tuple[SandboxProcess, SandboxDb], tmp_path: Path
+) -> None:
+    sb, db = sandbox
+    run_id = f"kill{secrets.token_hex(3)}"
+    proc = _start_run(sb, run_id, tmp_path)
+    midway = _wait_for_rows(db, run_id, proc)
+    code = _stop(proc, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    left = db.rows(run_id)
+    assert left["mocs"] >= 1 and left["moc_files"] >= 1, (midway, left)  # stragglers exist
+
+    # a dry run lists them and deletes nothing
+    cmd = [sys.executable, "-m", "parity", "cleanup", "--run-id", run_id, "--env-file"]
+    dry = subprocess.run(
+        [*cmd, str(sb.env_file), "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "would delete" in dry.stdout, dry.stdout
+    assert db.rows(run_id) == left
+
+    done = subprocess.run(
+        [*cmd, str(sb.env_file)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    deleted = int(re.search(r"(\d+) deleted, 0 failed", done.stdout).group(1))  # type: ignore[union-attr]
+    top_level = sum(left[t] for t, _ in TABLES)
+    assert deleted == top_level, (deleted, left, done.stdout)
+    after = db.rows(run_id)
+    assert after == dict.fromkeys(after, 0), after
+    print(
+        f"\ncleanup, SIGKILL: run {run_id} killed midway with {left}; parity cleanup deleted "
+        f"{deleted} resource(s); rows of the run afterwards: {sum(after.values())}"
+    )
+
+
+def test_interrupted_run_cleans_up_in_teardown(
+    sandbox: tuple[SandboxProcess, SandboxDb], tmp_path: Path
+) -> None:
+    sb, db = sandbox
+    run_id = f"int{secrets.token_hex(3)}"
+    proc = _start_run(sb, run_id, tmp_path)
+    midway = _wait_for_rows(db, run_id, proc)
+    code = _stop(proc, signal.SIGINT)
+    output = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
+    assert code == 2, (code, output[-2000:])  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in output, output[-2000:]
+    after = db.rows(run_id)
+    assert after == dict.fromkeys(after, 0), (midway, after, output[-2000:])
+    print(f"\ncleanup, Ctrl-C: run {run_id} interrupted with {midway}; rows afterwards: 0")
+
+
+def test_run_marker_and_durations() -> None:
+    marker = run_marker("ab12")
+    assert marker.search("parity ab12 moc") and marker.search("parity ab12")
+    assert not marker.search("parity ab123 moc") and not marker.search("parity ab12-st moc")
+    assert parse_duration("2h") == timedelta(hours=2)
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("90s") == timedelta(seconds=90)
+    for bad in ("", "2", "2x", "h2", "1h 30m"):
+        with pytest.raises(UsageError, match="--older-than"):
+            parse_duration(bad)
+    with pytest.raises(UsageError, match="nothing to select"):
+        require_selection(None, None)
