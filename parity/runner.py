@@ -258,6 +258,7 @@ class _Run:
     def step(self, what: str, step: Step) -> httpx.Response:
         request = _prepare_step(step, self.variables, f"{self.label}: {what}")
         response = request.send(self.client)
+        _no_redirect_loop(self.client, request.method, request.path, response)
         expected = step.expect or ()
         if (response.status_code not in expected) if expected else not response.is_success:
             want = ", ".join(map(str, expected)) or "2xx"
@@ -309,21 +310,28 @@ class _Run:
         return errors
 
 
+def _no_redirect_loop(
+    client: BackendClient, method: str, path: str, response: httpx.Response
+) -> None:
+    loop = client.redirect_loop(response) if response.is_redirect else None
+    if loop is not None:
+        chain = " -> ".join(urlsplit(u).path or "/" for u in loop)
+        raise UnexpectedAnswer(
+            f"{client.name} backend answered {method} {path} with a redirect loop "
+            f"({response.status_code}: {chain})",
+            backend=client.name,
+            url=client.base_url,
+            hint="The suite does not follow redirects; fix the route or the proxy in front",
+        )
+
+
 def _unjudgeable(client: BackendClient, request: PreparedRequest, response: httpx.Response) -> None:
     """Raise :class:`UnexpectedAnswer` for a redirect loop, or a body that is not JSON
     where the status promises one."""
     what = f"{client.name} backend answered {request.method} {request.path}"
     status = response.status_code
     if response.is_redirect:
-        loop = client.redirect_loop(response)
-        if loop is not None:
-            chain = " -> ".join(urlsplit(u).path or "/" for u in loop)
-            raise UnexpectedAnswer(
-                f"{what} with a redirect loop ({status}: {chain})",
-                backend=client.name,
-                url=client.base_url,
-                hint="The suite does not follow redirects; fix the route or the proxy in front",
-            )
+        _no_redirect_loop(client, request.method, request.path, response)
         return  # a redirect is an answer: compared, never followed
     bodyless = status in _BODYLESS_STATUS or status < 200 or request.method in ("HEAD", "OPTIONS")
     if bodyless and not response.content:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from parity.auth import StaticTokenProvider
-from parity.client import BackendClient, Backends, ping
+from parity.client import ATTEMPTS_EXTENSION, BackendClient, Backends, ping
 from parity.config import AuthSettings, Secret, Settings
-from parity.errors import BackendError, BackendTimeout, BackendUnreachable, ConfigError
+from parity.errors import (
+    BackendDown,
+    BackendError,
+    BackendTimeout,
+    BackendUnreachable,
+    ConfigError,
+    ResponseTooLarge,
+)
 
 
 def free_port() -> int:
@@ -142,3 +151,185 @@ def test_backends_need_urls() -> None:
         Backends.from_settings(settings)
     assert "no URL for the serverless backend" in str(info.value)
     assert "--serverless-url or PARITY_SERVERLESS_URL" in str(info.value)
+
+
+# --- failing backends: retries, marked down, size limit, redirect loops (issue 10) -------
+
+
+class Flaky:
+    """A transport that fails the first ``failures`` calls with ``exc``, then echoes."""
+
+    def __init__(self, failures: int, exc: type[httpx.TransportError] = httpx.ConnectError):
+        self.failures = failures
+        self.exc = exc
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.exc("[Errno 111] Connection refused", request=request)
+        return echo(request)
+
+
+def test_a_connect_failure_is_retried_once_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "tests/x.py::test_y[serverless] (call)")
+    flaky = Flaky(1)
+    client = BackendClient("serverless", "http://api.test", transport=httpx.MockTransport(flaky))
+    response = client.request("POST", "/api/mocs", json={"a": 1})
+    assert response.status_code == 200 and flaky.calls == 2
+    assert response.extensions[ATTEMPTS_EXTENSION] == 2
+    [retry] = client.retries_of("tests/x.py::test_y[serverless]")
+    assert retry.to_dict() == {
+        "backend": "serverless",
+        "method": "POST",
+        "path": "/api/mocs",
+        "attempts": 2,
+        "reasons": ["connection refused"],
+        "outcome": "answered",
+    }
+    assert client.retries_of("tests/x.py::other") == []
+
+
+def test_without_retries_the_first_failure_is_the_answer() -> None:
+    flaky = Flaky(1)
+    client = BackendClient(
+        "serverless", "http://api.test", transport=httpx.MockTransport(flaky), retries=0
+    )
+    with pytest.raises(BackendUnreachable, match=r"\(connection refused\)"):
+        client.request("GET", "/x")
+    assert flaky.calls == 1 and client.retry_log == []
+
+
+def test_failing_every_time_is_still_an_error_and_the_retry_is_logged() -> None:
+    flaky = Flaky(99)
+    client = BackendClient(
+        "serverless", "http://api.test", transport=httpx.MockTransport(flaky), retries=2
+    )
+    with pytest.raises(BackendUnreachable, match=r"connection refused; 3 attempts"):
+        client.request("GET", "/x")
+    assert flaky.calls == 3
+    assert [(r.attempts, r.outcome) for r in client.retry_log] == [(3, "failed")]
+
+
+def test_a_dropped_connection_is_retried_for_get_never_for_post() -> None:
+    get = Flaky(1, httpx.RemoteProtocolError)
+    client = BackendClient("serverless", "http://api.test", transport=httpx.MockTransport(get))
+    assert client.request("GET", "/x").status_code == 200 and get.calls == 2
+    post = Flaky(1, httpx.RemoteProtocolError)
+    client = BackendClient("serverless", "http://api.test", transport=httpx.MockTransport(post))
+    with pytest.raises(BackendError, match="closed the connection"):
+        client.request("POST", "/x")
+    assert post.calls == 1 and client.retry_log == []
+
+
+def test_marked_down_after_failures_in_a_row_then_fails_without_sending() -> None:
+    flaky = Flaky(99)
+    client = BackendClient(
+        "serverless",
+        "http://api.test",
+        transport=httpx.MockTransport(flaky),
+        retries=0,
+        down_after=2,
+    )
+    for _ in range(2):
+        with pytest.raises(BackendUnreachable):
+            client.request("GET", "/x")
+    assert (
+        client.down
+        == "marked down after 2 requests in a row failed (last: GET /x: connection refused)"
+    )
+    with pytest.raises(BackendDown) as info:
+        client.request("GET", "/y")
+    assert flaky.calls == 2  # not sent
+    assert "marked down after 2 requests" in str(info.value)
+    assert "--serverless-url / PARITY_SERVERLESS_URL" in str(info.value)
+
+
+def test_an_answer_in_between_resets_the_count() -> None:
+    outcomes = iter([True, False, True, False, True])
+
+    def sometimes(request: httpx.Request) -> httpx.Response:
+        if next(outcomes):
+            raise httpx.ConnectError("Connection refused", request=request)
+        return echo(request)
+
+    client = BackendClient(
+        "serverless",
+        "http://api.test",
+        transport=httpx.MockTransport(sometimes),
+        retries=0,
+        down_after=2,
+    )
+    for _ in range(5):
+        with contextlib.suppress(BackendUnreachable):
+            client.request("GET", "/x")
+    assert client.down is None
+
+
+def test_a_response_over_the_limit_is_not_read_past_it() -> None:
+    chunks_read = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal chunks_read
+        for _ in range(50):  # 50 MiB if read to the end
+            chunks_read += 1
+            yield b"x" * (1024 * 1024)
+
+    def huge(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body(), headers={"content-type": "application/json"})
+
+    client = BackendClient(
+        "serverless", "http://api.test", transport=httpx.MockTransport(huge), max_response_mb=2
+    )
+    with pytest.raises(ResponseTooLarge) as info:
+        client.request("GET", "/api/mocs")
+    assert chunks_read == 3  # stopped at the first chunk past 2 MiB
+    assert "serverless backend answered GET /api/mocs with a response larger than 2 MB" in str(
+        info.value
+    )
+    assert "PARITY_MAX_RESPONSE_MB" in str(info.value)
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    def declared(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"{}", headers={"content-length": str(30 * 1024**2)})
+
+    client = BackendClient("serverless", "http://api.test", transport=httpx.MockTransport(declared))
+    with pytest.raises(ResponseTooLarge, match="larger than 20 MB"):
+        client.request("GET", "/x")
+    small = BackendClient("serverless", "http://api.test", transport=httpx.MockTransport(echo))
+    assert small.request("GET", "/x").json()["method"] == "GET"
+
+
+def test_redirect_loops_are_found_without_following_for_the_checks() -> None:
+    hops = {"/a": "/b", "/b": "/a", "/self": "/self", "/out": "/done"}
+
+    def redirects(request: httpx.Request) -> httpx.Response:
+        target = hops.get(request.url.path)
+        return httpx.Response(302, headers={"location": target}) if target else echo(request)
+
+    client = BackendClient("express", "http://api.test", transport=httpx.MockTransport(redirects))
+    first = client.request("GET", "/a")
+    assert first.status_code == 302  # returned as is
+    assert client.redirect_loop(first) == [
+        "http://api.test/a",
+        "http://api.test/b",
+        "http://api.test/a",
+    ]
+    assert client.redirect_loop(client.request("POST", "/self")) == [
+        "http://api.test/self",
+        "http://api.test/self",
+    ]
+    assert client.redirect_loop(client.request("GET", "/out")) is None
+    assert client.redirect_loop(client.request("GET", "/done")) is None
+
+
+def test_ping_does_not_read_the_body() -> None:
+    def huge(request: httpx.Request) -> httpx.Response:
+        def body() -> Iterator[bytes]:
+            raise AssertionError("ping read the body")
+            yield b""
+
+        return httpx.Response(200, content=body())
+
+    assert ping("serverless", "http://api.test", transport=httpx.MockTransport(huge)) == 200

@@ -14,7 +14,7 @@ from parity.auth import StaticTokenProvider
 from parity.catalog import Catalog, load_catalog
 from parity.client import BackendClient
 from parity.config import AuthSettings, Secret
-from parity.errors import BackendUnreachable, SetupError
+from parity.errors import BackendUnreachable, SetupError, UnexpectedAnswer
 from parity.runner import REDACTED, Exchange, run_scenario
 
 CATALOG = """\
@@ -409,3 +409,77 @@ def test_provisioned_yields_state_and_deletes_it(
     with pytest.raises(RuntimeError) as info, provisioned(client, catalog, ["box"], "r"):
         raise RuntimeError("inside")
     assert "teardown also failed" in "".join(info.value.__notes__)
+
+
+# --- answers the checks cannot judge (issue 10) ------------------------------------------
+
+
+def _answering(api: FakeApi, rule: str, answer: httpx.Response) -> BackendClient:
+    """A client whose backend gives ``answer`` to requests matching ``rule``, else ``api``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if re.fullmatch(rule, f"{request.method} {request.url.path}"):
+            api.log.append(f"{request.method} {request.url.path}")
+            return answer
+        return api(request)
+
+    return BackendClient("serverless", "http://api.test", transport=httpx.MockTransport(handler))
+
+
+def test_html_body_is_an_error_naming_type_and_first_bytes_redacted(
+    api: FakeApi, catalog: Catalog
+) -> None:
+    page = b"<html><body>Bad gateway, write to ops@example.com</body></html>"
+    client = _answering(
+        api,
+        r"GET /things/\w+",
+        httpx.Response(200, content=page, headers={"content-type": "text/html"}),
+    )
+    with pytest.raises(UnexpectedAnswer) as info:
+        run(client, catalog, "things.get/existing")
+    msg = str(info.value)
+    assert "serverless backend answered GET /things/t2 200 with a body that is not JSON" in msg
+    assert "text/html" in msg and "<html><body>Bad gateway" in msg
+    assert "example.com" not in msg  # redacted
+    assert api.log[-2:] == ["DELETE /things/t2", "DELETE /boxes/b1"]  # still torn down
+
+
+def test_empty_body_is_an_error_but_204_is_not(api: FakeApi, catalog: Catalog) -> None:
+    empty = _answering(api, r"GET /things/\w+", httpx.Response(200))
+    with pytest.raises(UnexpectedAnswer, match=r"not JSON \(empty body, no content type\)"):
+        run(empty, catalog, "things.get/existing")
+    no_content = _answering(api, r"GET /things/\w+", httpx.Response(204))
+    endpoint = catalog.get("things.get")
+    scenario = endpoint.scenario("existing").model_copy(update={"expect": (204,)})
+    exchange = run_scenario(no_content, catalog, endpoint, scenario, "r42")
+    assert exchange.status == 204 and exchange.text == ""
+
+
+def test_expect_json_false_hands_the_text_over(api: FakeApi, catalog: Catalog) -> None:
+    client = _answering(
+        api,
+        r"GET /things/\w+",
+        httpx.Response(200, text="plain", headers={"content-type": "text/plain"}),
+    )
+    endpoint = catalog.get("things.get")
+    exchange = run_scenario(
+        client, catalog, endpoint, endpoint.scenario("existing"), "r42", expect_json=False
+    )
+    assert exchange.text == "plain" and exchange.attempts == 1
+
+
+def test_redirect_loop_is_an_error_a_redirect_is_an_answer(api: FakeApi, catalog: Catalog) -> None:
+    loop = _answering(
+        api, r"GET /things/\w+", httpx.Response(302, headers={"location": "/things/t2"})
+    )
+    with pytest.raises(UnexpectedAnswer, match=r"redirect loop \(302: /things/t2 -> /things/t2\)"):
+        run(loop, catalog, "things.get/existing")
+    elsewhere = _answering(api, r"GET /things/\w+", httpx.Response(301, headers={"location": "/x"}))
+    exchange = run(elsewhere, catalog, "things.get/existing")
+    assert exchange.status == 301 and exchange.headers["location"] == "/x"
+
+
+def test_setup_redirect_loop_names_it(api: FakeApi, catalog: Catalog) -> None:
+    client = _answering(api, r"POST /boxes", httpx.Response(307, headers={"location": "/boxes"}))
+    with pytest.raises(UnexpectedAnswer, match="POST /boxes with a redirect loop"):
+        run(client, catalog, "things.get/existing")
