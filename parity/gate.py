@@ -19,9 +19,11 @@ Criteria (each with its figure and threshold, in this order):
    endpoint blocks (``block_any_drift``);
 3. the serverless error rate is under ``max_error_rate`` (2 %; 1 % at 100 %). One rate
    over the whole load run: that is how the plan's "sustained" is read (see
-   docs/rollout-runbook.md). When the run had too few requests to tell its rate from the
-   threshold (the threshold lies inside the rate's 3-sigma range), the criterion says so
-   in its detail; the verdict still follows the measured rate;
+   docs/rollout-runbook.md). A run with fewer than ``min_requests`` requests (100) fails
+   this criterion: too little evidence is treated like a missing input. Above that, when
+   the run is still too short to tell its rate from the threshold (the threshold lies
+   inside the rate's 3-sigma range), the criterion says so in its detail and the verdict
+   follows the measured rate;
 4. the serverless p95 is under ``p95_ms_na`` (600 ms) or ``p95_ms_eu`` (900 ms),
    whichever region the target is in (``region``); 500/800 ms at 100 %.
 
@@ -37,6 +39,7 @@ Thresholds come from ``parity.toml``::
     p95_ms_na = 600
     p95_ms_eu = 900
     block_any_drift = false
+    min_requests = 100       # fewer load requests: no-go (too little to judge a rate)
 
     [gate.stage.100]         # any key of [gate], for one stage only
     max_error_rate = 0.01
@@ -87,6 +90,9 @@ class Thresholds:
     p95_ms_na: float = 600.0
     p95_ms_eu: float = 900.0
     block_any_drift: bool = False
+    #: Fewer load requests than this cannot show a "sustained" rate: a no-go, like a
+    #: missing input (a 20-request run with 0 errors proves nothing about 2 %).
+    min_requests: int = 100
 
     @property
     def p95_ms(self) -> float:
@@ -136,7 +142,7 @@ def _apply(base: Thresholds, table: Mapping[str, Any], where: str, path: Path | 
                     location=f"key {where}.{key}",
                     hint="Use a number such as 0.02 or 600",
                 )
-            changes[key] = float(value)
+            changes[key] = int(value) if key == "min_requests" else float(value)
     return replace(base, **changes)
 
 
@@ -346,13 +352,21 @@ def evaluate(
         criteria.append(Criterion("error rate", False, why, f"< {thresholds.max_error_rate:.1%}"))
     else:
         failures = int(overall.get("failures") or 0)
+        enough = int(requests) >= thresholds.min_requests
+        detail = _resolution(failures, int(requests), thresholds.max_error_rate)
+        if not enough:
+            detail = (
+                f"only {requests} requests (at least {thresholds.min_requests} needed to judge "
+                "a rate: run longer, with more users or --think-time 0; min_requests in "
+                "[gate] of parity.toml)"
+            )
         criteria.append(
             Criterion(
                 "error rate",
-                float(rate) < thresholds.max_error_rate,
+                enough and float(rate) < thresholds.max_error_rate,
                 f"{float(rate):.2%} ({failures} of {requests} requests)",
-                f"< {thresholds.max_error_rate:.1%}",
-                _resolution(failures, int(requests), thresholds.max_error_rate),
+                f"< {thresholds.max_error_rate:.1%}, >= {thresholds.min_requests} requests",
+                detail,
             )
         )
     p95 = overall.get("p95_ms")

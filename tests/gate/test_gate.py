@@ -73,7 +73,7 @@ def test_clean_inputs_are_a_go() -> None:
     assert verdict.go and verdict.exit_code == 0
     md = render_markdown(verdict)
     assert md.splitlines()[0] == "# Rollout gate, stage 10%: **GO**"
-    assert "| error rate | pass | 0.10% (1 of 1000 requests) | < 2.0% |" in md
+    assert "| error rate | pass | 0.10% (1 of 1000 requests) | < 2.0%, >= 100 requests |" in md
     assert "| p95 latency | pass | 120 ms | < 600 ms (NA) |" in md
 
 
@@ -92,21 +92,32 @@ def test_five_percent_errors_is_a_no_go() -> None:
     assert "5.00% (50 of 1000 requests)" in verdict.failed[0].figure
 
 
-def test_too_short_a_run_is_flagged_but_the_verdict_follows_the_measured_rate() -> None:
+def test_a_short_run_is_flagged_but_the_verdict_follows_the_measured_rate() -> None:
     from parity.gate import rate_range
 
-    low, high = rate_range(0, 40)
-    assert low == 0 and 0.15 < high < 0.2  # 0 of 40 does not show a rate under 2 %
+    low, high = rate_range(0, 150)
+    assert low == 0 and 0.05 < high < 0.06  # 0 of 150 does not show a rate under 2 %
     assert rate_range(50, 1000)[0] > 0.03 and rate_range(1, 1000)[1] < 0.02
     short = load_doc(error_rate=0.0)
-    short["overall"].update(requests=40, failures=0)
+    short["overall"].update(requests=150, failures=0)
     verdict = judge(load=short)
-    assert verdict.go  # the plan's threshold is on the measured rate
+    assert verdict.go  # above min_requests the plan's threshold is on the measured rate
     (criterion,) = [c for c in verdict.criteria if c.name == "error rate"]
-    assert criterion.detail.startswith("40 requests are too few to tell this rate from 2.0%")
+    assert criterion.detail.startswith("150 requests are too few to tell this rate from 2.0%")
     assert "run longer or with more users" in render_markdown(verdict)
     resolved = [c for c in judge().criteria if c.name == "error rate"]
     assert resolved[0].detail == ""  # 1 of 1000 is clearly under 2 %
+
+
+def test_fewer_requests_than_min_requests_is_a_no_go_like_a_missing_input() -> None:
+    tiny = load_doc(error_rate=0.0)
+    tiny["overall"].update(requests=21, failures=0)
+    verdict = judge(load=tiny)
+    assert not verdict.go and failed(verdict) == ["error rate"]
+    assert verdict.failed[0].detail.startswith("only 21 requests (at least 100 needed")
+    # configurable: a team that accepts thinner evidence says so in parity.toml
+    lenient = judge(load=tiny, thresholds=thresholds_for(10, {"min_requests": 20}))
+    assert lenient.go
 
 
 def test_unaccepted_breaking_drift_on_a_smoke_endpoint_is_a_no_go() -> None:
