@@ -540,8 +540,18 @@ class _Doc:
                 f"invalid YAML: {problem}",
                 "Fix the syntax there (indentation, quotes, a missing colon)",
             ) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+            line = text[: exc.position].count("\n") + 1
+            raise _fail(
+                path,
+                [],
+                line,
+                f"invalid YAML: character {exc.character!r} is not allowed ({exc.reason})",
+                "Remove it, or save the file as plain UTF-8 text",
+            ) from None
         except yaml.YAMLError as exc:
-            raise _fail(path, [], None, f"invalid YAML: {exc}", "Fix the syntax") from None
+            problem = " ".join(str(exc).split())
+            raise _fail(path, [], None, f"invalid YAML: {problem}", "Fix the syntax") from None
         except RecursionError:
             raise _fail(path, [], None, "nested too deeply", "Flatten the document") from None
         _check_expansion(path, self.node)
@@ -630,6 +640,8 @@ class _Doc:
             node = child
         if field:
             where.append("field " + ".".join(field))
+        elif kept and kept[-1] in ("endpoints", "scenarios", "steps", "resources"):
+            where.append(f"field {kept[-1]}")  # the whole list or mapping is wrong
         return where, tuple(kept)
 
 

@@ -608,13 +608,13 @@ class Settings:
             path = None
         elif isinstance(toml_path, Path):
             path = toml_path
-            if not path.is_file():
+            if not path.exists():
                 raise ConfigError(
                     "config file not found", path=path, hint="Fix the path or create the file"
                 )
         elif env.get("PARITY_CONFIG"):
             path = Path(env["PARITY_CONFIG"])
-            if not path.is_file():
+            if not path.exists():
                 raise ConfigError(
                     "config file not found",
                     path=path,

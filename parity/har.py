@@ -130,7 +130,8 @@ def _entry(path: Path, index: int, entry: Any) -> tuple[str, str, str, dict[str,
         raise _fail(path, "request.method, request.url and response.status are required", where)
     for part, key, types, what in _SHAPES:
         value = entry if part is None else entry[part]
-        if value.get(key) is not None and not isinstance(value.get(key), types):
+        got = value.get(key)
+        if got is not None and (not isinstance(got, types) or isinstance(got, bool)):
             name = f"{part}.{key}" if part else key
             raise _fail(path, f"{name} must be {what}", f"{where}.{name}")
     for part, key in (("request", "postData"), ("response", "content")):

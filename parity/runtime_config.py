@@ -98,6 +98,8 @@ def load_runtime_config(
             location="line 1",
             hint='Start with {"apiBaseUrl": ..., "useServerless": ..., "cognitoConfig": {...}}',
         )
+    # a misspelt key is the cause of the "required" error that follows: report it first
+    _unknown_keys(p, doc, schema, [])
     validator = Draft202012Validator(schema)
     try:
         errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
@@ -112,5 +114,4 @@ def load_runtime_config(
             location=json_path(first.absolute_path),
             hint=f"Fix the value to match the schema{more}",
         )
-    _unknown_keys(p, doc, schema, [])
     return doc
