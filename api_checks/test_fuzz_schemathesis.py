@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import allure
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import (
@@ -36,13 +37,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from parity.catalog import Catalog, Creates, Endpoint, Scenario, Step
 from parity.client import BackendClient
 from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
+from parity.errors import ParityError
 from parity.fuzz import FUZZ_CHECK
-from parity.openapi import build_openapi
+from parity.fuzzbody import tagged_fields
+from parity.jsonpath import extract
+from parity.openapi import build_openapi, resource_links
 from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
-from parity.templating import render
+from parity.runner import provisioned
+from parity.templating import placeholders, render
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
 
@@ -70,11 +76,18 @@ UNDOCUMENTED_REJECTION = 400
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "st_operation" not in metafunc.fixturenames:
-        return
-    catalog = collection_catalog(metafunc.config)
-    ops = [e.id for e in catalog.endpoints if e.method == "GET"]
-    metafunc.parametrize("st_operation", ops, ids=ops)
+    if "st_operation" in metafunc.fixturenames:
+        catalog = collection_catalog(metafunc.config)
+        ops = [e.id for e in catalog.endpoints if e.method == "GET"]
+        metafunc.parametrize("st_operation", ops, ids=ops)
+    if "st_write_operation" in metafunc.fixturenames:
+        catalog = collection_catalog(metafunc.config)
+        ops = [e.id for e in catalog.endpoints if e.method != "GET"]
+        metafunc.parametrize("st_write_operation", ops, ids=ops)
+    if "st_resource" in metafunc.fixturenames:
+        catalog = collection_catalog(metafunc.config)
+        names = stateful_resources(catalog)
+        metafunc.parametrize("st_resource", names, ids=names)
 
 
 @pytest.fixture(scope="session")
@@ -113,15 +126,18 @@ class _Run:
     findings: list[_Finding] = field(default_factory=list)
 
 
-def _curl(case: schemathesis.Case, url: str, headers: dict[str, str], token: str) -> str:
-    """The request as a curl line; the auth header carries ``$PARITY_TOKEN_ALICE`` (double
+def _curl(
+    case: schemathesis.Case, url: str, headers: dict[str, str], token: str, role: str = ROLE
+) -> str:
+    """The request as a curl line; the auth header carries ``$PARITY_TOKEN_<ROLE>`` (double
     quoted so the shell expands it), never the secret nor Schemathesis' ``[Filtered]``."""
+    var = f"$PARITY_TOKEN_{role.upper()}"
     line = case.as_curl_command(base_url=url)
     for name, value in headers.items():
         line = re.sub(rf" -H '{re.escape(name)}: [^']*'", "", line, flags=re.IGNORECASE)
-        shown = value.replace(token, TOKEN_VAR) if token else value
+        shown = value.replace(token, var) if token else value
         line += f' -H "{name}: {shown}"'
-    return line.replace(token, TOKEN_VAR) if token else line
+    return line.replace(token, var) if token else line
 
 
 def _hide(text: str, token: str) -> str:
@@ -248,14 +264,270 @@ def test_fuzz_schemathesis(
     )
 
 
-# --- stateful phase: create a MOC, then follow the document's links (read, patch, delete) ---
+# --- generated writes, one test per POST/PATCH/DELETE operation -----------------------------
 
-#: The resource the stateful phase creates (catalog ``resources``) and the operations it uses.
-STATEFUL_RESOURCE = "moc"
-STATEFUL_OPERATIONS = ("mocs.create", "mocs.get", "mocs.update", "mocs.delete")
-#: Scenarios (each a few linked calls) and calls per scenario: small, the suite runs it twice.
+
+def _write_base(endpoint: Endpoint) -> Scenario | None:
+    """The scenario a generated write stands in for: the first 2xx one sent as a user."""
+    return next(
+        (
+            s
+            for s in endpoint.scenarios
+            if all(200 <= x < 300 for x in s.expect)
+            and s.role != "anonymous"
+            and not any(k.lower() == "authorization" for k in s.headers)
+        ),
+        None,
+    )
+
+
+def _uncleanable(catalog: Catalog, endpoint: Endpoint, scenario: Scenario | None) -> str | None:
+    """Why generated requests to ``endpoint`` could change data nothing undoes (or None)."""
+    if scenario is None:
+        return "the catalog has no 2xx scenario sent as a user to base generated writes on"
+    if scenario.creates is not None:
+        return None  # what it creates is deleted with the scenario's ``creates.delete``
+    provided = {
+        v for name in catalog.resource_order(scenario.uses) for v in catalog.resources[name].save
+    }
+    if endpoint.route_params and all(
+        placeholders_of(scenario.params.get(p)) <= provided and p in scenario.params
+        for p in endpoint.route_params
+    ):
+        return None  # it acts on a resource provisioned for it and deleted afterwards
+    return (
+        "a generated write here changes state that nothing deletes again (no `creates:` and "
+        "no provisioned resource in its route); covered by the catalog scenarios and the "
+        "differential body fuzzing instead"
+    )
+
+
+def placeholders_of(value: Any) -> set[str]:
+    return set(placeholders(value)) if value is not None else {"\x00"}
+
+
+def _delete_created(
+    backend: BackendClient, creates: Creates, answer: Any, variables: dict[str, Any]
+) -> str | None:
+    """Delete what a generated create made; a problem as text (a leftover) or None."""
+    saved: dict[str, Any] = dict(variables)
+    for var, path in creates.save.items():
+        value = extract(answer, path, None)
+        if value is None:
+            return f"created, but {path} is not in the answer: cannot delete it"
+        saved[var] = value
+    delete = creates.delete
+    path = str(render(delete.path, saved))
+    gone = backend.request(delete.method, path, delete.role)
+    if gone.status_code not in (*range(200, 300), 404):
+        return f"{delete.method} {path} answered {gone.status_code}"
+    return None
+
+
+def _explicit(
+    operation: Any, scenario: Scenario, run_id: str
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The catalog scenario's own body as the first (explicit) example, so the success path
+    (a 2xx, a created resource to delete) is exercised whatever the generated ones do; none
+    when the body needs a saved id the setup has not made yet."""
+    body = _body_of(scenario, run_id)
+    if body is None:
+        return lambda fn: fn
+    media = "application/json" if scenario.has_json else "multipart/form-data"
+    return example(case=operation.Case(body=body, media_type=media))
+
+
+def _body_of(parts: Scenario | Step, run_id: str) -> Any:
+    """A catalog request's body as Schemathesis sends it (a multipart form as one dict of
+    fields and file bytes), placeholders filled from ``run_id`` only; None without one."""
+    if parts.has_json:
+        if not set(placeholders(parts.json_body)) <= {"run_id"}:
+            return None
+        return render(parts.json_body, {"run_id": run_id})
+    if parts.multipart is not None:
+        if not set(placeholders(dict(parts.multipart.fields))) <= {"run_id"}:
+            return None
+        form: dict[str, Any] = dict(render(dict(parts.multipart.fields), {"run_id": run_id}))
+        form.update({name: spec.payload() for name, spec in parts.multipart.files.items()})
+        return form
+    return None
+
+
+@pytest.mark.writes
+def test_fuzz_schemathesis_writes(
+    parity_run: ParityRun,
+    backend: BackendClient,
+    backend_name: str,
+    st_schema: schemathesis.BaseSchema,
+    st_document: dict[str, Any],
+    st_write_operation: str,
+    parity_results: ResultSink,
+    fuzz_deadline: float,
+) -> None:
+    """Generated POST/PATCH/DELETE requests to one operation, with the real token of the
+    role its catalog scenario uses: route ids point at a resource provisioned for each
+    example (deleted after it, like the catalog's ``uses:``), a generated create's resource
+    is deleted with the scenario's ``creates.delete``, and generated values of run-id
+    tagged fields (titles) keep the ``parity <run id>`` prefix."""
+    catalog = parity_run.catalog
+    endpoint = catalog.get(st_write_operation)
+    allure.dynamic.parameter("st_write_operation", endpoint.key)
+    deadline = fuzz_deadline
+
+    def record(state: Any, summary: str, **evidence: Any) -> None:
+        parity_results.add(
+            CheckResult(
+                endpoint=endpoint.key,
+                check=FUZZ_CHECK,
+                state=state,
+                summary=f"generated writes: {summary}",
+                backend=backend_name,
+                evidence={"tool": "schemathesis", "phase": "writes", **evidence},
+            )
+        )
+
+    scenario = _write_base(endpoint)
+    reason = _uncleanable(catalog, endpoint, scenario)
+    if reason is not None:
+        record("not-testable", reason)
+        pytest.skip(reason)
+    assert scenario is not None
+    if time.monotonic() > deadline:
+        reason = "the fuzz budget (--fuzz-budget) was spent before this operation"
+        record("skipped", reason)
+        pytest.skip(reason)
+    url = parity_run.settings.url_for(backend_name)
+    assert url is not None
+    role = scenario.role
+    headers = dict(backend.auth.headers(role))
+    token = backend.auth.token(role) if headers else ""
+    tags = {
+        k: str(render(p, {"run_id": parity_run.run_id})) for k, p in tagged_fields(endpoint).items()
+    }
+    checks = [fn for name, fn in CHECKS.items() if name not in EXCLUDED.get(endpoint.id, {})]
+    documented = st_document["paths"][endpoint.route][endpoint.method.lower()]["responses"]
+    rejection_undocumented = str(UNDOCUMENTED_REJECTION) not in documented
+    operation = st_schema.find_operation_by_id(endpoint.id)  # type: ignore[attr-defined]
+    run = _Run()
+    statuses: dict[int, int] = {}
+    created = 0
+    leftovers: list[str] = []
+
+    @settings(
+        max_examples=SCHEMATHESIS_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    @_explicit(operation, scenario, parity_run.run_id)
+    def generated(case: schemathesis.Case) -> None:
+        nonlocal created
+        if run.findings or leftovers:
+            return
+        if time.monotonic() > deadline:
+            run.out_of_budget = True
+            return
+        try:
+            with provisioned(
+                backend, catalog, scenario.uses, parity_run.run_id, label=f"{endpoint.id} fuzz"
+            ) as variables:
+                if endpoint.route_params:
+                    case.path_parameters = {
+                        p: str(render(scenario.params[p], variables)) for p in endpoint.route_params
+                    }
+                if isinstance(case.body, dict) and tags:
+                    case.body = {
+                        k: (
+                            tags[k] + v
+                            if k in tags and isinstance(v, str) and not v.startswith(tags[k])
+                            else v
+                        )
+                        for k, v in case.body.items()
+                    }
+                response = case.call(
+                    base_url=url, headers=headers, timeout=parity_run.settings.timeout
+                )
+                run.sent += 1
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                if scenario.creates is not None and 200 <= response.status_code < 300:
+                    created += 1
+                    problem = _delete_created(backend, scenario.creates, response.json(), variables)
+                    if problem is not None:
+                        leftovers.append(f"{_curl(case, url, headers, token, role)}: {problem}")
+                applied = checks
+                if rejection_undocumented and response.status_code == UNDOCUMENTED_REJECTION:
+                    run.rejections.append(_curl(case, url, headers, token, role))
+                    applied = [fn for fn in checks if fn is not status_code_conformance]
+                try:
+                    case.validate_response(response, checks=applied, headers=headers)
+                except (Failure, FailureGroup) as exc:
+                    for failure in _failures(exc):
+                        run.findings.append(
+                            _Finding(
+                                check=",".join(type(failure).checks) or type(failure).__name__,
+                                title=failure.title,
+                                message=failure.message,
+                                curl=_curl(case, url, headers, token, role),
+                                status=response.status_code,
+                                body=_hide(response.text[:2000], token),
+                            )
+                        )
+        except ParityError as exc:  # provisioning or its teardown failed: data may be left
+            leftovers.append(str(exc))
+
+    generated()
+    seen = ", ".join(f"{n}x{code}" for code, n in sorted(statuses.items()))
+    if leftovers:
+        record(
+            "error", f"left data behind or could not set up: {leftovers[0]}", leftovers=leftovers
+        )
+        pytest.fail(f"{endpoint.key} [{backend_name}] generated writes: {leftovers[0]}")
+    if run.rejections:
+        record(
+            "not-testable",
+            f"status_code_conformance not applied to {len(run.rejections)} undocumented HTTP "
+            f"{UNDOCUMENTED_REJECTION} answer(s) (e.g. {run.rejections[0]})",
+            schemathesis_check="status_code_conformance",
+            curl=run.rejections[0],
+        )
+    if run.findings:
+        first = run.findings[0]
+        summary = f"{first.title} (HTTP {first.status}); reproduce: {first.curl}"
+        record("drift", summary, curl=first.curl, findings=[f.__dict__ for f in run.findings])
+        pytest.fail(
+            f"{endpoint.key} [{backend_name}] schemathesis writes: {summary}\n{first.message}"
+        )
+    if run.sent == 0:
+        reason = "the fuzz budget (--fuzz-budget) was spent before any request was sent"
+        record("skipped", reason)
+        pytest.skip(reason)
+    suffix = " (budget spent before the last examples)" if run.out_of_budget else ""
+    record(
+        "pass",
+        f"{run.sent} generated {endpoint.method} request(s) as {role} ({seen}), "
+        f"{created} created and deleted, checks passed{suffix}",
+        examples=run.sent,
+        statuses={str(k): v for k, v in statuses.items()},
+        created=created,
+    )
+
+
+# --- stateful phases: create a resource, then follow the document's links ------------------
+# (a MOC: read, patch, delete, its files; an album: read, delete; an image: read, patch,
+# delete; a wishlist item: patch, delete), one test per catalog resource with links.
+
+#: Scenarios (each a few linked calls) and calls per scenario: small, the suite runs each
+#: resource on both backends.
 STATEFUL_SCENARIOS = 4
 STATEFUL_STEPS = 4
+
+
+def stateful_resources(catalog: Catalog) -> list[str]:
+    """The catalog resources the document links from their create to other operations."""
+    return [found.resource for found in resource_links(catalog)]
 
 
 @pytest.mark.writes
@@ -265,14 +537,20 @@ def test_fuzz_schemathesis_stateful(
     backend_name: str,
     st_schema: schemathesis.BaseSchema,
     st_document: dict[str, Any],
+    st_resource: str,
     parity_results: ResultSink,
     pytestconfig: pytest.Config,
     fuzz_deadline: float,
 ) -> None:
-    """Schemathesis' stateful phase over the create -> read/patch/delete links of a MOC, with
-    alice's token and the same checks; every MOC it creates is deleted afterwards."""
-    resource = parity_run.catalog.resources[STATEFUL_RESOURCE]
-    create_key = f"{resource.create.method} {resource.create.path}"
+    """Schemathesis' stateful phase over one resource's create -> linked operations, with
+    the token of the role that creates it and the same checks; every resource it creates
+    is deleted afterwards."""
+    links = next(r for r in resource_links(parity_run.catalog) if r.resource == st_resource)
+    resource = parity_run.catalog.resources[st_resource]
+    create_key = links.create.key
+    create_id = links.create.id
+    operations = links.operation_ids
+    allure.dynamic.parameter("st_resource", st_resource)
     deadline = fuzz_deadline
 
     def record(state: Any, summary: str, **evidence: Any) -> None:
@@ -281,7 +559,7 @@ def test_fuzz_schemathesis_stateful(
                 endpoint=create_key,
                 check=FUZZ_CHECK,
                 state=state,
-                summary=f"stateful: {summary}",
+                summary=f"stateful ({st_resource}): {summary}",
                 backend=backend_name,
                 evidence={"tool": "schemathesis", "phase": "stateful", **evidence},
             )
@@ -294,10 +572,10 @@ def test_fuzz_schemathesis_stateful(
     maybe_url = parity_run.settings.url_for(backend_name)
     assert maybe_url is not None
     url: str = maybe_url
-    headers = dict(backend.auth.headers(ROLE))
-    token = backend.auth.token(ROLE) if headers else ""
-    ((var, save_path),) = resource.save.items()
-    delete_path = resource.delete.path if resource.delete is not None else None
+    role = resource.create.role
+    headers = dict(backend.auth.headers(role))
+    token = backend.auth.token(role) if headers else ""
+    var, save_path = next((v, p) for v, p, _ in links.targets)
     created: set[str] = set()
     steps: list[str] = []
     findings: list[_Finding] = []
@@ -307,8 +585,8 @@ def test_fuzz_schemathesis_stateful(
         for item in st_document["paths"].values()
         for op in item.values()
     }
-    seed_body = render(resource.create.json_body, {"run_id": f"{parity_run.run_id} st"})
-    sub = st_schema.include(operation_id=list(STATEFUL_OPERATIONS))
+    seed_body = _body_of(resource.create, f"{parity_run.run_id} st")
+    sub = st_schema.include(operation_id=operations)
 
     class Machine(sub.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
@@ -318,7 +596,7 @@ def test_fuzz_schemathesis_stateful(
             # Generated create bodies are all rejected (400: the inferred body schema has no
             # minLength/minimum), so the create is seeded with the catalog resource's body;
             # the linked read/patch/delete calls are generated.
-            if case.operation.definition.raw.get("operationId") == STATEFUL_OPERATIONS[0]:
+            if case.operation.definition.raw.get("operationId") == create_id:
                 case.body = seed_body
 
         def call(self, case: schemathesis.Case, **kwargs: Any) -> Any:
@@ -328,7 +606,7 @@ def test_fuzz_schemathesis_stateful(
 
         def after_call(self, response: Any, case: schemathesis.Case) -> None:
             steps.append(f"{case.method} {case.formatted_path} -> {response.status_code}")
-            is_create = case.operation.definition.raw.get("operationId") == STATEFUL_OPERATIONS[0]
+            is_create = case.operation.definition.raw.get("operationId") == create_id
             if is_create and 200 <= response.status_code < 300:
                 value: Any = response.json()
                 for part in save_path.split("."):
@@ -343,7 +621,7 @@ def test_fuzz_schemathesis_stateful(
             applied = [fn for n, fn in CHECKS.items() if n not in EXCLUDED.get(op_id, {})]
             documented = responses_of.get(op_id, {})
             if response.status_code == UNDOCUMENTED_REJECTION and "400" not in documented:
-                rejections.append(_curl(case, url, headers, token))
+                rejections.append(_curl(case, url, headers, token, role))
                 applied = [fn for fn in applied if fn is not status_code_conformance]
             try:
                 case.validate_response(response, checks=applied, headers=headers)
@@ -354,7 +632,7 @@ def test_fuzz_schemathesis_stateful(
                             check=",".join(type(failure).checks) or type(failure).__name__,
                             title=f"{case.method} {case.path}: {failure.title}",
                             message=failure.message,
-                            curl=_curl(case, url, headers, token),
+                            curl=_curl(case, url, headers, token, role),
                             status=response.status_code,
                             body="",
                         )
@@ -381,11 +659,11 @@ def test_fuzz_schemathesis_stateful(
     finally:
         leftovers = []
         for ident in sorted(created):
-            if delete_path is None:
+            if resource.delete is None:
                 leftovers.append(ident)
                 continue
-            path = delete_path.replace("{" + var + "}", ident)
-            answer = backend.request(resource.delete.method, path, ROLE)  # type: ignore[union-attr]
+            path = str(render(resource.delete.path, {var: ident}))
+            answer = backend.request(resource.delete.method, path, resource.delete.role)
             if answer.status_code not in (200, 204, 404):  # 404: the machine deleted it
                 leftovers.append(ident)
     if rejections:
@@ -411,12 +689,12 @@ def test_fuzz_schemathesis_stateful(
         )
     if leftovers:
         record("error", f"created {resource.create.path} entries not deleted: {leftovers}")
-        pytest.fail(f"stateful phase left {len(leftovers)} {STATEFUL_RESOURCE}(s): {leftovers}")
+        pytest.fail(f"stateful phase left {len(leftovers)} {st_resource}(s): {leftovers}")
     suffix = " (budget spent before the last steps)" if out_of_budget else ""
     record(
         "pass",
-        f"{len(steps)} linked call(s), {len(created)} {STATEFUL_RESOURCE}(s) created and "
-        f"deleted{suffix}",
+        f"{len(steps)} linked call(s) over {', '.join(operations)}, {len(created)} "
+        f"{st_resource}(s) created and deleted{suffix}",
         steps=steps[-20:],
     )
 

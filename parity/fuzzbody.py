@@ -31,6 +31,7 @@ __all__ = [
     "body_strategy",
     "body_targets",
     "run_id_prefix",
+    "tagged_fields",
 ]
 
 #: Integers every integer field is tried with, besides the known values and their neighbours.
@@ -114,6 +115,21 @@ def run_id_prefix(values: list[Any]) -> str | None:
         if isinstance(value, str) and "{run_id}" in value:
             return value[: value.index("{run_id}") + len("{run_id}")] + " "
     return None
+
+
+def tagged_fields(endpoint: Endpoint) -> dict[str, str]:
+    """Body fields whose catalog values carry the run id, with the prefix to keep on any
+    value generated for them (``{"title": "parity {run_id} "}``), e.g. by Schemathesis."""
+    values: dict[str, list[Any]] = {}
+    for scenario in endpoint.scenarios:
+        if scenario.has_json and isinstance(scenario.json_body, dict):
+            for key, value in scenario.json_body.items():
+                values.setdefault(key, []).append(value)
+        if scenario.multipart is not None:
+            for key, value in scenario.multipart.fields.items():
+                values.setdefault(key, []).append(value)
+    found = {key: run_id_prefix(vals) for key, vals in values.items()}
+    return {key: prefix for key, prefix in sorted(found.items()) if prefix is not None}
 
 
 def _known(endpoint: Endpoint, available: set[str]) -> dict[str, list[Any]]:

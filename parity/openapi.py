@@ -21,6 +21,7 @@ Everything comes from data, nothing from the engine:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ from parity.infer import infer_body_schema
 __all__ = [
     "OPENAPI_VERSION",
     "SECURITY_SCHEME",
+    "ResourceLinks",
     "build_openapi",
+    "resource_links",
     "validate_document",
     "write_openapi",
 ]
@@ -100,6 +103,8 @@ def _request_body(endpoint: Endpoint) -> dict[str, Any] | None:
     forms = [s.multipart for s in successes if s.multipart is not None]
     if forms:
         props: dict[str, Any] = {}
+        encoding: dict[str, Any] = {}
+        media: dict[str, set[str]] = {}
         required: set[str] = set()
         for i, form in enumerate(forms):
             names = set(form.fields) | set(form.files)
@@ -107,10 +112,19 @@ def _request_body(endpoint: Endpoint) -> dict[str, Any] | None:
             for name in form.fields:
                 props.setdefault(name, {"type": "string"})
             for name, spec in form.files.items():
-                props[name] = {"type": "string", "contentMediaType": spec.content_type}
+                media.setdefault(name, set()).add(spec.content_type)
+        for name, types in sorted(media.items()):
+            # format: binary makes it a file part (with a filename), which is how tools such
+            # as Schemathesis tell a file from a text field whatever its media type.
+            props[name] = {"type": "string", "format": "binary"}
+            if len(types) == 1:
+                props[name]["contentMediaType"] = next(iter(types))
+            encoding[name] = {"contentType": ", ".join(sorted(types))}
         content["multipart/form-data"] = {
             "schema": {"type": "object", "properties": props, "required": sorted(required)}
         }
+        if encoding:
+            content["multipart/form-data"]["encoding"] = encoding
     if not content:
         return None
     return {"required": True, "content": content}
@@ -140,31 +154,60 @@ def _pointer(path: str) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path.split("."))
 
 
-def _links(catalog: Catalog, responses: dict[str, dict[str, Any]]) -> None:
-    """Add each resource's create -> (read, patch, delete) links to ``responses``."""
+@dataclass(frozen=True)
+class ResourceLinks:
+    """A catalog resource's create operation and the operations its answer links to."""
+
+    resource: str
+    create: Endpoint
+    #: (saved variable, its path in the create answer, the linked endpoint)
+    targets: tuple[tuple[str, str, Endpoint], ...]
+
+    @property
+    def operation_ids(self) -> list[str]:
+        return [self.create.id, *(t.id for _, _, t in self.targets)]
+
+
+def resource_links(catalog: Catalog) -> list[ResourceLinks]:
+    """Each resource whose create is a catalog endpoint, linked to every operation whose
+    only route parameter is a variable it saves (a nested resource is skipped: its parent's
+    id is not in the create answer)."""
     by_key = {e.key: e for e in catalog.endpoints}
+    found: list[ResourceLinks] = []
     for name, resource in catalog.resources.items():
         create = resource.create
         if ROUTE_PARAM.search(create.path):
-            continue  # a nested resource: its parent's id is not in this answer
+            continue
         source = by_key.get(f"{create.method} {create.path}")
         if source is None:
             continue
-        answers = responses[source.id]
+        targets = tuple(
+            (var, path, target)
+            for var, path in resource.save.items()
+            for target in catalog.endpoints
+            if target.route_params == [var]
+        )
+        if targets:
+            found.append(ResourceLinks(name, source, targets))
+    return found
+
+
+def _links(catalog: Catalog, responses: dict[str, dict[str, Any]]) -> None:
+    """Add each resource's create -> (read, patch, delete) links to ``responses``."""
+    for found in resource_links(catalog):
+        answers = responses[found.create.id]
         status = next((s for s in sorted(answers, key=int) if s.startswith("2")), None)
         if status is None:
             continue
-        links: dict[str, Any] = {}
-        for var, path in resource.save.items():
-            for target in catalog.endpoints:
-                if var in target.route_params and target.route_params == [var]:
-                    links[f"{name}-{target.id}"] = {
-                        "operationId": target.id,
-                        "parameters": {var: f"$response.body#{_pointer(path)}"},
-                        "description": f"the {name} this call created ({var} = {path})",
-                    }
-        if links:
-            answers[status].setdefault("links", {}).update(links)
+        links = {
+            f"{found.resource}-{target.id}": {
+                "operationId": target.id,
+                "parameters": {var: f"$response.body#{_pointer(path)}"},
+                "description": f"the {found.resource} this call created ({var} = {path})",
+            }
+            for var, path, target in found.targets
+        }
+        answers[status].setdefault("links", {}).update(links)
 
 
 def build_openapi(

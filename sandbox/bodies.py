@@ -110,7 +110,10 @@ class _Collector:
 
     def _header_end(self) -> None:
         name = self._field.decode("latin-1").lower()
-        self._headers[name] = self._value.decode("utf-8", errors="replace")
+        # latin-1 keeps the raw bytes: parse_options_header re-encodes the value as latin-1
+        # (a UTF-8 decoded non-ASCII field name made it raise, a 500); names and filenames
+        # are decoded as UTF-8 from its byte parameters below.
+        self._headers[name] = self._value.decode("latin-1")
         self._field, self._value = b"", b""
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:

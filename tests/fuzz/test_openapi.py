@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from parity.catalog import load_catalog
 from parity.contracts import ContractStore
 from parity.errors import UsageError
-from parity.openapi import SECURITY_SCHEME, build_openapi, validate_document
+from parity.openapi import SECURITY_SCHEME, build_openapi, resource_links, validate_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +56,15 @@ def test_operations_carry_parameters_bodies_schemas_security_and_links() -> None
     assert ok["links"]["moc-mocs.get"]["parameters"] == {"mocId": "$response.body#/data/id"}
     upload = doc["paths"]["/api/images"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+    # A file part is format: binary (tools then send it with a filename), its type declared.
+    file_part = upload["multipart/form-data"]["schema"]["properties"]["file"]
+    assert file_part == {"type": "string", "format": "binary"}  # png and jpeg scenarios
+    encoding = upload["multipart/form-data"]["encoding"]["file"]
+    assert encoding == {"contentType": "image/jpeg, image/png"}
+    avatar = doc["paths"]["/api/users/me/avatar"]["post"]["requestBody"]["content"]
+    assert avatar["multipart/form-data"]["schema"]["properties"]["file"]["contentMediaType"] == (
+        "image/png"
+    )
     schemes = doc["components"]["securitySchemes"]
     assert schemes[SECURITY_SCHEME] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
@@ -85,3 +94,24 @@ def test_cli_writes_the_document(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "valid OpenAPI 3.1" in proc.stdout
     validate(json.loads(out.read_text()))
+
+
+def test_resource_links_cover_every_resource_with_linked_operations() -> None:
+    catalog = load_catalog(ROOT / "fixtures" / "catalog.yaml")
+    found = {r.resource: r.operation_ids for r in resource_links(catalog)}
+    assert found["album"] == ["albums.create", "albums.get", "albums.delete"]
+    assert found["image"][0] == "images.upload"
+    assert {"images.get", "images.update", "images.delete"} <= set(found["image"])
+    assert found["wishlistItem"] == ["wishlist.create", "wishlist.update", "wishlist.delete"]
+    assert "albumImage" not in found  # its saved id names no route parameter
+    doc = _doc()
+    for links in resource_links(catalog):
+        create = links.create
+        ok = next(
+            v
+            for k, v in doc["paths"][create.route][create.method.lower()]["responses"].items()
+            if k.startswith("2")
+        )
+        assert {link["operationId"] for link in ok["links"].values()} >= set(
+            links.operation_ids[1:]
+        )
