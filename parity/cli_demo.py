@@ -15,6 +15,8 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from parity.config import parse_env_file
 from parity.launcher import SandboxProcess
 
 __all__ = ["demo"]
@@ -48,6 +51,14 @@ def demo(
     browser: Annotated[
         bool, typer.Option("--browser/--no-browser", help="include the Playwright flows")
     ] = True,
+    sandbox_env: Annotated[
+        Path | None,
+        typer.Option(
+            "--sandbox-env",
+            help="use the running sandbox this env file describes (parity sandbox) instead "
+            "of starting one",
+        ),
+    ] = None,
 ) -> None:
     """Start the sandbox, capture, check contracts, run every check, print the verdict."""
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -55,12 +66,10 @@ def demo(
     junit = reports_dir / "junit.xml"
     allure = reports_dir / "allure-results"
     timings: list[tuple[str, int, float]] = []
-    # the env file (passwords) goes to the private runtime dir, never under reports/
-    with SandboxProcess(log_file=reports_dir / "sandbox.log") as proc:
-        console.print(f"[bold green]sandbox ready[/] (pid {proc.pid})")
+    with _sandbox(sandbox_env, reports_dir) as sandbox:
         env = {
             **os.environ,
-            **proc.env,
+            **sandbox,
             "PARITY_BACKEND": "both",
             "PARITY_REPORTS_DIR": str(reports_dir),
         }
@@ -102,6 +111,19 @@ def demo(
         timings.append(("checks on both backends", *_step("checks", pytest_cmd, env)))
     _summary(timings, reports_dir, junit, allure)
     raise typer.Exit(0 if all(code == 0 for _, code, _ in timings) else 1)
+
+
+@contextmanager
+def _sandbox(env_file: Path | None, reports_dir: Path) -> Iterator[dict[str, str]]:
+    """The settings of a running sandbox: the one ``env_file`` describes, or a new one."""
+    if env_file is not None:
+        console.print(f"[bold green]using the sandbox of[/] {env_file}")
+        yield parse_env_file(env_file)
+        return
+    # the env file (passwords) goes to the private runtime dir, never under reports/
+    with SandboxProcess(log_file=reports_dir / "sandbox.log") as proc:
+        console.print(f"[bold green]sandbox ready[/] (pid {proc.pid})")
+        yield proc.env
 
 
 def _summary(
