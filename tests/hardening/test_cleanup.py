@@ -192,3 +192,31 @@ def test_run_marker_and_durations() -> None:
             parse_duration(bad)
     with pytest.raises(UsageError, match="nothing to select"):
         require_selection(None, None)
+
+
+RUN_ID_PROBE = """
+import pytest
+from parity.plugin import get_state
+
+@pytest.mark.parametrize("n", range(6))
+def test_id(request, n):
+    run_id = get_state(request.config).run_id
+    (request.config.rootpath / f"id-{n}.txt").write_text(run_id)
+"""
+
+
+@pytest.mark.parametrize("given", [None, "ci-1234"])
+def test_one_run_is_one_id_across_xdist_workers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, given: str | None
+) -> None:
+    if given is None:
+        monkeypatch.delenv("PARITY_RUN_ID", raising=False)
+    else:
+        monkeypatch.setenv("PARITY_RUN_ID", given)
+    pytester.makepyfile(test_probe=RUN_ID_PROBE)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "-p", "no:randomly")
+    result.assert_outcomes(passed=6)
+    ids = {(pytester.path / f"id-{n}.txt").read_text() for n in range(6)}
+    assert len(ids) == 1, ids  # both workers and every test: the controller's id
+    if given is not None:
+        assert ids == {given}
