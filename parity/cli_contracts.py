@@ -7,6 +7,7 @@ naming the file and the fix) and exit 1 when the result needs attention.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets as _random
 from collections.abc import Iterator
@@ -104,7 +105,8 @@ def _replay(
             client,
             catalog,
             out,
-            run_id=_random.token_hex(4),
+            # the run's id when one is given, so `parity cleanup --run-id` finds leftovers
+            run_id=os.environ.get("PARITY_RUN_ID") or _random.token_hex(4),
             cases=cases,
             concurrency=width,
             secrets=known_secrets(settings),
