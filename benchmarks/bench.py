@@ -406,7 +406,7 @@ def bench_suite(reports: Path, make_test: bool, previous: Path) -> dict[str, Any
         cmd = [sys.executable, "-m", "pytest", "-q", *args]
         seconds, code = _time(cmd, env)
         out[key] = seconds
-        out["runs"][key] = {"cmd": " ".join(cmd[1:]), "exit": code}
+        out["runs"][key] = {"cmd": " ".join(["pytest", *cmd[3:]]), "exit": code}
     if make_test:
         seconds, code = _time(["make", "test"])
         out["make_test_s"] = seconds

@@ -271,8 +271,19 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+#: (id(expected list), id(actual list)) -> (the two lists, positions that may differ or
+#: None): what :func:`_reorder` learnt about a list, so the walk after it does not marshal
+#: the same items again. The lists are held, so their ids stay theirs.
+_Known = dict[tuple[int, int], tuple[list[Any], list[Any], list[int] | None]]
+
+
 def _reorder(
-    expected: Any, actual: Any, path: tuple[Part, ...], rules: Rules, found: list[tuple[Part, ...]]
+    expected: Any,
+    actual: Any,
+    path: tuple[Part, ...],
+    rules: Rules,
+    found: list[tuple[Part, ...]],
+    known: _Known | None = None,
 ) -> Any:
     """``actual`` with each list that holds the same items as ``expected`` in another order
     put back in ``expected``'s order; the paths of those lists go to ``found``. This turns
@@ -285,7 +296,7 @@ def _reorder(
         for key, value in actual.items():
             if key not in expected or _same(expected[key], value):
                 continue
-            moved = _reorder(expected[key], value, (*path, key), rules, found)
+            moved = _reorder(expected[key], value, (*path, key), rules, found, known)
             if moved is not value:
                 out = dict(actual) if out is None else out
                 out[key] = moved
@@ -295,12 +306,16 @@ def _reorder(
         differ = [i for i, (e, a) in pairs if not _same(e, a)]
         if not differ:
             return actual
-        if not rules.is_unordered(path) and _same_items(expected, actual, differ):
-            found.append(path)
-            return list(expected)
+        if not rules.is_unordered(path):
+            alike = len(differ) == len(expected) or _alike(expected, actual, differ)
+            if known is not None:
+                known[(id(expected), id(actual))] = (expected, actual, differ if alike else None)
+            if _same_items(expected, actual, differ, alike):
+                found.append(path)
+                return list(expected)
         items: list[Any] | None = None
         for i in differ:
-            moved = _reorder(expected[i], actual[i], (*path, i), rules, found)
+            moved = _reorder(expected[i], actual[i], (*path, i), rules, found, known)
             if moved is not actual[i]:
                 items = list(actual) if items is None else items
                 items[i] = moved
@@ -308,11 +323,11 @@ def _reorder(
     return actual
 
 
-def _same_items(expected: list[Any], actual: list[Any], differ: list[int]) -> bool:
+def _same_items(expected: list[Any], actual: list[Any], differ: list[int], alike: bool) -> bool:
     """The two lists hold the same items (as canonical JSON) in any order. When the items at
-    the other positions are alike (see :func:`_alike`), only the ``differ`` positions need
-    their canonical form: the alike ones count the same on both sides."""
-    if len(differ) < len(expected) and not _alike(expected, actual, differ):
+    the other positions are ``alike`` (see :func:`_alike`), only the ``differ`` positions
+    need their canonical form: the alike ones count the same on both sides."""
+    if not alike:
         return sorted(map(_canonical, expected)) == sorted(map(_canonical, actual))
     return sorted(_canonical(expected[i]) for i in differ) == sorted(
         _canonical(actual[i]) for i in differ
@@ -416,10 +431,13 @@ def _same(x: Any, y: Any) -> bool:
     return x is y or x == y  # what list equality uses per item
 
 
-def _unequal_positions(e: list[Any], a: list[Any], n: int) -> list[int] | None:
+def _unequal_positions(e: list[Any], a: list[Any], n: int, known: _Known) -> list[int] | None:
     """Positions < ``n`` whose items may differ; the others are the same objects, or equal
     with the same types, key order and float bits (their marshal bytes agree, checked in one
     C call), so nothing is to be found under them. None: that could not be shown; walk all."""
+    hit = known.get((id(e), id(a)))
+    if hit is not None and hit[0] is e and hit[1] is a:
+        return hit[2]
     differ = [i for i in range(n) if not _same(e[i], a[i])]
     if len(differ) == n or _alike(e, a, differ, n):
         return differ
@@ -439,7 +457,9 @@ def _alike(e: list[Any], a: list[Any], differ: list[int], n: int | None = None) 
         return False
 
 
-def _walk(e: Any, a: Any, path: tuple[Part, ...], rules: Rules, out: list[RawDiff]) -> None:
+def _walk(
+    e: Any, a: Any, path: tuple[Part, ...], rules: Rules, out: list[RawDiff], known: _Known
+) -> None:
     if e is a:
         return
     te = type(e)
@@ -449,15 +469,20 @@ def _walk(e: Any, a: Any, path: tuple[Part, ...], rules: Rules, out: list[RawDif
         if e != a:
             out.append(("value", path, e, a))
     elif te is dict:
-        _walk_dict(e, a, path, rules, out)
+        _walk_dict(e, a, path, rules, out, known)
     elif te is list:
-        _walk_list(e, a, path, rules, out)
+        _walk_list(e, a, path, rules, out, known)
     elif te not in _JSON:  # pragma: no cover - not from json.loads: DeepDiff knows them
         out.extend(_deepdiff(e, a, rules, path))
 
 
 def _walk_dict(
-    e: dict[Any, Any], a: dict[Any, Any], path: tuple[Part, ...], rules: Rules, out: list[RawDiff]
+    e: dict[Any, Any],
+    a: dict[Any, Any],
+    path: tuple[Part, ...],
+    rules: Rules,
+    out: list[RawDiff],
+    known: _Known,
 ) -> None:
     for key, av in a.items():
         if _private(key):
@@ -473,7 +498,7 @@ def _walk_dict(
             if ev != av:
                 out.append(("value", (*path, key), ev, av))
         else:
-            _walk(ev, av, (*path, key), rules, out)
+            _walk(ev, av, (*path, key), rules, out, known)
     for key, ev in e.items():
         if key not in a and not _private(key):
             out.append(("removed", (*path, key), ev, _ABSENT))
@@ -484,7 +509,12 @@ def _all_basic(items: list[Any]) -> bool:
 
 
 def _walk_list(
-    e: list[Any], a: list[Any], path: tuple[Part, ...], rules: Rules, out: list[RawDiff]
+    e: list[Any],
+    a: list[Any],
+    path: tuple[Part, ...],
+    rules: Rules,
+    out: list[RawDiff],
+    known: _Known,
 ) -> None:
     if rules.unordered and rules.is_unordered(path):
         out.extend(_deepdiff(e, a, rules, path))
@@ -498,22 +528,24 @@ def _walk_list(
             out.extend(_deepdiff(e, a, rules, path))
         return
     n = min(len(e), len(a))
-    positions = _unequal_positions(e, a, n) if n >= _SKIP_MIN else None
+    positions = _unequal_positions(e, a, n, known) if n >= _SKIP_MIN else None
     for i in range(n) if positions is None else positions:
-        _walk(e[i], a[i], (*path, i), rules, out)
+        _walk(e[i], a[i], (*path, i), rules, out, known)
     for i in range(n, len(e)):
         out.append(("item-removed", (*path, i), e[i], _ABSENT))
     for i in range(n, len(a)):
         out.append(("item-added", (*path, i), _ABSENT, a[i]))
 
 
-def _raw_diffs(expected: Any, actual: Any, rules: Rules, *, fast: bool = True) -> list[RawDiff]:
+def _raw_diffs(
+    expected: Any, actual: Any, rules: Rules, *, fast: bool = True, known: _Known | None = None
+) -> list[RawDiff]:
     """Every difference of two JSON values as (kind, path parts, expected, actual), sorted.
     ``fast=False``: DeepDiff over the whole tree (the reference the fast walk is tested
-    against)."""
+    against). ``known``: what :func:`_reorder` learnt about the same two trees."""
     found: list[RawDiff] = []
     if fast:
-        _walk(expected, actual, (), rules, found)
+        _walk(expected, actual, (), rules, found, {} if known is None else known)
     else:
         found = _deepdiff(expected, actual, rules)
     return _finish(found)
@@ -540,7 +572,8 @@ def diff_body(
         kind: Kind = "value" if expected.is_json == actual.is_json else "body"
         return [Difference("$", kind, _clip(exp), _clip(act), "breaking", origin)], []
     order_paths: list[tuple[Part, ...]] = []
-    reordered = _reorder(expected.body, actual.body, (), rules, order_paths)
+    known: _Known = {}
+    reordered = _reorder(expected.body, actual.body, (), rules, order_paths, known)
     diffs: list[Difference] = []
     declared: dict[str, NoiseHit] = {}
     for parts in order_paths if values else []:
@@ -557,7 +590,7 @@ def diff_body(
                 note="the same items in a different order",
             )
         )
-    for kind, parts, t1, t2 in _raw_diffs(expected.body, reordered, rules):
+    for kind, parts, t1, t2 in _raw_diffs(expected.body, reordered, rules, known=known):
         # Noise is about values: a type the two reference answers agreed on still counts.
         typed = kind == "type" and t2 is not None
         if (

@@ -279,9 +279,15 @@ def _mutate(data: st.DataObject, value: Any, depth: int = 0) -> Any:
 
 
 def _reference_reorder(
-    expected: Any, actual: Any, path: tuple[Any, ...], rules: Rules, found: list[Any]
+    expected: Any,
+    actual: Any,
+    path: tuple[Any, ...],
+    rules: Rules,
+    found: list[Any],
+    known: Any = None,
 ) -> Any:
-    # parity.diff._reorder as it was before the identical-items shortcuts
+    # parity.diff._reorder as it was before the identical-items shortcuts (``known``: what
+    # the fast one hands the walk; nothing here)
     if isinstance(expected, dict) and isinstance(actual, dict):
         return {
             k: _reference_reorder(expected[k], v, (*path, k), rules, found) if k in expected else v
