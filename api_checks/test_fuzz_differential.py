@@ -13,7 +13,7 @@ A difference is shrunk to a minimal query or body, saved in Hypothesis' example 
 under ``<reports>/hypothesis`` (replayed first next time) and reported to the matrix as the
 endpoint's ``fuzz`` cell with a reproducing curl line per backend.
 Deterministic (fixed seed); bounded by ``--fuzz-budget`` (whole session, default 60 s)
-and ``--fuzz-examples`` (per endpoint, default 30).
+and ``--fuzz-examples`` (per endpoint, default 30 queries / 20 bodies).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from parity.plugin import ParityRun, ResultSink, get_state
 pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
 
 DEFAULT_EXAMPLES = 30
+#: Bodies per write endpoint: fewer, each one sets up and tears down state on both backends.
+DEFAULT_BODY_EXAMPLES = 20
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -77,7 +79,8 @@ def _fuzz(
         reason = "the fuzz budget (--fuzz-budget) was spent before this endpoint"
         parity_results.extend(not_testable_records(case, reason, (FUZZ_CHECK,), state="skipped"))
         pytest.skip(reason)
-    examples = int(_option(pytestconfig, "fuzz_examples", "PARITY_FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
+    default = DEFAULT_EXAMPLES if kind == "query" else DEFAULT_BODY_EXAMPLES
+    examples = int(_option(pytestconfig, "fuzz_examples", "PARITY_FUZZ_EXAMPLES", default))
     run = parity_run
     outcome = fuzz_case(
         case,

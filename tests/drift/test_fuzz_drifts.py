@@ -1,10 +1,11 @@
 """Drifts only generated inputs find (issue #9): one sandbox carries ``search-unicode``
 (serverless 500s on an emoji search term) and ``limit-edge`` (serverless accepts limit=0
-and 101 on GET /api/images). The differential fuzz checks (``pytest -m fuzz``, fixed seed,
-30 examples an endpoint) find both within the budget, each as its endpoint's ``fuzz`` cell
-with a minimal input and a reproducing curl line, leave the other fuzz cells green, and
+and 101 on GET /api/images). The differential query fuzz checks (``pytest -m fuzz``, fixed
+seed, 30 examples an endpoint) find both within the budget, each as its endpoint's ``fuzz``
+cell with a minimal input and a reproducing curl line, leave the other fuzz cells green, and
 store the findings in Hypothesis' example database, from which a one-example rerun replays
-them."""
+them. Another carries ``title-length`` (serverless accepts a MOC title over 200 characters),
+which only the body fuzz checks find, shrunk to a 201-character title."""
 
 from __future__ import annotations
 
