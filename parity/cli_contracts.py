@@ -127,9 +127,14 @@ def _replay(
 
 def capture(
     har: Annotated[
-        Path | None, typer.Option("--har", help="import this HAR file instead of replaying")
+        Path | None,
+        typer.Option(
+            "--har", envvar="PARITY_HAR", help="import this HAR file instead of replaying"
+        ),
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="cassettes directory")] = DEFAULT_CASSETTES_DIR,
+    out: Annotated[
+        Path, typer.Option("--out", envvar="PARITY_CASSETTES", help="cassettes directory")
+    ] = DEFAULT_CASSETTES_DIR,
     catalog: CatalogOpt = None,
     backend: BackendOpt = "express",
     express_url: Annotated[
@@ -190,9 +195,12 @@ def capture(
 
 def contracts(
     cassettes: Annotated[
-        Path, typer.Option("--cassettes", help="where the cassettes are")
+        Path,
+        typer.Option("--cassettes", envvar="PARITY_CASSETTES", help="where the cassettes are"),
     ] = DEFAULT_CASSETTES_DIR,
-    out: Annotated[Path, typer.Option("--out", help="schemas directory")] = DEFAULT_CONTRACTS_DIR,
+    out: Annotated[
+        Path, typer.Option("--out", envvar="PARITY_CONTRACTS_DIR", help="schemas directory")
+    ] = DEFAULT_CONTRACTS_DIR,
     catalog: CatalogOpt = None,
     backend: BackendOpt = "express",
     check: Annotated[

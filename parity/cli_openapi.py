@@ -29,7 +29,10 @@ def openapi(
         typer.Option("--catalog", help="endpoint catalog (default fixtures/catalog.yaml)"),
     ] = None,
     contracts_dir: Annotated[
-        Path, typer.Option("--contracts", help="the inferred JSON schemas")
+        Path,
+        typer.Option(
+            "--contracts", envvar="PARITY_CONTRACTS_DIR", help="the inferred JSON schemas"
+        ),
     ] = DEFAULT_CONTRACTS_DIR,
     out: Annotated[Path, typer.Option("--out", help="the document to write")] = Path(
         "reports/openapi.json"

@@ -24,7 +24,7 @@ console = Console(soft_wrap=True)
 def report(
     input_path: Annotated[
         Path,
-        typer.Option("--input", help="the matrix JSON a parity run wrote"),
+        typer.Option("--input", envvar="PARITY_MATRIX", help="the matrix JSON a parity run wrote"),
     ] = Path("reports/parity-matrix.json"),
     out: Annotated[
         Path | None,

@@ -121,6 +121,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="endpoint catalog (env PARITY_CATALOG; default fixtures/catalog.yaml)",
     )
     group.addoption(
+        "--parity-config",
+        default=None,
+        metavar="FILE",
+        help="the parity.toml to read (env PARITY_CONFIG; default ./parity.toml when it exists)",
+    )
+    group.addoption(
+        "--contracts-dir",
+        default=None,
+        metavar="DIR",
+        help="the contract schemas (env PARITY_CONTRACTS_DIR; default contracts/schemas)",
+    )
+    group.addoption(
         "--baseline",
         default=None,
         metavar="FILE",
@@ -369,8 +381,11 @@ def collection_catalog(config: pytest.Config) -> Catalog:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    if config.option.contracts_dir:  # read where the schemas are loaded (contracts/)
+        os.environ["PARITY_CONTRACTS_DIR"] = str(config.option.contracts_dir)
+    toml = Path(config.option.parity_config) if config.option.parity_config else None
     try:
-        settings = Settings.load(overrides=_overrides(config))
+        settings = Settings.load(overrides=_overrides(config), toml_path=toml)
         path, named = _baseline_path(config)
         baseline = load_baseline(path, required=named)
     except ParityError as exc:

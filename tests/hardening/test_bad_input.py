@@ -24,6 +24,7 @@ import copy
 import itertools
 import json
 import os
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -896,3 +897,48 @@ def test_debug_shows_the_traceback(scratch: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PARITY_DEBUG", "1")
     with pytest.raises(KeyError):  # re-raised: Python prints the traceback
         cli.main()
+
+
+# --- every file can be chosen by option and by environment ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "spec_name", "args"),
+    [
+        ("PARITY_MATRIX", "matrix", ["report"]),
+        ("PARITY_HAR", "HAR", ["capture", "--catalog", str(ROOT / "fixtures" / "catalog.yaml")]),
+    ],
+    ids=["matrix", "har"],
+)
+def test_file_chosen_by_environment(
+    env: str,
+    spec_name: str,
+    args: list[str],
+    scratch: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    spec = BY_NAME[spec_name]
+    path = write(scratch, spec, b"\xff not JSON")
+    monkeypatch.setenv(env, str(path))
+    monkeypatch.chdir(scratch)  # capture would write under ./fixtures/cassettes
+    code, output = run_cli(args, monkeypatch, capsys)
+    assert code == 2, output
+    assert_one_error_line(output, path)
+    tried(spec, "cli-env")
+
+
+def test_pytest_parity_config_option(scratch: Path) -> None:
+    spec = BY_NAME["parity.toml"]
+    path = write(scratch, spec, 'stage = "soon"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--parity-config", str(path), "--collect-only", "-q",
+         "-p", "no:randomly", str(ROOT / "tests" / "hardening" / "__init__.py")],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 4, output  # pytest's usage-error exit code
+    assert "Traceback" not in output
+    assert f"{path}: key stage: invalid rollout stage" in output, output
+    tried(spec, "pytest-option")
