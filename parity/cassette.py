@@ -119,10 +119,12 @@ class CassetteWriter:
         assert self._file is not None
         self._file.close()
         self._file = None
-        if exc_type is None:
+        if exc_type is None and self.count:
             os.replace(self._tmp, self.path)
         else:
             self._tmp.unlink(missing_ok=True)
+            if exc_type is None:  # nothing recorded: no cassette (an empty one is an error)
+                self.path.unlink(missing_ok=True)
 
 
 _TEXT = (str, "text")
