@@ -17,16 +17,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from parity.cleanup import parse_duration, require_selection, run_marker
+from parity.catalog import load_catalog
+from parity.cleanup import cleanup, parse_duration, require_selection, run_marker
+from parity.client import Backends
+from parity.config import Settings
 from parity.errors import UsageError
 from parity.launcher import SandboxProcess
+from parity.payloads import make_payload
 from sandbox.core.db import postgres_driver_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,3 +225,53 @@ def test_one_run_is_one_id_across_xdist_workers(
     assert len(ids) == 1, ids  # both workers and every test: the controller's id
     if given is not None:
         assert ids == {given}
+
+
+def test_cleanup_finds_every_kind_as_each_user(
+    sandbox: tuple[SandboxProcess, SandboxDb],
+) -> None:
+    """One leftover of each kind (bob's MOC too: alice's listing sees it, only bob may delete
+    it), plus an old one of another run that only --older-than selects."""
+    sb, db = sandbox
+    run_id, other = f"kinds{secrets.token_hex(3)}", f"old{secrets.token_hex(3)}"
+    settings = Settings.load(environ=sb.env)
+    with Backends.from_settings(settings) as backends:
+        api = backends["express"]
+
+        def create(role: str, path: str, **body: Any) -> None:
+            resp = api.request("POST", path, role, **body)
+            assert resp.status_code == 201, resp.text
+
+        moc = {"description": "d", "theme": "Castle", "pieceCount": 5, "tags": []}
+        create("alice", "/api/mocs", json={**moc, "title": f"parity {run_id} moc"})
+        create("bob", "/api/mocs", json={**moc, "title": f"parity {run_id} bob moc"})
+        create("alice", "/api/albums", json={"title": f"parity {run_id} album"})
+        create(
+            "alice",
+            "/api/images",
+            data={"title": f"parity {run_id} image"},
+            files={"file": ("p.png", make_payload(2048, "image/png"), "image/png")},
+        )
+        item = {"setNumber": "10294-1", "priority": 3, "notes": ""}
+        create("bob", "/api/wishlist", json={**item, "name": f"parity {run_id} item"})
+        create("alice", "/api/mocs", json={**moc, "title": f"parity {other} moc"})
+        assert db.rows(run_id) == {
+            "mocs": 2,
+            "albums": 1,
+            "images": 1,
+            "wishlist_items": 1,
+            "moc_files": 0,
+        }
+        catalog = load_catalog(settings.catalog)
+        found = cleanup(backends, catalog, settings.users, run_id=run_id)
+        assert sorted(s.kind for s in found) == ["album", "image", "moc", "moc", "wishlistItem"]
+        assert all(s.state == "deleted" for s in found), found
+        assert {s.role for s in found if s.label.endswith("bob moc")} == {"bob"}
+        assert sum(db.rows(run_id).values()) == 0
+        # the other run's MOC is untouched by --run-id, and taken by --older-than
+        assert db.rows(other)["mocs"] == 1
+        later = datetime.now(UTC) + timedelta(hours=3)
+        aged = cleanup(backends, catalog, settings.users, older_than=timedelta(hours=2), now=later)
+        assert any(other in s.label and s.state == "deleted" for s in aged), aged
+        assert db.rows(other)["mocs"] == 0
+    print(f"\ncleanup, every kind: {len(found)} leftovers of 4 kinds and 2 users deleted, 0 rows")
