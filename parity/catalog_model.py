@@ -1,0 +1,437 @@
+"""The catalog's models (pydantic): endpoints, scenarios, resources and their parts.
+
+The file format is described in :mod:`parity.catalog`; loading, cross-reference checks and
+error reporting are in :mod:`parity.catalog_load`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from parity import jsonpath
+from parity.checkspec import Checks
+from parity.payloads import make_payload, min_size, parse_size
+
+__all__ = [
+    "BUILTIN_VARIABLES",
+    "READ_ONLY_METHODS",
+    "ROUTE_PARAM",
+    "Case",
+    "Catalog",
+    "Creates",
+    "Endpoint",
+    "FileSpec",
+    "Multipart",
+    "Noise",
+    "RequestParts",
+    "Resource",
+    "Scenario",
+    "Step",
+    "express_to_template",
+    "parse_route_listing",
+    "route_key",
+    "route_shape",
+]
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Variables every template may use without saving them first.
+BUILTIN_VARIABLES = frozenset({"run_id"})
+
+#: A ``{name}`` route parameter.
+ROUTE_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _listify(value: Any) -> Any:
+    # "expect: 200" means [200]; anything not a list is wrapped so a bad value is reported
+    # as "not an integer" rather than "not a tuple".
+    return value if isinstance(value, list | tuple) else [value]
+
+
+def _size(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | str):
+        return parse_size(value)  # ValueError -> a validation error with the fix
+    return value
+
+
+Method = Annotated[
+    Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], BeforeValidator(_upper)
+]
+Status = Annotated[int, Field(ge=100, le=599)]
+Statuses = Annotated[tuple[Status, ...], BeforeValidator(_listify), Field(min_length=1)]
+Scalar = str | int | float | bool
+SavePaths = dict[str, str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class FileSpec(_Model):
+    """An upload file, generated in memory: give ``size`` (bytes or "10MiB") or ``text``."""
+
+    filename: str
+    content_type: str = "application/octet-stream"
+    size: Annotated[int | None, BeforeValidator(_size)] = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FileSpec:
+        if (self.size is None) == (self.text is None):
+            raise ValueError("give exactly one of size (bytes, e.g. 64KiB) or text")
+        if self.size is not None and self.size < min_size(self.content_type):
+            raise ValueError(
+                f"a generated {self.content_type} needs at least "
+                f"{min_size(self.content_type)} bytes; use text for odd content"
+            )
+        return self
+
+    def payload(self) -> bytes:
+        """The file's bytes (deterministic: the same spec always gives the same bytes)."""
+        if self.text is not None:
+            return self.text.encode("utf-8")
+        assert self.size is not None
+        return make_payload(self.size, self.content_type)
+
+
+class Multipart(_Model):
+    fields: dict[str, Scalar] = {}
+    files: dict[str, FileSpec] = {}
+
+
+class RequestParts(_Model):
+    """The request parts shared by steps and scenarios. At most one body kind."""
+
+    query: dict[str, Scalar | list[Scalar]] = {}
+    headers: dict[str, str] = {}
+    json_body: Any = Field(None, alias="json")
+    multipart: Multipart | None = None
+    body: str | None = None
+
+    @model_validator(mode="after")
+    def _one_body(self) -> RequestParts:
+        given = [k for k in ("json_body", "multipart", "body") if k in self.model_fields_set]
+        if len(given) > 1:
+            names = [{"json_body": "json"}.get(k, k) for k in given]
+            raise ValueError(f"give only one body kind, not {' and '.join(names)}")
+        return self
+
+    @property
+    def has_json(self) -> bool:
+        """True when ``json:`` was written (even ``json: null``)."""
+        return "json_body" in self.model_fields_set
+
+
+class Step(RequestParts):
+    """A setup or teardown request. ``expect`` defaults to any 2xx."""
+
+    role: str = Field("anonymous", alias="as")
+    method: Method
+    path: str
+    save: SavePaths = {}
+    expect: Statuses | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_shape(cls, value: str) -> str:
+        if not value.startswith(("/", "{", "http://", "https://")):
+            raise ValueError("a path starts with /, a {variable} or http(s)://")
+        return value
+
+
+class Resource(_Model):
+    """Reusable state: created before a scenario that ``uses`` it, deleted after."""
+
+    uses: list[str] = []
+    create: Step
+    save: SavePaths = {}
+    delete: Step | None = None
+
+
+class Creates(_Model):
+    """What a (POST) scenario creates, so it is deleted after the scenario."""
+
+    save: SavePaths
+    delete: Step
+
+
+class Noise(_Model):
+    """Declared noise: JSON paths whose values differ by nature, lists compared as sets."""
+
+    ignore: list[str] = []
+    unordered: list[str] = []
+
+    @field_validator("ignore", "unordered")
+    @classmethod
+    def _paths(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                jsonpath.parse(value)
+            except jsonpath.JsonPathError as exc:
+                raise ValueError(str(exc)) from None
+        return values
+
+
+class Scenario(RequestParts):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str | None = None
+    role: str = Field("anonymous", alias="as")
+    uses: list[str] = []
+    steps: list[Step] = []
+    params: dict[str, Scalar] = {}
+    expect: Statuses
+    creates: Creates | None = None
+    tags: list[str] = []
+
+
+class Endpoint(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    method: Method
+    route: str
+    auth: Literal["public", "user", "owner", "owner-or-admin"] = "public"
+    role: str = Field("anonymous", alias="as")
+    frontend: str | None = None
+    description: str | None = None
+    tags: list[str] = []
+    noise: Noise = Noise()
+    #: Contract inference: whether objects may carry fields the samples never had (true:
+    #: allowed here, reported by the differential checks), and objects whose keys are
+    #: data (``data.byTheme``) inferred as a map of one value schema.
+    additional_properties: bool = True
+    maps: list[str] = []
+    scenarios: list[Scenario] = Field(min_length=1)
+
+    @field_validator("maps")
+    @classmethod
+    def _map_paths(cls, values: list[str]) -> list[str]:
+        return Noise._paths(values)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_role(cls, data: Any) -> Any:
+        # A scenario without "as" runs as the endpoint's role: fill it in before validation.
+        if isinstance(data, dict) and isinstance(data.get("scenarios"), list):
+            role = data.get("as", data.get("role", "anonymous"))
+            data = dict(data)
+            data["scenarios"] = [
+                {"as": role, **s}
+                if isinstance(s, dict) and "as" not in s and "role" not in s
+                else s
+                for s in data["scenarios"]
+            ]
+        return data
+
+    @field_validator("route")
+    @classmethod
+    def _route_shape(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("a route starts with /")
+        if ":" in value:
+            raise ValueError(f"write route parameters as {{name}}, not :name ({value})")
+        return value
+
+    @property
+    def key(self) -> str:
+        """``"GET /api/mocs/{mocId}"``."""
+        return f"{self.method} {self.route}"
+
+    @property
+    def read_only(self) -> bool:
+        return self.method in READ_ONLY_METHODS
+
+    @property
+    def route_params(self) -> list[str]:
+        return ROUTE_PARAM.findall(self.route)
+
+    def scenario(self, name: str) -> Scenario:
+        for scenario in self.scenarios:
+            if scenario.name == name:
+                return scenario
+        raise KeyError(f"{self.id} has no scenario {name!r}")
+
+
+class Case(NamedTuple):
+    """One (endpoint, scenario) pair; ``id`` suits pytest parametrisation."""
+
+    endpoint: Endpoint
+    scenario: Scenario
+
+    @property
+    def id(self) -> str:
+        return f"{self.endpoint.id}/{self.scenario.name}"
+
+
+def route_key(method: str, route: str) -> str:
+    return f"{method.upper()} {route}"
+
+
+def express_to_template(path: str) -> str:
+    """Express' ``/api/mocs/:mocId`` (also ``:id?``, ``:id(\\d+)``) -> ``/api/mocs/{mocId}``."""
+    return re.sub(r":([A-Za-z_][A-Za-z0-9_]*)(\([^)]*\))?\??", r"{\1}", path)
+
+
+def route_shape(route: str) -> str:
+    """Route identity regardless of parameter names: ``/a/{x}`` == ``/a/{id}``."""
+    route = express_to_template(route)
+    return re.sub(r"\{[^}]*\}", "{}", route.rstrip("/") or "/")
+
+
+def parse_route_listing(payload: Any) -> list[tuple[str, str]]:
+    """``(METHOD, template)`` pairs from a ``/debug/routes``-like answer.
+
+    Accepts the envelope (``{"data": ...}``), ``{"routes": [...]}``, and items spelled as
+    ``"GET /x/:id"``, ``["GET", "/x"]`` or ``{"method"|"methods": ..., "path"|"route": ...}``
+    where ``methods`` may be a list or Express' ``{"get": true}``. HEAD is skipped
+    (Express answers it for every GET).
+    """
+    while isinstance(payload, Mapping):
+        for key in ("routes", "data", "items"):
+            if key in payload:
+                payload = payload[key]
+                break
+        else:
+            raise ValueError("no routes, data or items key in the route listing")
+    pairs: list[tuple[str, str]] = []
+    for item in payload or []:
+        methods: Any
+        if isinstance(item, str):
+            methods, _, path = item.strip().partition(" ")
+            methods = methods.split(",")
+        elif isinstance(item, list | tuple) and len(item) == 2:
+            methods, path = [item[0]], item[1]
+        elif isinstance(item, Mapping):
+            path = item.get("path") or item.get("route") or item.get("template") or ""
+            methods = item.get("methods", item.get("method", []))
+            if isinstance(methods, Mapping):
+                methods = [m for m, on in methods.items() if on]
+            elif isinstance(methods, str):
+                methods = [methods]
+        else:
+            raise ValueError(f"cannot read route listing item {item!r}")
+        for method in methods:
+            method = str(method).strip().upper()
+            if method and method != "HEAD" and str(path).startswith("/"):
+                pairs.append((method, express_to_template(str(path).strip())))
+    return pairs
+
+
+class Catalog(_Model):
+    version: Literal[1]
+    roles: list[str] = Field(min_length=1)
+    ignore_routes: dict[str, str] = {}
+    #: JSON paths whose values become an ``enum`` in inferred contracts; nothing else
+    #: does, so schemas never learn ids or titles.
+    enum_fields: list[str] = ["status"]
+    resources: dict[str, Resource] = {}
+    endpoints: list[Endpoint] = Field(min_length=1)
+    #: Settings of the boundary, auth, errors, CORS and health checks (parity.checkspec).
+    checks: Checks = Checks()
+
+    @field_validator("enum_fields")
+    @classmethod
+    def _enum_paths(cls, values: list[str]) -> list[str]:
+        return Noise._paths(values)
+
+    _path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("ignore_routes")
+    @classmethod
+    def _ignore_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[A-Z]+ /\S*", key):
+                raise ValueError(f"{key!r} is not 'METHOD /route'")
+        return value
+
+    @property
+    def path(self) -> Path | None:
+        """The file the catalog was loaded from."""
+        return self._path
+
+    def cases(self, tags: Iterable[str] | None = None) -> list[Case]:
+        """Every (endpoint, scenario), optionally only those carrying one of ``tags``
+        (endpoint tags and scenario tags both count)."""
+        wanted = set(tags or ())
+        return [
+            Case(e, s)
+            for e in self.endpoints
+            for s in e.scenarios
+            if not wanted or wanted & (set(e.tags) | set(s.tags))
+        ]
+
+    def get(self, endpoint_id: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.id == endpoint_id:
+                return endpoint
+        close = difflib.get_close_matches(endpoint_id, [e.id for e in self.endpoints], n=1)
+        raise KeyError(
+            f"no endpoint {endpoint_id!r} in the catalog"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+        )
+
+    def find(self, method: str, route: str) -> Endpoint | None:
+        """The endpoint for ``method`` and ``route`` (either spelling, any param names)."""
+        shape = route_shape(route)
+        for endpoint in self.endpoints:
+            if endpoint.method == method.upper() and route_shape(endpoint.route) == shape:
+                return endpoint
+        return None
+
+    def uncovered_routes(self, routes: Any) -> list[str]:
+        """Routes a backend serves (``/debug/routes``) that the catalog does not cover.
+
+        ``routes`` is anything :func:`parse_route_listing` reads. Entries of
+        ``ignore_routes`` are not reported. Returns sorted ``"METHOD /template"`` keys.
+        """
+        ignored = {
+            (k.split(" ", 1)[0], route_shape(k.split(" ", 1)[1])) for k in self.ignore_routes
+        }
+        missing = {
+            route_key(method, path)
+            for method, path in parse_route_listing(routes)
+            if (method, route_shape(path)) not in ignored and self.find(method, path) is None
+        }
+        return sorted(missing)
+
+    def resource_order(self, names: Iterable[str]) -> list[str]:
+        """``names`` and what they use, dependencies first, each once."""
+        order: list[str] = []
+
+        def visit(name: str) -> None:
+            if name not in order:
+                for dep in self.resources[name].uses:
+                    visit(dep)
+                order.append(name)
+
+        for name in names:
+            visit(name)
+        return order
+
+    def writes(self, endpoint: Endpoint, scenario: Scenario) -> bool:
+        """Whether running the scenario changes state (its request, setup or teardown)."""
+        steps = list(scenario.steps)
+        for name in self.resource_order(scenario.uses):
+            steps.append(self.resources[name].create)
+        return (
+            not endpoint.read_only
+            or scenario.creates is not None
+            or any(s.method not in READ_ONLY_METHODS for s in steps)
+        )
