@@ -54,6 +54,8 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
 
 #: Generated requests per operation (small: the suite runs this for both backends).
 SCHEMATHESIS_EXAMPLES = 10
+#: Generated requests per write operation (each sets up and tears down its own resource).
+SCHEMATHESIS_WRITE_EXAMPLES = 5
 ROLE = "alice"
 TOKEN_VAR = f"$PARITY_TOKEN_{ROLE.upper()}"
 CHECKS = {
@@ -414,7 +416,7 @@ def test_fuzz_schemathesis_writes(
     leftovers: list[str] = []
 
     @settings(
-        max_examples=SCHEMATHESIS_EXAMPLES,
+        max_examples=SCHEMATHESIS_WRITE_EXAMPLES,
         derandomize=True,
         database=None,
         deadline=None,
