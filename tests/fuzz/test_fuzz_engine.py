@@ -4,15 +4,20 @@ line."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import find, given, settings
 
 from parity.catalog import Case, load_catalog
 from parity.client import BackendClient
-from parity.fuzz import curl_line, fuzz_targets, query_strategy
+from parity.fuzz import curl_line, fuzz_case, fuzz_targets, query_strategy
 from parity.fuzzbody import BODY_UNKNOWN_KEYS, MISSING, body_strategy, body_targets, run_id_prefix
+from parity.runner import Exchange
+from parity.templating import render
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "fixtures" / "catalog.yaml")
@@ -145,3 +150,114 @@ def test_multipart_with_a_non_ascii_field_name_is_parsed_not_a_crash() -> None:
     )
     form, files = parse_multipart(raw, f"multipart/form-data; boundary={boundary}")
     assert form == {"8\U000c8cb6": "x", "title": "Zürich 🧱"} and files == {}
+
+
+# --- fuzz_case on bodies, against in-memory backends -------------------------------------
+
+
+@dataclass
+class _FakeBackend:
+    """A backend answering POST /api/mocs like the sandbox core: title 1..``max_title``
+    characters, pieceCount 1..1000000; ``leak`` makes every create fail to clean up."""
+
+    name: str
+    max_title: int
+    leak: bool = False
+    live: bool = True
+    sent: int = 0
+
+    @property
+    def client(self) -> BackendClient:
+        return BackendClient(self.name, f"http://{self.name}.invalid")
+
+    def exchange(self, case: Case, scenario: Any) -> Exchange:
+        self.sent += 1
+        body = render(scenario.json_body, {"run_id": "r1"})
+        title, pieces = body.get("title"), body.get("pieceCount")
+        ok = (
+            isinstance(title, str)
+            and 0 < len(title) <= self.max_title
+            and type(pieces) is int
+            and 1 <= pieces <= 1_000_000
+            and set(body) <= {"title", "description", "theme", "pieceCount", "tags"}
+        )
+        status = 201 if ok else 400
+        answer = (
+            {"status": "success", "message": "MOC created", "data": {"title": title}}
+            if ok
+            else {"status": "error", "message": "Validation failed", "data": None}
+        )
+        return Exchange(
+            backend=self.name,
+            endpoint=case.endpoint.id,
+            scenario=scenario.name,
+            role=scenario.role,
+            method="POST",
+            route="/api/mocs",
+            url=f"http://{self.name}.invalid/api/mocs",
+            request_headers={},
+            request_body=json.dumps(body),
+            status=status,
+            headers={"content-type": "application/json"},
+            json=answer,
+            expected=(201,),
+            teardown_errors=["DELETE /api/mocs/x answered 500"] if ok and self.leak else [],
+        )
+
+    def again(self, case: Case, scenario: Any) -> Exchange | None:
+        return None
+
+
+def _fuzz_create(candidate: _FakeBackend, **kw: Any) -> Any:
+    case = _body_case("mocs.create")
+    return fuzz_case(
+        case,
+        _FakeBackend("express", 200),  # type: ignore[arg-type]
+        candidate,  # type: ignore[arg-type]
+        kind="body",
+        strategy=body_strategy(case, CATALOG),
+        max_examples=40,
+        **kw,
+    )
+
+
+def test_a_body_difference_is_shrunk_to_the_shortest_title_and_reproducible(
+    tmp_path: Path,
+) -> None:
+    outcome = _fuzz_create(_FakeBackend("serverless", 10**6), database=tmp_path / "db")
+    assert outcome.failed and outcome.record.state == "drift"
+    evidence = outcome.record.evidence
+    body = evidence["body"]
+    base = render(_body_case("mocs.create").scenario.json_body, {"run_id": "r1"})
+    assert {k: v for k, v in body.items() if k != "title"} == {
+        k: v for k, v in base.items() if k != "title"
+    }
+    assert len(body["title"]) == 201 and body["title"].startswith("parity r1 ")
+    assert (
+        "--data-raw" in evidence["curl"]["serverless"]
+        and body["title"] in (evidence["curl"]["serverless"])
+    )
+    assert "(201 chars)" in outcome.record.summary and "status 400 -> 201" in outcome.record.summary
+    # Stored in the example database: one example replays the minimal body first.
+    again = _fuzz_create(_FakeBackend("serverless", 10**6), database=tmp_path / "db")
+    assert again.examples <= 3 and again.record.evidence["body"] == body
+
+
+def test_alike_backends_pass_and_say_how_many_bodies_were_accepted() -> None:
+    outcome = _fuzz_create(_FakeBackend("serverless", 200))
+    assert outcome.record.state == "pass", outcome.record.summary
+    accepted = outcome.record.evidence["accepted"]
+    assert 0 < accepted < outcome.examples == 40
+    assert f"({accepted} accepted by express)" in outcome.record.summary
+
+
+def test_a_create_that_is_not_cleaned_up_is_an_error() -> None:
+    outcome = _fuzz_create(_FakeBackend("serverless", 200, leak=True))
+    assert outcome.record.state == "error" and "left data behind" in outcome.record.summary
+    assert outcome.record.evidence["teardown_errors"]
+
+
+def test_body_fuzzing_needs_a_strategy() -> None:
+    case = _body_case("mocs.create")
+    with pytest.raises(ValueError, match="strategy"):
+        fuzz_case(case, None, None, kind="body")  # type: ignore[arg-type]
