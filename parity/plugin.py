@@ -378,6 +378,16 @@ def collection_catalog(config: pytest.Config) -> Catalog:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Read the catalog before collecting: a broken one is then pytest's one-line
+    ``ERROR: <file>: <place>: <problem>. <fix>`` (exit 4), not a collection error per
+    module. Skipped when no catalog is named and the default one does not exist."""
+    named = session.config.option.catalog or os.environ.get("PARITY_CATALOG")
+    if named or Path(get_state(session.config).base_settings.catalog).exists():
+        collection_catalog(session.config)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")

@@ -925,17 +925,31 @@ def test_file_chosen_by_environment(
     tried(spec, "cli-env")
 
 
-def test_pytest_parity_config_option(scratch: Path) -> None:
-    spec = BY_NAME["parity.toml"]
-    path = write(scratch, spec, 'stage = "soon"\n')
+@pytest.mark.parametrize(
+    ("option", "spec_name", "content", "target", "problem"),
+    [
+        ("--parity-config", "parity.toml", b'stage = "soon"\n', "tests/hardening/__init__.py",
+         "key stage: invalid rollout stage"),
+        # collected modules parametrise from the catalog: still one line, not a collection error
+        ("--catalog", "catalog", b"version: 1\nroles: [a]\nendpoints: [\xff]\n",
+         "api_checks/test_health.py", "not UTF-8 text"),
+    ],
+    ids=["parity-config", "catalog"],
+)  # fmt: skip
+def test_pytest_option_bad_file(
+    option: str, spec_name: str, content: bytes, target: str, problem: str, scratch: Path
+) -> None:
+    spec = BY_NAME[spec_name]
+    path = write(scratch, spec, content)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--parity-config", str(path), "--collect-only", "-q",
-         "-p", "no:randomly", str(ROOT / "tests" / "hardening" / "__init__.py")],
+        [sys.executable, "-m", "pytest", option, str(path), "--collect-only", "-q",
+         "-p", "no:randomly", str(ROOT / target)],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
     )  # fmt: skip
     output = proc.stdout + proc.stderr
     assert proc.returncode == 4, output  # pytest's usage-error exit code
-    assert "Traceback" not in output
-    assert f"{path}: key stage: invalid rollout stage" in output, output
+    assert "Traceback" not in output and "ERRORS" not in output, output
+    errors = [line for line in output.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and str(path) in errors[0] and problem in errors[0], output
     tried(spec, "pytest-option")
