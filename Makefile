@@ -38,7 +38,7 @@ test-real:
 	  $(PY) -m pytest -n 2 tests/sandbox api_checks -m "not e2e" $(PYTEST_ARGS)
 
 # Engine benchmarks (docs/bench.md): ratios against baselines of the same run, reports/bench.json.
-# BENCH_ARGS=--suite also times the smoke checks (slow).
+# BENCH_ARGS=--suite also times the smoke, contract and parity checks; "--suite --make-test" make test.
 BENCH_ARGS ?=
 bench: setup
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
