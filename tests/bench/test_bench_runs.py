@@ -38,3 +38,22 @@ def test_bench_runs_and_writes_every_key(tmp_path: Path) -> None:
     assert replay["order_dependent_cases"] == []
     # the diff row counts what differs: 1% of the items
     assert [row["differences"] for row in data["details"]["diff"]] == [1, 10]
+
+
+def test_make_test_time_comes_from_an_earlier_run_or_is_null(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    earlier = tmp_path / "bench.json"
+    assert bench._previous_make_test(earlier) == {"make_test_s": None}  # never measured
+    run = {"cmd": "make test", "exit": 0, "source": "measured in this run", "at": "then"}
+    earlier.write_text(
+        json.dumps({"make_test_s": 400.0, "details": {"suite": {"runs": {"make_test_s": run}}}})
+    )
+    carried = bench._previous_make_test(earlier)
+    assert carried["make_test_s"] == 400.0
+    assert carried["runs"]["make_test_s"]["source"] == f"recorded in {earlier} by an earlier run"
+    earlier.write_text(json.dumps({"make_test_s": None}))
+    assert bench._previous_make_test(earlier) == {"make_test_s": None}
