@@ -147,13 +147,13 @@ def test_document_follows_its_schema(tmp_path: Path) -> None:
     ("content", "needle"),
     [
         (None, "no such file"),
-        ("{not json", "not JSON"),
+        ("{not json", "not valid JSON"),
         ("[]", "not a parity matrix"),
         ('{"schema_version": 99}', "unsupported schema_version 99"),
         (
             '{"schema_version": 1, "generated_at": "x", "summary": {}, "checks": [], '
             '"endpoints": [], "cells": []}',
-            "does not follow the matrix schema at summary",
+            "summary: does not follow the matrix schema",
         ),
     ],
 )

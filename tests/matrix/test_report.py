@@ -199,4 +199,4 @@ def test_report_command_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, done.stderr
-    assert str(bad) in lines[0] and "not JSON" in lines[0] and "pytest -m parity" in lines[0]
+    assert str(bad) in lines[0] and "not valid JSON" in lines[0] and "pytest -m parity" in lines[0]
