@@ -26,6 +26,7 @@ from parity.contracts import load_contract
 from parity.errors import UsageError
 from parity.gate import read_gate_table, thresholds_for
 from parity.har import import_har
+from parity.inputs import parse_toml, read_text
 from parity.matrix import load_matrix
 from parity.runtime_config import DEFAULT_SCHEMA, load_runtime_config
 
@@ -89,12 +90,23 @@ KINDS: dict[str, Callable[[Path, Path | None, Path | None], str]] = {
 }
 
 
+def _has_accept_tables(path: Path) -> bool:
+    """A baseline under another name: its ``[[accept]]`` tables give it away."""
+    try:
+        doc = parse_toml(
+            read_text(path, "baseline", UsageError, hint=""), path, UsageError, hint=""
+        )
+    except UsageError:
+        return False  # the config loader reports the problem
+    return "accept" in doc
+
+
 def guess_kind(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".yaml", ".yml")):
         return "catalog"
     if name.endswith(".toml"):
-        return "baseline" if "baseline" in name else "config"
+        return "baseline" if "baseline" in name or _has_accept_tables(path) else "config"
     if name.endswith(".jsonl"):
         return "cassette"
     if name.endswith(".har"):

@@ -210,7 +210,7 @@ _LOGIN_KEYS = {"method", "path", "body", "token_path"}
 
 def _unknown_key(path: Path, dotted: str, key: str, known: set[str]) -> ConfigError:
     close = difflib.get_close_matches(key, sorted(known), n=1)
-    hint = f"Did you mean {close[0]!r}?" if close else "Remove it or fix its spelling"
+    hint = f"Did you mean {close[0]!r}?" if close else "Remove it or fix its spelling."
     return ConfigError(
         f"unknown key {key!r}",
         path=path,
