@@ -166,8 +166,18 @@ def test_unknown_nested_toml_key(tmp_path: Path) -> None:
 
 
 def test_toml_syntax_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not valid TOML"):
-        load(toml="backend = \n", tmp=tmp_path)
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load(toml="stage = 10\nbackend = \n", tmp=tmp_path)
+    # the position is the error's location, not left inside the parser's message
+    assert info.value.location == "line 2, column 11", str(info.value)
+    assert "(at line" not in str(info.value)
+
+
+def test_env_file_invalid_utf8_names_the_line(tmp_path: Path) -> None:
+    env = tmp_path / "sandbox.env"
+    env.write_bytes(b"A=1\nB=caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"sandbox\.env: line 2, column 6: not UTF-8 text"):
+        parse_env_file(env)
 
 
 def test_password_in_toml_is_refused(tmp_path: Path) -> None:
