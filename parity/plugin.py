@@ -158,7 +158,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="generated inputs per endpoint for -m fuzz (env PARITY_FUZZ_EXAMPLES; default 30)",
+        help="generated inputs per endpoint for -m fuzz (env PARITY_FUZZ_EXAMPLES; default 30 "
+        "query strings, 20 bodies)",
     )
     group.addoption(
         "--sandbox-drift",
