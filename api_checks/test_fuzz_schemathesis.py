@@ -152,6 +152,45 @@ def _failures(exc: BaseException) -> list[Failure]:
     return [exc] if isinstance(exc, Failure) else []
 
 
+def _validate(
+    case: schemathesis.Case,
+    response: Any,
+    checks: list[Any],
+    headers: dict[str, str],
+    *,
+    undocumented_rejection: bool,
+    curl: str,
+    rejections: list[str],
+    findings: list[_Finding],
+    title_prefix: str = "",
+    body: str = "",
+) -> Failure | FailureGroup | None:
+    """Run Schemathesis' checks on one answer and record each failure as a finding (with
+    the request as curl). A 400 the document does not list is recorded as a rejection and
+    spared ``status_code_conformance``. Returns the failure, if any, for a caller that must
+    re-raise it (the state machine)."""
+    applied = checks
+    if undocumented_rejection and response.status_code == UNDOCUMENTED_REJECTION:
+        rejections.append(curl)
+        applied = [fn for fn in checks if fn is not status_code_conformance]
+    try:
+        case.validate_response(response, checks=applied, headers=headers)
+    except (Failure, FailureGroup) as exc:
+        for failure in _failures(exc):
+            findings.append(
+                _Finding(
+                    check=",".join(type(failure).checks) or type(failure).__name__,
+                    title=title_prefix + failure.title,
+                    message=failure.message,
+                    curl=curl,
+                    status=response.status_code,
+                    body=body,
+                )
+            )
+        return exc
+    return None
+
+
 def test_fuzz_schemathesis(
     parity_run: ParityRun,
     backend: BackendClient,
@@ -213,24 +252,17 @@ def test_fuzz_schemathesis(
             return
         response = case.call(base_url=url, headers=headers, timeout=parity_run.settings.timeout)
         run.sent += 1
-        applied = checks
-        if rejection_undocumented and response.status_code == UNDOCUMENTED_REJECTION:
-            run.rejections.append(_curl(case, url, headers, token))
-            applied = [fn for fn in checks if fn is not status_code_conformance]
-        try:
-            case.validate_response(response, checks=applied, headers=headers)
-        except (Failure, FailureGroup) as exc:
-            for failure in _failures(exc):
-                run.findings.append(
-                    _Finding(
-                        check=",".join(type(failure).checks) or type(failure).__name__,
-                        title=failure.title,
-                        message=failure.message,
-                        curl=_curl(case, url, headers, token),
-                        status=response.status_code,
-                        body=_hide(response.text[:2000], token),
-                    )
-                )
+        _validate(
+            case,
+            response,
+            checks,
+            headers,
+            undocumented_rejection=rejection_undocumented,
+            curl=_curl(case, url, headers, token),
+            rejections=run.rejections,
+            findings=run.findings,
+            body=_hide(response.text[:2000], token),
+        )
 
     generated()
     if run.rejections:
@@ -459,24 +491,17 @@ def test_fuzz_schemathesis_writes(
                     problem = _delete_created(backend, scenario.creates, response.json(), variables)
                     if problem is not None:
                         leftovers.append(f"{_curl(case, url, headers, token, role)}: {problem}")
-                applied = checks
-                if rejection_undocumented and response.status_code == UNDOCUMENTED_REJECTION:
-                    run.rejections.append(_curl(case, url, headers, token, role))
-                    applied = [fn for fn in checks if fn is not status_code_conformance]
-                try:
-                    case.validate_response(response, checks=applied, headers=headers)
-                except (Failure, FailureGroup) as exc:
-                    for failure in _failures(exc):
-                        run.findings.append(
-                            _Finding(
-                                check=",".join(type(failure).checks) or type(failure).__name__,
-                                title=failure.title,
-                                message=failure.message,
-                                curl=_curl(case, url, headers, token, role),
-                                status=response.status_code,
-                                body=_hide(response.text[:2000], token),
-                            )
-                        )
+                _validate(
+                    case,
+                    response,
+                    checks,
+                    headers,
+                    undocumented_rejection=rejection_undocumented,
+                    curl=_curl(case, url, headers, token, role),
+                    rejections=run.rejections,
+                    findings=run.findings,
+                    body=_hide(response.text[:2000], token),
+                )
         except ParityError as exc:  # provisioning or its teardown failed: data may be left
             leftovers.append(str(exc))
 
@@ -622,24 +647,21 @@ def test_fuzz_schemathesis_stateful(
             op_id = case.operation.definition.raw.get("operationId", "")
             applied = [fn for n, fn in CHECKS.items() if n not in EXCLUDED.get(op_id, {})]
             documented = responses_of.get(op_id, {})
-            if response.status_code == UNDOCUMENTED_REJECTION and "400" not in documented:
-                rejections.append(_curl(case, url, headers, token, role))
-                applied = [fn for fn in applied if fn is not status_code_conformance]
-            try:
-                case.validate_response(response, checks=applied, headers=headers)
-            except (Failure, FailureGroup) as exc:
-                for failure in _failures(exc):
-                    findings.append(
-                        _Finding(
-                            check=",".join(type(failure).checks) or type(failure).__name__,
-                            title=f"{case.method} {case.path}: {failure.title}",
-                            message=failure.message,
-                            curl=_curl(case, url, headers, token, role),
-                            status=response.status_code,
-                            body="",
-                        )
-                    )
-                raise
+            failure = _validate(
+                case,
+                response,
+                applied,
+                headers,
+                undocumented_rejection="400" not in documented,
+                curl=_curl(case, url, headers, token, role),
+                rejections=rejections,
+                findings=findings,
+                title_prefix=f"{case.method} {case.path}: ",
+            )
+            if (
+                failure is not None
+            ):  # stops this state machine run: the first failure is the finding
+                raise failure
 
     out_of_budget = False
     try:

@@ -30,7 +30,7 @@ import httpx
 from parity.auth import ANONYMOUS
 from parity.catalog import ROUTE_PARAM, Catalog, Endpoint
 from parity.checkspec import Boundary, DirectUpload, FileTemplate, RequestTemplate
-from parity.client import BackendClient
+from parity.client import UNLIMITED_EXTENSION, BackendClient
 from parity.diff import Difference, is_gateway_shaped
 from parity.errors import BackendError, BackendTimeout, BackendUnreachable, ParityError
 from parity.jsonpath import JsonPathError, extract
@@ -146,7 +146,8 @@ def download_sha256(client: BackendClient, url: str) -> tuple[int, str, int]:
     size = 0
     http = client.client_for(ANONYMOUS)
     try:
-        with http.stream("GET", url) as response:
+        # streamed and hashed chunk by chunk: the response size limit does not apply
+        with http.stream("GET", url, extensions={UNLIMITED_EXTENSION: True}) as response:
             for chunk in response.iter_bytes(CHUNK):
                 sha.update(chunk)
                 size += len(chunk)

@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "MAX_RESPONSE_SETTING",
     "TIMEOUT_SETTING",
+    "UNLIMITED_EXTENSION",
     "BackendClient",
     "Backends",
     "Retry",
@@ -69,6 +70,9 @@ DEFAULT_MAX_RESPONSE_MB = 20.0
 #: gate, and the retry is recorded, so it hides nothing.
 DEFAULT_RETRIES = 1
 DEFAULT_DOWN_AFTER = 3
+#: Request extension that lifts the size limit: for a body consumed chunk by chunk (the
+#: boundary checks hash a 100 MB download as it streams; nothing is buffered).
+UNLIMITED_EXTENSION = "parity_unlimited"
 #: Key in ``httpx.Response.extensions`` holding how many attempts the answer took.
 ATTEMPTS_EXTENSION = "parity_attempts"
 
@@ -128,6 +132,8 @@ class _LimitedStream(httpx.SyncByteStream):
 
 def _limit_hook(limit: int) -> Any:
     def hook(response: httpx.Response) -> None:
+        if response.request.extensions.get(UNLIMITED_EXTENSION):
+            return
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise _TooLarge

@@ -29,7 +29,16 @@ class CheckRun:
         return {n for n, o in self.outcomes.items() if o == "passed"}
 
 
-def run_checks(env: dict[str, str], args: list[str], junit: Path) -> CheckRun:
+def run_checks(
+    env: dict[str, str],
+    args: list[str],
+    junit: Path,
+    *,
+    qualified: bool = False,
+    timeout: float = 600,
+) -> CheckRun:
+    """Run pytest on ``args`` with ``env`` (no ``PARITY_*`` leaking in from this process).
+    Outcomes are keyed by test name, or ``classname::name`` when ``qualified``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:xdist", f"--junitxml={junit}", "-q", *args],
@@ -37,7 +46,7 @@ def run_checks(env: dict[str, str], args: list[str], junit: Path) -> CheckRun:
         env={**clean, **env},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
     )
     outcomes: dict[str, str] = {}
@@ -45,6 +54,8 @@ def run_checks(env: dict[str, str], args: list[str], junit: Path) -> CheckRun:
     if junit.exists():
         for case in ET.parse(junit).getroot().iter("testcase"):
             name = case.get("name", "")
+            if qualified:
+                name = f"{case.get('classname')}::{name}"
             outcome = "passed"
             for tag, label in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
                 node = case.find(tag)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from parity.config import Settings
 from parity.errors import GuardRefused
 from parity.guard import refused_headers
 from parity.launcher import SandboxProcess
+from tests.drift.checks import CheckRun, run_checks
 from tests.hardening.recording_proxy import RecordingProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,38 +40,8 @@ FAULT_HEADER = "x-debug-fault"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-@dataclass
-class Run:
-    returncode: int
-    outcomes: dict[str, str]  # "<classname>::<name>" -> passed | failed | error | skipped
-    messages: dict[str, str]
-    output: str
-
-
-def _pytest(env: dict[str, str], args: list[str], junit: Path) -> Run:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", f"--junitxml={junit}", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    outcomes: dict[str, str] = {}
-    messages: dict[str, str] = {}
-    if junit.exists():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            key = f"{case.get('classname')}::{case.get('name')}"
-            outcome = "passed"
-            for tag, label in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
-                node = case.find(tag)
-                if node is not None:
-                    outcome = label
-                    messages[key] = (node.get("message") or "") + (node.text or "")
-            outcomes[key] = outcome
-    return Run(proc.returncode, outcomes, messages, proc.stdout + proc.stderr)
+def _pytest(env: dict[str, str], args: list[str], junit: Path) -> CheckRun:
+    return run_checks(env, args, junit, qualified=True)
 
 
 @dataclass
