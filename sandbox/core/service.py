@@ -128,6 +128,13 @@ class Application:
                 "Invalid JSON body",
                 [{"field": "body", "issue": "invalid JSON"}],
             )
+        nul = _field_with_nul(req)
+        if nul is not None:  # PostgreSQL text cannot hold NUL: a 400, not the driver's 500
+            raise ApiError(
+                "VALIDATION_ERROR",
+                "Validation failed",
+                [{"field": nul, "issue": "must not contain the NUL character"}],
+            )
         if req.principal is not None:
             self.users.ensure_user(req.principal)
         return self._handlers[route.handler](req)
@@ -174,3 +181,29 @@ def _probe(check: Callable[[], None]) -> str:
         log.warning("health check %s failed: %s", getattr(check, "__qualname__", check), exc)
         return "down"
     return "ok"
+
+
+def _field_with_nul(req: CoreRequest) -> str | None:
+    """The first input field (query, path, form or JSON body) holding a NUL character."""
+    for source in (req.query, req.path_params, req.form):
+        for name, value in source.items():
+            if "\x00" in name or "\x00" in value:
+                return name
+
+    def walk(value: Any, where: str) -> str | None:
+        if isinstance(value, str):
+            return where if "\x00" in value else None
+        if isinstance(value, dict):
+            for key, item in value.items():
+                found = walk(key, where) or walk(item, f"{where}.{key}" if where else str(key))
+                if found is not None:
+                    return found
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                found = walk(item, f"{where}[{i}]")
+                if found is not None:
+                    return found
+        return None
+
+    found = walk(req.json, "") if req.json is not None else None
+    return None if found is None else (found or "body")
