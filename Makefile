@@ -36,9 +36,8 @@ test: setup
 	$(MAKE) --no-print-directory test-embedded
 	$(MAKE) --no-print-directory test-real
 
-# Three workers on two cores: many of the suite's own tests wait (load runs, timeouts,
-# a serial demo talking to its sandbox), so a third worker fills the idle core time.
-WORKERS ?= 3
+# One worker per core: the suite is CPU-bound (a third worker on 2 cores measured slower).
+WORKERS ?= 2
 
 test-embedded:
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n $(WORKERS) tests $(PYTEST_ARGS)
@@ -46,7 +45,8 @@ test-embedded:
 test-real:
 	@bash scripts/ensure-services.sh
 	set -a; . reports/services.env; set +a; \
-	  $(PY) -m pytest -n 2 tests/sandbox api_checks contracts -m "not e2e" $(PYTEST_ARGS)
+	  $(PY) -m pytest -n 2 tests/sandbox api_checks contracts -m "not e2e" \
+	    --junitxml=reports/junit-real.xml $(PYTEST_ARGS)
 
 # Engine benchmarks (docs/bench.md): ratios against baselines of the same run, reports/bench.json.
 # BENCH_ARGS=--suite also times the smoke, contract and parity checks; "--suite --make-test" make test.
