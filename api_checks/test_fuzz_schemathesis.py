@@ -371,6 +371,14 @@ def _explicit(
     return example(case=operation.Case(body=body, media_type=media))
 
 
+def _tagged(body: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    """``body`` with the run-id prefix put back on each tagged string field (titles)."""
+    return {
+        k: (tags[k] + v if k in tags and isinstance(v, str) and not v.startswith(tags[k]) else v)
+        for k, v in body.items()
+    }
+
+
 def _body_of(parts: Scenario | Step, run_id: str) -> Any:
     """A catalog request's body as Schemathesis sends it (a multipart form as one dict of
     fields and file bytes), placeholders filled from ``run_id`` only; None without one."""
@@ -473,14 +481,7 @@ def test_fuzz_schemathesis_writes(
                         p: str(render(scenario.params[p], variables)) for p in endpoint.route_params
                     }
                 if isinstance(case.body, dict) and tags:
-                    case.body = {
-                        k: (
-                            tags[k] + v
-                            if k in tags and isinstance(v, str) and not v.startswith(tags[k])
-                            else v
-                        )
-                        for k, v in case.body.items()
-                    }
+                    case.body = _tagged(case.body, tags)
                 response = case.call(
                     base_url=url, headers=headers, timeout=parity_run.settings.timeout
                 )
@@ -613,6 +614,15 @@ def test_fuzz_schemathesis_stateful(
         for op in item.values()
     }
     seed_body = _body_of(resource.create, f"{parity_run.run_id} st")
+    # generated PATCH bodies keep the run id on titles, so `parity cleanup --run-id` still
+    # finds what a killed run renamed
+    tags_of = {
+        e.id: {
+            k: str(render(p, {"run_id": parity_run.run_id})) for k, p in tagged_fields(e).items()
+        }
+        for e in parity_run.catalog.endpoints
+        if e.id in operations
+    }
     sub = st_schema.include(operation_id=operations)
 
     class Machine(sub.as_state_machine()):  # type: ignore[misc]
@@ -623,8 +633,11 @@ def test_fuzz_schemathesis_stateful(
             # Generated create bodies are all rejected (400: the inferred body schema has no
             # minLength/minimum), so the create is seeded with the catalog resource's body;
             # the linked read/patch/delete calls are generated.
-            if case.operation.definition.raw.get("operationId") == create_id:
+            op_id = case.operation.definition.raw.get("operationId")
+            if op_id == create_id:
                 case.body = seed_body
+            elif isinstance(case.body, dict) and tags_of.get(op_id):
+                case.body = _tagged(case.body, tags_of[op_id])
 
         def call(self, case: schemathesis.Case, **kwargs: Any) -> Any:
             if time.monotonic() > deadline:
