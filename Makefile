@@ -37,15 +37,17 @@ test: setup
 	$(MAKE) --no-print-directory test-real
 
 # One worker per core: the suite is CPU-bound (a third worker on 2 cores measured slower).
+# worksteal: the longest tests go first (tests/conftest.py), and xdist's default split hands
+# them all to the first worker; an idle worker steals from the busy one instead.
 WORKERS ?= 2
 
 test-embedded:
-	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n $(WORKERS) tests $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -n $(WORKERS) --dist worksteal tests $(PYTEST_ARGS)
 
 test-real:
 	@bash scripts/ensure-services.sh
 	set -a; . reports/services.env; set +a; \
-	  $(PY) -m pytest -n 2 tests/sandbox api_checks contracts -m "not e2e" \
+	  $(PY) -m pytest -n 2 --dist worksteal tests/sandbox api_checks contracts -m "not e2e" \
 	    --junitxml=reports/junit-real.xml $(PYTEST_ARGS)
 
 # Engine benchmarks (docs/bench.md): ratios against baselines of the same run, reports/bench.json.
