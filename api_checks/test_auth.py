@@ -158,19 +158,31 @@ def test_bad_token_is_refused(
             )
         else:
             answers[name] = got
-    records += judge_errors(
+    records += _judge(answers, auth_spec.status, envelope, parity_baseline, endpoint, scenario)
+    parity_results.extend(records)
+    conclude(records, f"{target.endpoint.key} with a {variant} token")
+
+
+def _judge(
+    answers: dict[str, Exchange],
+    status: int,
+    envelope: Envelope,
+    baseline: Baseline,
+    endpoint: str,
+    scenario: str,
+) -> list[CheckResult]:
+    """Every backend's error answer judged against ``status`` and the envelope."""
+    return judge_errors(
         {n: answer(e) for n, e in answers.items()},
-        auth_spec.status,
+        status,
         envelope,
-        parity_baseline,
+        baseline,
         endpoint=endpoint,
         check=CHECK,
         scenario=scenario,
         requests={n: request_summary(e) for n, e in answers.items()},
         reference=REFERENCE,
     )
-    parity_results.extend(records)
-    conclude(records, f"{target.endpoint.key} with a {variant} token")
 
 
 def catalog_writes(catalog: Catalog, target: Target) -> bool:
@@ -208,16 +220,8 @@ def test_other_user_is_forbidden(
         )
         for name in parity_run.selected
     }
-    records = judge_errors(
-        {n: answer(e) for n, e in answers.items()},
-        auth_spec.forbidden_status,
-        envelope,
-        parity_baseline,
-        endpoint=endpoint,
-        check=CHECK,
-        scenario=scenario,
-        requests={n: request_summary(e) for n, e in answers.items()},
-        reference=REFERENCE,
+    records = _judge(
+        answers, auth_spec.forbidden_status, envelope, parity_baseline, endpoint, scenario
     )
     parity_results.extend(records)
     for r in records:

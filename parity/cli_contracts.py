@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import secrets as _random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +26,7 @@ from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
 from parity.errors import UsageError
 from parity.har import import_har
 from parity.infer import build_contracts
-from parity.launcher import SandboxProcess
+from parity.launcher import sandbox_unless
 from parity.runner import Exchange
 
 __all__ = ["DEFAULT_CASSETTES_DIR", "capture", "contracts", "known_secrets"]
@@ -60,21 +58,6 @@ def _catalog(path: Path | None, settings: Settings | None = None) -> Catalog:
     if path is not None:
         return load_catalog(path)
     return load_catalog((settings or Settings.load()).catalog)
-
-
-@contextmanager
-def _target(settings: Settings, backend: str, reports_dir: Path) -> Iterator[Settings]:
-    """``settings`` pointing at ``backend``; the embedded sandbox when it has no URL."""
-    if settings.url_for(backend) is not None:
-        yield settings
-        return
-    sandbox = SandboxProcess(log_file=reports_dir / "sandbox-capture.log")
-    with console.status("no backend URL given: starting the embedded sandbox..."):
-        env = sandbox.start()
-    try:
-        yield settings.with_env(env)
-    finally:
-        sandbox.stop()
 
 
 def _replay(
@@ -186,7 +169,12 @@ def capture(
                 console.print(f"  {count:>4}  {key}", markup=False)
         return
     with (
-        _target(settings, backend, reports_dir) as resolved,
+        sandbox_unless(
+            settings.url_for(backend) is not None,
+            settings,
+            reports_dir / "sandbox-capture.log",
+            console,
+        ) as resolved,
         Backends.from_settings(resolved) as clients,
     ):
         code = _replay(clients[backend], cat, out / f"{backend}.jsonl", resolved, concurrency)

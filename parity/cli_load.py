@@ -9,8 +9,6 @@ this process's environment. Writes ``<reports-dir>/load-<backend>.json`` per bac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +16,7 @@ import typer
 from rich.console import Console
 
 from parity.config import Settings
-from parity.launcher import SandboxProcess
+from parity.launcher import sandbox_unless
 from parity.load import (
     DEFAULT_THINK_TIME,
     THINK_TIME_ENV,
@@ -33,20 +31,6 @@ from parity.load import (
 __all__ = ["load"]
 
 console = Console(soft_wrap=True)
-
-
-@contextmanager
-def _targets(settings: Settings) -> Iterator[Settings]:
-    if not settings.needs_sandbox:
-        yield settings
-        return
-    sandbox = SandboxProcess(log_file=settings.reports_dir / "sandbox-load.log")
-    with console.status("no backend URL given: starting the embedded sandbox..."):
-        env = sandbox.start()
-    try:
-        yield settings.with_env(env)
-    finally:
-        sandbox.stop()
 
 
 def load(
@@ -94,7 +78,8 @@ def load(
         workers=workers,
         think_time_s=parse_think_time(think_time),
     )
-    with _targets(settings) as target:
+    log = settings.reports_dir / "sandbox-load.log"
+    with sandbox_unless(not settings.needs_sandbox, settings, log, console) as target:
         for name in target.selected_backends:
             host = target.url_for(name)
             assert host is not None

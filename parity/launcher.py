@@ -13,14 +13,21 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from parity.errors import InternalError, UsageError
 from sandbox.settings import runtime_dir
 
-__all__ = ["READY_LINE", "SandboxProcess", "runtime_dir"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from parity.config import Settings
+
+__all__ = ["READY_LINE", "SandboxProcess", "runtime_dir", "sandbox_unless"]
 
 READY_LINE = "SANDBOX READY"
 
@@ -154,3 +161,22 @@ class SandboxProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@contextmanager
+def sandbox_unless(
+    has_target: bool, settings: Settings, log_file: Path, console: Console | None = None
+) -> Iterator[Settings]:
+    """``settings`` as they are when ``has_target``; else pointing at an embedded sandbox
+    started for the block (with a spinner on ``console``) and stopped after it."""
+    if has_target:
+        yield settings
+        return
+    sandbox = SandboxProcess(log_file=log_file)
+    starting = "no backend URL given: starting the embedded sandbox..."
+    with console.status(starting) if console is not None else nullcontext():
+        env = sandbox.start()
+    try:
+        yield settings.with_env(env)
+    finally:
+        sandbox.stop()
