@@ -86,7 +86,7 @@ def test_create_upload_find_delete_moc(
         "POST",
         f"/api/mocs/{moc['id']}/files",
         role="alice",
-        files={"file": ("instructions.pdf", payload, "application/pdf")},
+        files={"file": (f"parity-{run_id}-instructions.pdf", payload, "application/pdf")},
         data={"kind": "instructions"},
     )
     record = _envelope(resp, 201)

@@ -50,7 +50,7 @@ def test_upload_a_moc(
     run_id: str,
     end_state: Callable[[str], None],
 ) -> None:
-    file = upload_files(size, f"instructions-{size}.pdf")
+    file = upload_files(size, f"parity-{run_id}-instructions-{size}.pdf")
     sign_in("alice")
     upload_page.open()
     mark = network.mark()

@@ -226,7 +226,7 @@ class LoggedInUser(Browser):
         r = self.client.post(
             "/api/images",
             data={"title": f"parity {_RUN_ID} load image"},
-            files={"file": ("load.png", PNG, "image/png")},
+            files={"file": (f"parity-{_RUN_ID}-load.png", PNG, "image/png")},
             name="POST /api/images",
         )
         if r.status_code == 201:

@@ -402,6 +402,7 @@ class _Checker:
             "headers": step.headers,
             "json": step.json_body,
             "multipart": step.multipart and step.multipart.fields,
+            "files": step.multipart and {n: f.filename for n, f in step.multipart.files.items()},
             "body": step.body,
         }
         for key, value in parts.items():
@@ -464,6 +465,7 @@ class _Checker:
             "headers": sc.headers,
             "json": sc.json_body,
             "multipart": sc.multipart and sc.multipart.fields,
+            "files": sc.multipart and {n: f.filename for n, f in sc.multipart.files.items()},
             "body": sc.body,
         }
         for key, value in parts.items():

@@ -35,6 +35,7 @@ __all__ = [
     "Creates",
     "Endpoint",
     "FileSpec",
+    "Lists",
     "Multipart",
     "Noise",
     "RequestParts",
@@ -334,6 +335,29 @@ def parse_route_listing(payload: Any) -> list[tuple[str, str]]:
     return pairs
 
 
+class Lists(_Model):
+    """How the API's list endpoints page and where a page keeps its items: what
+    ``parity cleanup`` walks to find a run's stragglers (moc-api.md, "Envelope")."""
+
+    page_param: str = "page"
+    limit_param: str = "limit"
+    first_page: Annotated[int, Field(ge=0)] = 1
+    page_size: Annotated[int, Field(ge=1)] = 100  # the API's largest ``limit``
+    items: str = "data.items"  # JSON path of the page's items
+    total: str | None = "data.total"  # JSON path of the total count (None: page until short)
+    created_at: str = "createdAt"  # an item's creation time (``--older-than``)
+
+    @field_validator("items", "total", "created_at")
+    @classmethod
+    def _json_paths(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                jsonpath.parse(value)
+            except jsonpath.JsonPathError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
 class Catalog(_Model):
     version: Literal[1]
     roles: list[str] = Field(min_length=1)
@@ -345,6 +369,8 @@ class Catalog(_Model):
     endpoints: list[Endpoint] = Field(min_length=1)
     #: Settings of the boundary, auth, errors, CORS and health checks (parity.checkspec).
     checks: Checks = Checks()
+    #: The list endpoints' paging and item shape (parity.cleanup reads it).
+    lists: Lists = Lists()
 
     @field_validator("enum_fields")
     @classmethod

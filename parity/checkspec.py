@@ -11,7 +11,7 @@ rule, the error envelope, the CORS policy and the health fields are data, declar
         client_threshold: 4MiB             # the cutoff the frontend must use
         direct_sizes: [9MiB, 10MiB, 11MiB]
         presigned_sizes: [9MiB, 10MiB, 11MiB, 100MiB]
-        file: {filename: "boundary-{size}.pdf", content_type: application/pdf}
+        file: {filename: "parity-{run_id}-boundary-{size}.pdf", content_type: application/pdf}
         direct: {endpoint: mocs.files.upload, fields: {kind: instructions}, ...}
         presigned: {presign: {...}, upload: {...}, complete: {...}}
         ceiling: {high: 64MiB, precision: 64KiB, margin: 64KiB}
@@ -85,7 +85,7 @@ class _Model(BaseModel):
 class FileTemplate(_Model):
     """The generated upload file: ``{size}`` (bytes) may appear in the name."""
 
-    filename: str = "parity-boundary-{size}.bin"
+    filename: str = "parity-{run_id}-boundary-{size}.bin"
     content_type: str = "application/octet-stream"
 
 

@@ -8,15 +8,19 @@ which works against staging as well as the sandbox:
 
 - the kinds of resources are the catalog's ``resources`` that have a ``delete`` step and a
   create path without parameters (nested ones, such as a MOC's files, go with their
-  parent); the list of a kind is ``GET`` on its create path, page by page
-  (``page``/``limit``, items at ``data.items``), and an item's id is read at the path its
-  ``save`` names (``data.id`` -> ``id``);
+  parent); the list of a kind is ``GET`` on its create path, page by page as the catalog's
+  ``lists`` section says (``page``/``limit``, items at ``data.items``, total at
+  ``data.total`` in this API), and an item's id is read at the path its ``save`` names
+  (``data.id`` -> ``id``);
 - an item is the run's when one of its text fields contains ``parity <run id>``; with
   ``older_than``, any suite-made item (a text field starting with ``parity``) whose
   ``createdAt`` is older than that;
 - it is deleted with the kind's ``delete`` step, as the role that listed it; a 403 leaves it
   to its owner's turn (lists such as the public MOC list show everyone's), a 404 means it is
   already gone.
+
+Objects in the bucket that no row points at (a presigned upload never completed) are not
+visible through the API: :mod:`parity.storage` sweeps those.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from parity import jsonpath
 from parity.auth import ANONYMOUS
-from parity.catalog import Catalog, Step
+from parity.catalog import Catalog, Lists, Step
 from parity.client import Backends
 from parity.errors import BackendError, UsageError
 
@@ -45,8 +50,7 @@ __all__ = [
 
 #: The prefix of every title the suite writes: ``parity <run id> ...``.
 MARKER = "parity"
-PAGE_SIZE = 100
-MAX_PAGES = 500  # a bound, not a limit anyone should reach: 50,000 items of one kind
+MAX_PAGES = 500  # a bound, not a limit anyone should reach: 500 pages of one kind
 _DURATION = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -121,12 +125,14 @@ class Straggler:
         return self.state.startswith("failed")
 
 
-def _items(backends: Backends, backend: str, role: str, kind: Kind) -> Iterator[dict[str, Any]]:
+def _items(
+    backends: Backends, backend: str, role: str, kind: Kind, lists: Lists
+) -> Iterator[dict[str, Any]]:
     client = backends[backend]
-    for page in range(1, MAX_PAGES + 1):
-        resp = client.request(
-            "GET", kind.list_path, role, params={"page": page, "limit": PAGE_SIZE}
-        )
+    for n in range(MAX_PAGES):
+        page = lists.first_page + n
+        params = {lists.page_param: page, lists.limit_param: lists.page_size}
+        resp = client.request("GET", kind.list_path, role, params=params)
         if resp.status_code in (401, 403):
             return  # this role may not list this kind
         if resp.status_code != 200:
@@ -137,16 +143,24 @@ def _items(backends: Backends, backend: str, role: str, kind: Kind) -> Iterator[
                 url=client.base_url,
                 hint="Check that the backend is healthy and the catalog's create path lists",
             )
-        data = resp.json().get("data")
-        items = data.get("items", []) if isinstance(data, dict) else data or []
+        doc = resp.json()
+        items = jsonpath.extract(doc, lists.items, default=None)
+        if not isinstance(items, list):
+            raise BackendError(
+                f"GET {kind.list_path} as {role}: no list at {lists.items} in the answer",
+                backend=backend,
+                url=client.base_url,
+                hint="Fix lists.items in the catalog to the JSON path of a page's items",
+            )
         yield from (i for i in items if isinstance(i, dict))
-        total = data.get("total") if isinstance(data, dict) else None
-        if len(items) < PAGE_SIZE or (isinstance(total, int) and page * PAGE_SIZE >= total):
+        total = jsonpath.extract(doc, lists.total, default=None) if lists.total else None
+        seen = (n + 1) * lists.page_size
+        if len(items) < lists.page_size or (isinstance(total, int) and seen >= total):
             return
 
 
-def _created(item: dict[str, Any]) -> datetime | None:
-    raw = item.get("createdAt") or item.get("created_at")
+def _created(item: dict[str, Any], field: str) -> datetime | None:
+    raw = jsonpath.extract(item, field, default=None)
     if not isinstance(raw, str):
         return None
     try:
@@ -156,7 +170,9 @@ def _created(item: dict[str, Any]) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _label(item: dict[str, Any], run_id: str | None, cutoff: datetime | None) -> str | None:
+def _label(
+    item: dict[str, Any], run_id: str | None, cutoff: datetime | None, created_field: str
+) -> str | None:
     """The text field that makes ``item`` a straggler, or ``None``."""
     texts = [v for v in item.values() if isinstance(v, str)]
     if run_id is not None:
@@ -165,7 +181,7 @@ def _label(item: dict[str, Any], run_id: str | None, cutoff: datetime | None) ->
             if marker.search(text):
                 return text
     if cutoff is not None:
-        created = _created(item)
+        created = _created(item, created_field)
         if created is not None and created < cutoff:
             for text in texts:
                 if text.startswith(f"{MARKER} "):
@@ -195,17 +211,18 @@ def cleanup(
     for backend in backends:
         for kind in kinds(catalog):
             for role in users:
-                for item in list(_items(backends, backend, role, kind)):
+                for item in list(_items(backends, backend, role, kind, catalog.lists)):
                     ident = str(item.get(kind.id_key, ""))
-                    label = _label(item, run_id, cutoff)
+                    label = _label(item, run_id, cutoff, catalog.lists.created_at)
                     key = (kind.list_path, ident)
                     if not ident or label is None:
                         continue
                     prior = found.get(key)
                     if prior is not None and not prior.state.startswith("failed: 403"):
                         continue  # handled (deleted, or would be)
-                    created = item.get("createdAt") or item.get("created_at")
-                    entry = Straggler(backend, kind.name, ident, label, created, role)
+                    created = jsonpath.extract(item, catalog.lists.created_at, default=None)
+                    when = created if isinstance(created, str) else None
+                    entry = Straggler(backend, kind.name, ident, label, when, role)
                     found[key] = entry
                     entry.state = "would delete" if dry_run else _delete(backends, entry, kind)
     return list(found.values())

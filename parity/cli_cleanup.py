@@ -1,4 +1,6 @@
-"""``parity cleanup``: delete what an interrupted run left behind (see :mod:`parity.cleanup`).
+"""``parity cleanup``: delete what an interrupted run left behind: its resources through
+the API (:mod:`parity.cleanup`), then its objects in the test bucket (:mod:`parity.storage`)
+when one is named.
 
 Registered on the app in :mod:`parity.cli`. Exit 0 when everything found was deleted (or
 nothing was found), 1 when something could not be deleted, 2 for bad input.
@@ -15,11 +17,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from parity.catalog import load_catalog
+from parity.cleanup import Straggler, parse_duration, require_selection
 from parity.cleanup import cleanup as find_and_delete
-from parity.cleanup import parse_duration, require_selection
 from parity.client import Backends
 from parity.config import Settings, parse_env_file
 from parity.errors import UsageError
+from parity.storage import Bucket, StoredObject, sweep
 
 __all__ = ["cleanup"]
 
@@ -53,6 +56,22 @@ def cleanup(
         bool, typer.Option("--allow-writes", help="needed to delete on a production target")
     ] = False,
     catalog: Annotated[Path | None, typer.Option("--catalog")] = None,
+    s3_bucket: Annotated[
+        str | None,
+        typer.Option(
+            "--s3-bucket",
+            help="also delete the run's objects in this bucket (PARITY_S3_BUCKET): uploads "
+            "never completed, which no API call reaches",
+        ),
+    ] = None,
+    s3_endpoint: Annotated[
+        str | None,
+        typer.Option("--s3-endpoint", help="an S3 stand-in such as moto (PARITY_S3_ENDPOINT)"),
+    ] = None,
+    s3_prefix: Annotated[
+        str | None,
+        typer.Option("--s3-prefix", help="list only under this prefix (PARITY_S3_PREFIX)"),
+    ] = None,
 ) -> None:
     """Delete the suite's resources of one run (--run-id) or older than a duration, as
     each test user, on each backend; print what was removed."""
@@ -65,6 +84,9 @@ def cleanup(
             "serverless_url": serverless_url,
             "allow_writes": allow_writes,
             "catalog": catalog,
+            "s3_bucket": s3_bucket,
+            "s3_endpoint": s3_endpoint,
+            "s3_prefix": s3_prefix,
         }
     )
     if env_file is not None:
@@ -86,9 +108,28 @@ def cleanup(
     what = f"run {run_id}" if run_id else "any run"
     if older_than:
         what += f"{' or' if run_id else ','} older than {older_than}"
+    failed = _show_resources(found, what, dry_run)
+    bucket = Bucket.from_settings(settings)
+    if bucket is not None:
+        if failed and not dry_run:
+            # an object may still belong to a file of a resource that could not be deleted
+            console.print(
+                f"[yellow]{bucket.where} not swept[/]: {failed} resource(s) could not be "
+                "deleted; fix that and run cleanup again"
+            )
+        else:
+            objects = sweep(
+                bucket, run_id=run_id, older_than=age, prefix=settings.s3_prefix, dry_run=dry_run
+            )
+            failed += _show_objects(objects, what, bucket.where, dry_run)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _show_resources(found: list[Straggler], what: str, dry_run: bool) -> int:
+    """Print the resources found; returns how many could not be deleted."""
     if not found:
         console.print(f"nothing left by {escape(what)}")
-        return
+        return 0
     table = Table(title=f"suite-made resources of {escape(what)}")
     for column in ("backend", "kind", "id", "title", "created", "as", "state"):
         table.add_column(column)
@@ -105,7 +146,25 @@ def cleanup(
         )
     console.print(table)
     failed = sum(s.failed for s in found)
-    done = len(found) - failed
     verb = "would delete" if dry_run else "deleted"
-    console.print(f"{done} {verb}, {failed} failed")
-    raise typer.Exit(1 if failed else 0)
+    console.print(f"{len(found) - failed} {verb}, {failed} failed")
+    return failed
+
+
+def _show_objects(objects: list[StoredObject], what: str, where: str, dry_run: bool) -> int:
+    """Print the bucket objects found; returns how many could not be deleted."""
+    if not objects:
+        console.print(f"no object of {escape(what)} in {escape(where)}")
+        return 0
+    table = Table(title=f"suite-made objects of {escape(what)} in {escape(where)}")
+    for column in ("key", "bytes", "modified", "state"):
+        table.add_column(column)
+    for o in objects:
+        style = "red" if o.failed else "green"
+        modified = o.last_modified.isoformat(timespec="seconds") if o.last_modified else ""
+        table.add_row(escape(o.key), str(o.size), modified, f"[{style}]{escape(o.state)}[/]")
+    console.print(table)
+    failed = sum(o.failed for o in objects)
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{len(objects) - failed} object(s) {verb}, {failed} failed")
+    return failed

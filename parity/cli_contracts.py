@@ -23,11 +23,12 @@ from parity.catalog import Case, Catalog, load_catalog
 from parity.client import BackendClient, Backends
 from parity.config import Settings
 from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
-from parity.errors import UsageError
+from parity.errors import ParityError, UsageError
 from parity.har import import_har
 from parity.infer import build_contracts
 from parity.launcher import sandbox_unless
 from parity.runner import Exchange
+from parity.storage import sweep_run
 
 __all__ = ["DEFAULT_CASSETTES_DIR", "capture", "contracts", "known_secrets"]
 
@@ -78,6 +79,8 @@ def _replay(
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
     )
+    # the run's id when one is given, so `parity cleanup --run-id` finds leftovers
+    run_id = os.environ.get("PARITY_RUN_ID") or _random.token_hex(4)
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("", total=len(cases))
 
@@ -88,8 +91,7 @@ def _replay(
             client,
             catalog,
             out,
-            # the run's id when one is given, so `parity cleanup --run-id` finds leftovers
-            run_id=os.environ.get("PARITY_RUN_ID") or _random.token_hex(4),
+            run_id=run_id,
             cases=cases,
             concurrency=width,
             secrets=known_secrets(settings),
@@ -105,7 +107,23 @@ def _replay(
         console.print("[yellow]unexpected status[/]", escape(line))
     if not report.ok:
         console.print("Fix the backend or the catalog, then capture again.")
+    _sweep(settings, run_id)
     return 0 if report.ok else 1
+
+
+def _sweep(settings: Settings, run_id: str) -> None:
+    """Delete the run's objects in the test bucket (uploads never completed)."""
+    try:
+        found = sweep_run(settings, run_id)
+    except ParityError as exc:
+        console.print(f"[yellow]bucket not swept[/]: {escape(str(exc))}")
+        return
+    if found:
+        failed = sum(o.failed for o in found)
+        console.print(
+            f"{len(found) - failed} object(s) of run {run_id} deleted from "
+            f"s3://{settings.s3_bucket}, {failed} failed"
+        )
 
 
 def capture(

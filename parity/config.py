@@ -199,6 +199,10 @@ _TOP_KEYS = {
     "max_response_mb",
     "down_after",
     "sandbox_drift",
+    "s3_bucket",
+    "s3_endpoint",
+    "s3_region",
+    "s3_prefix",
     "users",
     "auth",
     "gate",  # rollout gate thresholds: parity/gate.py validates the table
@@ -552,6 +556,12 @@ class Settings:
     max_response_mb: float = 20.0  # answers larger than this are errors, not read further
     down_after: int = 3  # connection failures in a row before a backend is marked down
     sandbox_drift: tuple[str, ...] = ()
+    # The test bucket, for what the API cannot delete (parity/storage.py); endpoint: a
+    # stand-in such as moto (None = AWS), credentials from the AWS chain.
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""  # list only under this (a big bucket: its uploads/ prefix)
     users: Mapping[str, Credentials] = field(default_factory=dict)
     auth: Mapping[str, AuthSettings] = field(
         default_factory=lambda: {b: AuthSettings(backend=b) for b in BACKENDS}
@@ -649,6 +659,10 @@ class Settings:
             max_response_mb=_resolve(get("max_response_mb"), _megabytes, 20.0),
             down_after=_resolve(get("down_after"), _count, 3),
             sandbox_drift=_resolve(get("sandbox_drift"), lambda r: _names(r, "drift"), ()),
+            s3_bucket=_resolve(get("s3_bucket"), _string, None),
+            s3_endpoint=_resolve(get("s3_endpoint"), _url, None),
+            s3_region=_resolve(get("s3_region"), _string, None),
+            s3_prefix=_resolve(get("s3_prefix"), _string, ""),
             users=users,
             auth={b: _auth_settings(src, b) for b in BACKENDS},
             config_path=path,
@@ -726,4 +740,5 @@ class Settings:
             + f" stage={self.stage if self.stage is not None else '-'}"
             + f" writes={'allowed' if self.writes_allowed else 'refused'}"
             + f" auth={auth} drift={','.join(self.sandbox_drift) or 'none'}"
+            + f" bucket={self.s3_bucket or '-'}"
         )

@@ -18,6 +18,7 @@ to be read by whoever ran the command, so it says what went wrong *and* how to f
     |   +-- UnexpectedAnswer  not JSON where JSON was expected, a redirect loop
     |   +-- AuthError         a login failed
     |   +-- SetupError        a scenario's setup request failed
+    |   +-- StorageError      the test bucket could not be listed or written
     +-- InternalError         a bug in the suite itself
 
 Errors that concern a file carry ``path``, ``location`` (entry, field, line) and ``hint``
@@ -43,6 +44,7 @@ __all__ = [
     "ParityError",
     "ResponseTooLarge",
     "SetupError",
+    "StorageError",
     "UnexpectedAnswer",
     "UsageError",
     "connect_failure_reason",
@@ -254,6 +256,10 @@ class AuthError(BackendError):
 
 class SetupError(BackendError):
     """A scenario's setup request (resource creation or step) did not succeed."""
+
+
+class StorageError(BackendError):
+    """The test bucket (``s3_bucket``) could not be listed or written."""
 
 
 class InternalError(ParityError):

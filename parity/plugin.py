@@ -33,6 +33,7 @@ from parity.replay import CassetteSource, load_cassettes
 from parity.report import write_reports
 from parity.report.allure import allure_active, attach_record
 from parity.results import CheckResult
+from parity.storage import sweep_run
 
 __all__ = [
     "BACKEND_CHOICES",
@@ -306,6 +307,7 @@ class ParityState:
         self.collector = Collector()  # filled on the controller only
         self.written: dict[str, Any] = {}  # what pytest_sessionfinish wrote, for the summary
         self.collection_catalog: Catalog | None = None
+        self.swept: dict[str, Any] | None = None  # the end-of-run bucket sweep
 
     @property
     def needs_sandbox(self) -> bool:
@@ -595,6 +597,7 @@ class MatrixReporter:
         state = get_state(self.config)
         if not state.collector:
             return  # no parity check ran: leave an earlier matrix alone
+        state.swept = _sweep_bucket(state)
         records = state.collector.records()
         usage = [u.to_dict() for u in state.baseline.usage(records)]
         settings = state.base_settings
@@ -613,6 +616,7 @@ class MatrixReporter:
             "drift": list(settings.sandbox_drift),
             "baseline": str(state.baseline.path) if state.baseline.path else None,
             "exit_status": int(exitstatus),
+            "storage": state.swept,
         }
         matrix = build_matrix(records, endpoint_order=order, baseline=usage, meta=meta)
         paths = write_reports(matrix, Path(settings.reports_dir))
@@ -635,8 +639,35 @@ class MatrixReporter:
         odd = [n for n in matrix["noise"] if n["source"] == "learned" and n["kind"] == "other"]
         if odd:
             tr.write_line(f"noise: {len(odd)} learned path(s) that are not timestamps or ids")
+        swept = state.swept
+        if swept is not None:
+            if swept.get("error"):
+                tr.write_line(f"storage: {swept['bucket']} not swept: {swept['error']}", red=True)
+            else:
+                tr.write_line(
+                    f"storage: {swept['deleted']} object(s) of run {state.run_id} deleted from "
+                    f"{swept['bucket']}, {swept['failed']} failed"
+                )
         for name, path in paths.items():
             tr.write_line(f"{name}: {path}")
+
+
+def _sweep_bucket(state: ParityState) -> dict[str, Any] | None:
+    """Delete the run's objects in the test bucket (uploads never completed: no API call
+    reaches them). Runs once, where the whole run ends: on the xdist controller, or in the
+    one process (before its sandbox stops). ``None`` when no bucket is named."""
+    settings = state.run.settings if state.run is not None else state.base_settings
+    if not settings.s3_bucket:
+        return None
+    where = f"s3://{settings.s3_bucket}"
+    try:
+        found = sweep_run(settings, state.run_id)
+    except ParityError as exc:  # never lose the matrix over the bucket
+        return {"bucket": where, "deleted": 0, "failed": 0, "error": str(exc)}
+    if found is None:
+        return None  # writes refused: the run uploaded nothing
+    failed = sum(o.failed for o in found)
+    return {"bucket": where, "deleted": len(found) - failed, "failed": failed, "error": None}
 
 
 # --- the fuzz budget: time spent inside fuzz tests, not wall clock since the first one -----

@@ -180,7 +180,8 @@ def _prepare_parts(
         fields = _fill(dict(parts.multipart.fields), variables, where)
         request.data = {k: _form_value(v) for k, v in fields.items()}
         request.files = {
-            name: (spec.filename, spec.payload(), spec.content_type)
+            # file names carry the run id too (parity-{run_id}-x.pdf): see parity/storage.py
+            name: (str(_fill(spec.filename, variables, where)), spec.payload(), spec.content_type)
             for name, spec in parts.multipart.files.items()
         }
     elif parts.body is not None:

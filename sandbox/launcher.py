@@ -270,6 +270,7 @@ class SandboxRunner:
                 env[f"PARITY_EXPIRED_TOKEN_{role.upper()}"] = expired
         env["PARITY_S3_ENDPOINT"] = infra.moto_url
         env["PARITY_S3_BUCKET"] = s.bucket
+        env["PARITY_S3_REGION"] = s.region
         env["PARITY_REDIS_URL"] = infra.redis_url
         env["PARITY_SANDBOX_DRIFT"] = ",".join(drifts.names)
         env["PARITY_SANDBOX_PID"] = str(os.getpid())

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 from botocore.config import Config
@@ -123,3 +123,8 @@ class Storage:
 
     def public_url(self, key: str) -> str:
         return f"{self.endpoint_url}/{self.bucket}/{quote(key)}"
+
+    def key_of(self, url: str | None) -> str | None:
+        """The key behind one of this bucket's public URLs (``None`` for anything else)."""
+        base = f"{self.endpoint_url}/{self.bucket}/"
+        return unquote(url[len(base) :]) if url and url.startswith(base) else None

@@ -78,12 +78,19 @@ class UserService:
             )
         key = f"avatars/{principal.user_id}/{uuid.uuid4()}.{info.extension}"
         self.ctx.storage.put(key, upload.data, info.content_type)
+        previous = self.db.fetch_one(
+            select(users.c.avatar_url).where(users.c.id == principal.user_id)
+        )
         with self.db.write() as conn:
             conn.execute(
                 update(users)
                 .where(users.c.id == principal.user_id)
                 .values(avatar_url=self.ctx.storage.public_url(key))
             )
+        # the replaced avatar goes (after the commit: a failed delete only leaves an orphan)
+        old = self.ctx.storage.key_of(previous["avatar_url"] if previous else None)
+        if old is not None and old != key:
+            self.ctx.storage.discard(old)
         return success(self._profile(principal), "Avatar updated").with_headers(NO_STORE)
 
     def _profile(self, principal: Principal) -> dict[str, Any]:

@@ -29,9 +29,10 @@ from parity.catalog import load_catalog
 from parity.cleanup import cleanup, parse_duration, require_selection, run_marker
 from parity.client import Backends
 from parity.config import Settings
-from parity.errors import UsageError
+from parity.errors import BackendError, CatalogError, UsageError
 from parity.launcher import SandboxProcess
 from parity.payloads import make_payload
+from parity.storage import Bucket, sweep
 from sandbox.core.db import postgres_driver_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +86,42 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxP
             db.engine.dispose()
 
 
-def _start_run(sb: SandboxProcess, run_id: str, tmp: Path) -> subprocess.Popen[bytes]:
+def _bucket(sb: SandboxProcess) -> Bucket:
+    env = sb.env
+    return Bucket(
+        env["PARITY_S3_BUCKET"], endpoint=env["PARITY_S3_ENDPOINT"], region=env["PARITY_S3_REGION"]
+    )
+
+
+def _run_objects(sb: SandboxProcess, run_id: str) -> list[str]:
+    """Keys in the sandbox's bucket that carry the run's file marker."""
+    return [o.key for o in sweep(_bucket(sb), run_id=run_id, dry_run=True)]
+
+
+def _orphan_upload(sb: SandboxProcess, run_id: str) -> str:
+    """What a run killed between the PUT and the complete leaves: an object no row points
+    at, on one of the run's MOCs. Returns its key."""
+    settings = Settings.load(environ=sb.env)
+    with Backends.from_settings(settings) as backends:
+        api = backends["express"]
+        listed = api.request("GET", "/api/mocs", "alice", params={"q": run_id, "limit": 100})
+        mocs = [m for m in listed.json()["data"]["items"] if run_marker(run_id).search(m["title"])]
+        for moc in mocs:
+            body = {"filename": f"parity-{run_id}-killed.pdf", "contentType": "application/pdf"}
+            presign = api.request(
+                "POST", f"/api/mocs/{moc['id']}/files/presign", "alice", json={**body, "size": 6}
+            )
+            if presign.status_code == 200:
+                data = presign.json()["data"]
+                put = httpx.put(data["uploadUrl"], content=b"killed", timeout=10)
+                assert put.status_code == 200, put.text
+                return str(data["key"])
+    raise AssertionError(f"no MOC of run {run_id} that alice may upload to: {mocs}")
+
+
+def _start_run(
+    sb: SandboxProcess, run_id: str, tmp: Path, checks: list[str] = WRITE_CHECKS
+) -> subprocess.Popen[bytes]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
     env = {
         **clean,
@@ -96,7 +132,7 @@ def _start_run(sb: SandboxProcess, run_id: str, tmp: Path) -> subprocess.Popen[b
     }
     log = (tmp / "run.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", "-x", *WRITE_CHECKS],
+        [sys.executable, "-m", "pytest", "-p", "no:xdist", "-q", "-x", *checks],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -139,6 +175,9 @@ def test_killed_run_leaves_rows_that_cleanup_removes(
     assert code == -signal.SIGKILL
     left = db.rows(run_id)
     assert left["mocs"] >= 1 and left["moc_files"] >= 1, (midway, left)  # stragglers exist
+    orphan = _orphan_upload(sb, run_id)
+    objects = _run_objects(sb, run_id)
+    assert orphan in objects, objects  # the API cannot see it: only the bucket sweep can
 
     # a dry run lists them and deletes nothing
     cmd = [sys.executable, "-m", "parity", "cleanup", "--run-id", run_id, "--env-file"]
@@ -152,7 +191,9 @@ def test_killed_run_leaves_rows_that_cleanup_removes(
     )
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "would delete" in dry.stdout, dry.stdout
+    assert f"{len(objects)} object(s) would delete" in dry.stdout, dry.stdout
     assert db.rows(run_id) == left
+    assert _run_objects(sb, run_id) == objects
 
     done = subprocess.run(
         [*cmd, str(sb.env_file)], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
@@ -163,9 +204,37 @@ def test_killed_run_leaves_rows_that_cleanup_removes(
     assert deleted == top_level, (deleted, left, done.stdout)
     after = db.rows(run_id)
     assert after == dict.fromkeys(after, 0), after
+    # the MOC's delete took its completed files; the object never completed went by the sweep
+    assert _run_objects(sb, run_id) == [], done.stdout
+    assert "0 failed" in done.stdout.rsplit("object(s)", 1)[-1], done.stdout
     print(
-        f"\ncleanup, SIGKILL: run {run_id} killed midway with {left}; parity cleanup deleted "
-        f"{deleted} resource(s); rows of the run afterwards: {sum(after.values())}"
+        f"\ncleanup, SIGKILL: run {run_id} killed midway with {left} and {len(objects)} "
+        f"object(s) no row points at; parity cleanup deleted {deleted} resource(s); rows and "
+        f"objects of the run afterwards: {sum(after.values())}, 0"
+    )
+
+
+def test_a_finished_run_sweeps_the_uploads_it_never_completed(
+    sandbox: tuple[SandboxProcess, SandboxDb], tmp_path: Path
+) -> None:
+    """The sha256-mismatch scenario PUTs bytes that the complete then refuses: an object with
+    no row. The run deletes it from the bucket as it ends (the sandbox's env names the bucket)."""
+    sb, _ = sandbox
+    run_id = f"swp{secrets.token_hex(3)}"
+    proc = _start_run(
+        sb, run_id, tmp_path, ["api_checks/test_catalog_scenarios.py", "-k", "sha256-mismatch"]
+    )
+    code = proc.wait(300)
+    output = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
+    assert code == 0, output[-3000:]
+    swept = re.search(
+        rf"storage: (\d+) object\(s\) of run {run_id} deleted from s3://\S+, 0 failed", output
+    )
+    assert swept and int(swept.group(1)) == 2, output[-3000:]  # one per backend
+    assert _run_objects(sb, run_id) == []
+    print(
+        f"\ncleanup, bucket: run {run_id} left {swept.group(1)} uploads never completed; "
+        "its end swept them"
     )
 
 
@@ -275,3 +344,63 @@ def test_cleanup_finds_every_kind_as_each_user(
         assert any(other in s.label and s.state == "deleted" for s in aged), aged
         assert db.rows(other)["mocs"] == 0
     print(f"\ncleanup, every kind: {len(found)} leftovers of 4 kinds and 2 users deleted, 0 rows")
+
+
+class _ListingApi:
+    """A backend whose lists page differently from the MOC API (``p``/``size`` from 0,
+    items at ``results``, no total, creation time at ``meta.created``), for the catalog's
+    ``lists`` section. Only ``/api/mocs`` has items; a DELETE removes one."""
+
+    base_url = "http://listing.invalid"
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+        self.pages: list[dict[str, Any]] = []
+
+    def request(self, method: str, path: str, role: str, **kw: Any) -> httpx.Response:
+        if method == "DELETE":
+            ident = path.rsplit("/", 1)[1]
+            self.items = [i for i in self.items if i["id"] != ident]
+            return httpx.Response(200, json={"data": None})
+        params = kw["params"]
+        self.pages.append(params)
+        rows = self.items if path == "/api/mocs" else []
+        size = params.get("size", 100)
+        start = params.get("p", 0) * size
+        return httpx.Response(200, json={"results": rows[start : start + size]})
+
+
+def test_cleanup_reads_the_list_shape_from_the_catalog() -> None:
+    from parity.catalog import Lists
+
+    run_id = "shape01"
+    old = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    items = [
+        {"id": f"m{n}", "title": f"parity {run_id} moc {n}", "meta": {"created": old}}
+        for n in range(5)
+    ] + [{"id": "keep", "title": "a user's own MOC", "meta": {"created": old}}]
+    api = _ListingApi(items)
+    lists = Lists(
+        page_param="p", limit_param="size", first_page=0, page_size=2, items="results",
+        total=None, created_at="meta.created",
+    )  # fmt: skip
+    catalog = load_catalog(ROOT / "fixtures/catalog.yaml").model_copy(update={"lists": lists})
+    found = cleanup({"express": api}, catalog, ["alice"], run_id=run_id)  # type: ignore[arg-type]
+    assert sorted(s.id for s in found) == [f"m{n}" for n in range(5)]
+    assert all(s.state == "deleted" and s.created_at == old for s in found)
+    assert [i["id"] for i in api.items] == ["keep"]
+    mocs = [p for p in api.pages if set(p) == {"p", "size"}]
+    assert mocs[0] == {"p": 0, "size": 2}  # the catalog's first page and size
+
+    broken = _ListingApi(items)
+    wrong = catalog.model_copy(update={"lists": Lists(items="data.items")})
+    with pytest.raises(BackendError, match=r"no list at data\.items.*lists\.items"):
+        cleanup({"express": broken}, wrong, ["alice"], run_id=run_id)  # type: ignore[arg-type]
+
+
+def test_a_malformed_lists_path_is_a_catalog_error(tmp_path: Path) -> None:
+    text = (ROOT / "fixtures/catalog.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "catalog.yaml"
+    bad.write_text(text + "\nlists: {items: 'data..items['}\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"lists.*items"):
+        load_catalog(bad)

@@ -468,6 +468,18 @@ def test_profile_auto_created_and_avatar(call: Call) -> None:
     )
     assert ok.status == 200 and ok.data["avatarUrl"].endswith(".png")
     assert call("GET", "/api/users/me", user=me).data["avatarUrl"] == ok.data["avatarUrl"]
+    # a new avatar replaces the old one in the bucket too: nothing piles up per upload
+    first = ok.data["avatarUrl"]
+    assert httpx.get(first, timeout=10).status_code == 200
+    again = call(
+        "POST",
+        "/api/users/me/avatar",
+        user=me,
+        files={"file": ("b.png", "image/png", make_png(5, 5))},
+    )
+    assert again.status == 200 and again.data["avatarUrl"] != first
+    assert httpx.get(again.data["avatarUrl"], timeout=10).status_code == 200
+    assert httpx.get(first, timeout=10).status_code == 404
 
 
 # -- cache ----------------------------------------------------------------------------

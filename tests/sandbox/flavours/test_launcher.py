@@ -33,6 +33,7 @@ EXPECTED_KEYS = {
     *(f"PARITY_USER_{r}_{k}" for r in ("ALICE", "BOB", "ADMIN") for k in ("USERNAME", "PASSWORD")),
     "PARITY_S3_ENDPOINT",
     "PARITY_S3_BUCKET",
+    "PARITY_S3_REGION",
     "PARITY_SANDBOX_DRIFT",
     "PARITY_SANDBOX_PID",
 }
