@@ -199,6 +199,8 @@ def test_password_in_toml_is_refused(tmp_path: Path) -> None:
         ({}, {"PARITY_TARGET_ENV": "prod"}, "PARITY_TARGET_ENV", "production"),
         ({}, {"PARITY_AUTH_MODE": "oauth"}, "PARITY_AUTH_MODE", "cognito, login, static"),
         ({}, {"PARITY_USERS": "alice,anonymous"}, "PARITY_USERS", "Remove it"),
+        ({}, {"PARITY_S3_ENDPOINT": "minio:9000"}, "PARITY_S3_ENDPOINT", "http://"),
+        ({"s3_bucket": " "}, {}, "--s3-bucket", "Set it to text"),
     ],
 )
 def test_invalid_values_name_source_and_fix(
