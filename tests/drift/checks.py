@@ -3,14 +3,16 @@ and read back which tests failed, from JUnit XML."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["CheckRun", "quick_catalog", "run_checks"]
+__all__ = ["CheckRun", "gate_with_healthy_load", "quick_catalog", "run_checks"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,3 +80,19 @@ def quick_catalog(tmp: Path) -> Path:
     for schema in (ROOT / "fixtures").glob("*.schema.json"):  # referenced relative to it
         (tmp / schema.name).write_text(schema.read_text(encoding="utf-8"), encoding="utf-8")
     return path
+
+
+def gate_with_healthy_load(reports: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``parity gate --stage 10`` on ``reports`` (a parity run's matrix) with healthy, fresh
+    load figures beside it, so only the matrix decides; returns the run and gate-10.md."""
+    from tests.gate.test_gate import load_doc  # the gate tests' healthy load figures
+
+    load = load_doc()
+    load["generated_at"] = datetime.now(UTC).isoformat()
+    (reports / "load-serverless.json").write_text(json.dumps(load))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "parity", "gate", "--stage", "10", "--reports-dir", str(reports)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    return result, (reports / "gate-10.md").read_text()

@@ -28,6 +28,7 @@ import yaml
 
 from parity.launcher import SandboxProcess
 from tests.drift.checks import ROOT, CheckRun, run_checks
+from tests.drift.test_gate_drift import gate_with_healthy_load
 
 PARITY = ["api_checks", "-m", "parity"]
 XDIST_SLICE = [
@@ -98,6 +99,9 @@ def test_clean_pair_is_at_parity_serial_and_with_xdist(
     baseline = {b["id"]: b["state"] for b in run.matrix["baseline"]}
     assert baseline["authorizer-401-shape"] == "used"
     assert Path(run.matrix["meta"]["baseline"]).name == "parity-baseline.toml"
+    # and the rollout gate reads this clean matrix as a go
+    gate, md = gate_with_healthy_load(tmp_path / "serial" / "reports")
+    assert gate.returncode == 0 and "**GO**" in md, md
 
     # pytest -n 2: each worker starts its own sandbox (no URL given), as on CI. A slice of
     # the checks (every scenario of these endpoints) keeps it short.

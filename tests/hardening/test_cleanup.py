@@ -301,21 +301,29 @@ def test_id(request, n):
 """
 
 
-@pytest.mark.parametrize("given", [None, "ci-1234"])
 def test_one_run_is_one_id_across_xdist_workers(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, given: str | None
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if given is None:
-        monkeypatch.delenv("PARITY_RUN_ID", raising=False)
-    else:
-        monkeypatch.setenv("PARITY_RUN_ID", given)
+    monkeypatch.delenv("PARITY_RUN_ID", raising=False)
     pytester.makepyfile(test_probe=RUN_ID_PROBE)
     result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "-p", "no:randomly")
     result.assert_outcomes(passed=6)
     ids = {(pytester.path / f"id-{n}.txt").read_text() for n in range(6)}
     assert len(ids) == 1, ids  # both workers and every test: the controller's id
-    if given is not None:
-        assert ids == {given}
+
+
+def test_parity_run_id_names_the_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PARITY_RUN_ID`` is the id (a CI job's build number); the controller hands the same
+    value to each worker as it does a generated one (the test above)."""
+    monkeypatch.setenv("PARITY_RUN_ID", "ci-1234")
+    pytester.makepyfile(test_probe=RUN_ID_PROBE)
+    result = pytester.runpytest_inprocess(
+        "-p", "no:randomly", "-p", "no:xdist", "-p", "no:playwright"
+    )
+    result.assert_outcomes(passed=6)
+    assert {(pytester.path / f"id-{n}.txt").read_text() for n in range(6)} == {"ci-1234"}
 
 
 def test_cleanup_finds_every_kind_as_each_user(
