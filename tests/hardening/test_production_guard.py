@@ -8,7 +8,10 @@
    not-testable; the same checks against a non-production target do send it (the proxy
    sees it), so the recording is not vacuous;
 3. a ``/debug/*`` route that answers on a production target fails the check; absent, it
-   passes.
+   passes;
+4. read-only checks still run there, ``--allow-writes`` lets a write check run (and its
+   writes reach the target), and what production cannot offer (an expired token of the
+   pool) is not-testable, never a pass.
 
 Each test prints its case count (``-s``) for the issue's closing note.
 """
@@ -223,4 +226,33 @@ def test_debug_route_on_a_production_target_fails_the_check(
     print(
         f"\nproduction guard, /debug/*: {len(present.outcomes)} present -> "
         f"{len(failing)} failed; {len(absent.outcomes)} absent -> passed"
+    )
+
+
+# --- 4. what does run on production ---------------------------------------------------------
+
+ALLOWED = [
+    "--allow-writes",
+    "api_checks/test_boundary.py::test_presigned_upload[9MiB]",
+    "api_checks/test_auth.py::test_bad_token_is_refused[users.me-wrong-signature]",
+    "api_checks/test_auth.py::test_bad_token_is_refused[users.me-expired]",
+]
+
+
+def test_reads_run_and_allow_writes_lets_writes_run(production: Target, tmp_path: Path) -> None:
+    assert not any(k.startswith("PARITY_EXPIRED_TOKEN_") for k in production.env)
+    production.reset()
+    run = _pytest(production.env, ALLOWED, tmp_path / "junit.xml")
+    assert run.returncode == 0, run.output[-3000:]
+    outcome = {k.rsplit("::", 1)[-1]: (o, run.messages.get(k, "")) for k, o in run.outcomes.items()}
+    assert outcome["test_presigned_upload[9MiB]"][0] == "passed", outcome
+    writes = [r for p in production.proxies for r in p.requests if r.method in WRITE_METHODS]
+    assert writes, "--allow-writes: the upload's writes must reach the target"
+    assert outcome["test_bad_token_is_refused[users.me-wrong-signature]"][0] == "passed"
+    state, message = outcome["test_bad_token_is_refused[users.me-expired]"]
+    assert state == "skipped" and "not-testable" in message, (state, message)
+    assert "PARITY_EXPIRED_TOKEN_ALICE" in message, message
+    print(
+        f"\nproduction guard, allowed: {len(writes)} write requests with --allow-writes, a "
+        "read check passed, the expired-token check not-testable"
     )
