@@ -595,9 +595,10 @@ class MatrixReporter:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = get_state(self.config)
+        if state.run is not None or state.collector:  # checks ran here, or on the workers
+            state.swept = _sweep_bucket(state)  # also after Ctrl-C: sessionfinish still runs
         if not state.collector:
             return  # no parity check ran: leave an earlier matrix alone
-        state.swept = _sweep_bucket(state)
         records = state.collector.records()
         usage = [u.to_dict() for u in state.baseline.usage(records)]
         settings = state.base_settings
@@ -625,6 +626,7 @@ class MatrixReporter:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = get_state(self.config)
         if not state.written:
+            _storage_line(terminalreporter, state)
             return
         matrix, paths = state.written["matrix"], state.written["paths"]
         summary = matrix["summary"]
@@ -639,17 +641,22 @@ class MatrixReporter:
         odd = [n for n in matrix["noise"] if n["source"] == "learned" and n["kind"] == "other"]
         if odd:
             tr.write_line(f"noise: {len(odd)} learned path(s) that are not timestamps or ids")
-        swept = state.swept
-        if swept is not None:
-            if swept.get("error"):
-                tr.write_line(f"storage: {swept['bucket']} not swept: {swept['error']}", red=True)
-            else:
-                tr.write_line(
-                    f"storage: {swept['deleted']} object(s) of run {state.run_id} deleted from "
-                    f"{swept['bucket']}, {swept['failed']} failed"
-                )
+        _storage_line(tr, state)
         for name, path in paths.items():
             tr.write_line(f"{name}: {path}")
+
+
+def _storage_line(tr: Any, state: ParityState) -> None:
+    swept = state.swept
+    if swept is None:
+        return
+    if swept.get("error"):
+        tr.write_line(f"storage: {swept['bucket']} not swept: {swept['error']}", red=True)
+    else:
+        tr.write_line(
+            f"storage: {swept['deleted']} object(s) of run {state.run_id} deleted from "
+            f"{swept['bucket']}, {swept['failed']} failed"
+        )
 
 
 def _sweep_bucket(state: ParityState) -> dict[str, Any] | None:

@@ -219,8 +219,9 @@ def test_killed_run_leaves_rows_that_cleanup_removes(
     assert "0 failed" in done.stdout.rsplit("object(s)", 1)[-1], done.stdout
     print(
         f"\ncleanup, SIGKILL: run {run_id} killed midway with {left} and {len(objects)} "
-        f"object(s) no row points at; parity cleanup deleted {deleted} resource(s); rows and "
-        f"objects of the run afterwards: {sum(after.values())}, 0"
+        f"object(s) in the bucket (1 of them an upload never completed, which no row points "
+        f"at); parity cleanup deleted {deleted} resource(s); rows and objects of the run "
+        f"afterwards: {sum(after.values())}, 0"
     )
 
 
@@ -273,7 +274,10 @@ def test_interrupted_run_cleans_up_in_teardown(
     assert "KeyboardInterrupt" in output, output[-2000:]
     after = db.rows(run_id)
     assert after == dict.fromkeys(after, 0), (midway, after, output[-2000:])
-    print(f"\ncleanup, Ctrl-C: run {run_id} interrupted with {midway}; rows afterwards: 0")
+    # the bucket sweep ran too, after the Ctrl-C: no object of the run is left
+    assert re.search(rf"storage: \d+ object\(s\) of run {run_id} deleted", output), output[-2000:]
+    assert _run_objects(sb, run_id) == []
+    print(f"\ncleanup, Ctrl-C: run {run_id} interrupted with {midway}; rows and objects after: 0")
 
 
 def test_run_marker_and_durations() -> None:
