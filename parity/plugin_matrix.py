@@ -1,0 +1,130 @@
+"""The controller's half of the plugin: it collects the records every check ships in
+``user_properties``, sweeps the run's leftovers from the test bucket, and writes the parity
+matrix (JSON, HTML, JUnit beside it) when the session ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parity.catalog import load_catalog
+from parity.collect import RESULTS_KEY, TARGET_KEY
+from parity.errors import ParityError
+from parity.matrix import build_matrix
+from parity.report import write_reports
+from parity.session import ParityState, get_state
+from parity.storage import sweep_run
+
+__all__ = ["MatrixReporter"]
+
+
+class MatrixReporter:
+    """The controller's half: collects records from reports, writes the matrix at the end.
+
+    Registered on the controller only (never on an xdist worker, which must ship its
+    records untouched)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        get_state(self.config).collector.add(report)
+        # JUnit XML (which writes user_properties) gets one line per record, not the
+        # whole evidence.
+        compact: list[tuple[str, object]] = []
+        for key, value in report.user_properties:
+            if key == TARGET_KEY:
+                continue
+            if key == RESULTS_KEY and isinstance(value, dict):
+                value = (
+                    f"{value.get('endpoint')} {value.get('check')} [{value.get('scenario')}]: "
+                    f"{value.get('state')} - {str(value.get('summary') or '')[:300]}"
+                )
+            compact.append((key, value))
+        report.user_properties = compact
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state = get_state(self.config)
+        if state.run is not None or state.collector:  # checks ran here, or on the workers
+            state.swept = _sweep_bucket(state)  # also after Ctrl-C: sessionfinish still runs
+        if not state.collector:
+            return  # no parity check ran: leave an earlier matrix alone
+        records = state.collector.records()
+        usage = [u.to_dict() for u in state.baseline.usage(records)]
+        settings = state.base_settings
+        try:
+            order = [e.key for e in load_catalog(settings.catalog).endpoints]
+        except ParityError:
+            order = []
+        meta = {
+            "run_id": state.run_id,
+            "backends": {
+                name: settings.url_for(name) or "embedded sandbox"
+                for name in settings.selected_backends
+            },
+            "target_env": settings.target_env,
+            "stage": settings.stage,
+            "drift": list(settings.sandbox_drift),
+            "baseline": str(state.baseline.path) if state.baseline.path else None,
+            "exit_status": int(exitstatus),
+            "storage": state.swept,
+        }
+        matrix = build_matrix(records, endpoint_order=order, baseline=usage, meta=meta)
+        paths = write_reports(matrix, Path(settings.reports_dir))
+        state.written = {"matrix": matrix, "paths": paths}
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        state = get_state(self.config)
+        if not state.written:
+            _storage_line(terminalreporter, state)
+            return
+        matrix, paths = state.written["matrix"], state.written["paths"]
+        summary = matrix["summary"]
+        tr = terminalreporter
+        tr.section("parity matrix")
+        tr.write_line(f"{summary['headline']}; {summary['failing']} failing cell(s)")
+        tr.write_line("cells: " + ", ".join(f"{n} {s}" for s, n in summary["states"].items() if n))
+        for entry in matrix["baseline"]:
+            if entry["state"] in ("stale", "expired"):
+                hint = " (it matched nothing: delete it)" if entry["state"] == "stale" else ""
+                tr.write_line(f"baseline entry {entry['id']!r} is {entry['state']}{hint}")
+        odd = [n for n in matrix["noise"] if n["source"] == "learned" and n["kind"] == "other"]
+        if odd:
+            tr.write_line(f"noise: {len(odd)} learned path(s) that are not timestamps or ids")
+        _storage_line(tr, state)
+        for name, path in paths.items():
+            tr.write_line(f"{name}: {path}")
+
+
+def _storage_line(tr: Any, state: ParityState) -> None:
+    swept = state.swept
+    if swept is None:
+        return
+    if swept.get("error"):
+        tr.write_line(f"storage: {swept['bucket']} not swept: {swept['error']}", red=True)
+    else:
+        tr.write_line(
+            f"storage: {swept['deleted']} object(s) of run {state.run_id} deleted from "
+            f"{swept['bucket']}, {swept['failed']} failed"
+        )
+
+
+def _sweep_bucket(state: ParityState) -> dict[str, Any] | None:
+    """Delete the run's objects in the test bucket (uploads never completed: no API call
+    reaches them). Runs once, where the whole run ends: on the xdist controller, or in the
+    one process (before its sandbox stops). ``None`` when no bucket is named."""
+    settings = state.run.settings if state.run is not None else state.base_settings
+    if not settings.s3_bucket:
+        return None
+    where = f"s3://{settings.s3_bucket}"
+    try:
+        found = sweep_run(settings, state.run_id)
+    except ParityError as exc:  # never lose the matrix over the bucket
+        return {"bucket": where, "deleted": 0, "failed": 0, "error": str(exc)}
+    if found is None:
+        return None  # writes refused: the run uploaded nothing
+    failed = sum(o.failed for o in found)
+    return {"bucket": where, "deleted": len(found) - failed, "failed": failed, "error": None}
