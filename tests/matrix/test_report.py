@@ -107,7 +107,11 @@ def sample_matrix() -> dict[str, Any]:
                 "reason": "the authorizer answers first",
             }
         ],
-        meta={"run_id": "abc", "backends": {"express": "http://e"}},
+        meta={
+            "run_id": "abc",
+            "backends": {"express": "http://e"},
+            "storage": {"bucket": "s3://moc-files", "deleted": 2, "failed": 0, "error": None},
+        },
     )
 
 
@@ -137,6 +141,8 @@ def test_page_works_offline_in_headless_chromium(tmp_path: Path) -> None:
             page.on("request", lambda r: requests.append(r.url))
             page.goto(path.as_uri())
             assert "3 of 5 endpoints at parity" in page.inner_text("#headline")
+            assert "run abc" in page.inner_text("#meta")
+            assert "2 leftover upload(s) deleted from s3://moc-files" in page.inner_text("#meta")
             assert page.locator("tr[data-endpoint]").count() == 5
             # one click: the differences and both responses side by side
             page.click('tr[data-endpoint="GET /api/wishlist"] button[data-check="envelope"]')
