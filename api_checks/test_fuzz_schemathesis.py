@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import allure
 import pytest
@@ -146,6 +146,48 @@ def _hide(text: str, token: str) -> str:
     return text.replace(token, TOKEN_VAR) if token else text
 
 
+_SPENT = "the fuzz budget (--fuzz-budget) was spent before {}"
+
+
+@dataclass
+class _Recorder:
+    """One test's fuzz records: check ``fuzz``, the tool (and phase) in the evidence."""
+
+    sink: ResultSink
+    endpoint: str
+    backend: str
+    label: str = ""  # the summary's prefix, e.g. "generated writes: "
+    phase: str | None = None
+
+    def __call__(self, state: Any, summary: str, **evidence: Any) -> None:
+        phase = {"phase": self.phase} if self.phase else {}
+        self.sink.add(
+            CheckResult(
+                endpoint=self.endpoint,
+                check=FUZZ_CHECK,
+                state=state,
+                summary=self.label + summary,
+                backend=self.backend,
+                evidence={"tool": "schemathesis", **phase, **evidence},
+            )
+        )
+
+    def skip(self, state: Any, reason: str) -> NoReturn:
+        """Record ``reason`` and skip: a check that could not run is never a pass."""
+        self(state, reason)
+        pytest.skip(reason)
+
+    def skip_when_spent(self, deadline: float, before: str) -> None:
+        if time.monotonic() > deadline:
+            self.skip("skipped", _SPENT.format(before))
+
+
+def _credentials(backend: BackendClient, role: str) -> tuple[dict[str, str], str]:
+    """The role's auth headers and the bare token (hidden again in recorded curls)."""
+    headers = dict(backend.auth.headers(role))
+    return headers, backend.auth.token(role) if headers else ""
+
+
 def _failures(exc: BaseException) -> list[Failure]:
     if isinstance(exc, FailureGroup):
         return list(exc.exceptions)
@@ -205,27 +247,11 @@ def test_fuzz_schemathesis(
     endpoint = next(e for e in parity_run.catalog.endpoints if e.id == st_operation)
     allure.dynamic.parameter("st_operation", endpoint.key)
     deadline = fuzz_deadline
-
-    def record(state: Any, summary: str, **evidence: Any) -> None:
-        parity_results.add(
-            CheckResult(
-                endpoint=endpoint.key,
-                check=FUZZ_CHECK,
-                state=state,
-                summary=summary,
-                backend=backend_name,
-                evidence={"tool": "schemathesis", **evidence},
-            )
-        )
-
-    if time.monotonic() > deadline:
-        reason = "the fuzz budget (--fuzz-budget) was spent before this operation"
-        record("skipped", reason)
-        pytest.skip(reason)
+    record = _Recorder(parity_results, endpoint.key, backend_name)
+    record.skip_when_spent(deadline, "this operation")
     url = parity_run.settings.url_for(backend_name)
     assert url is not None
-    headers = dict(backend.auth.headers(ROLE))
-    token = backend.auth.token(ROLE) if headers else ""
+    headers, token = _credentials(backend, ROLE)
     excluded = EXCLUDED.get(st_operation, {})
     for check, reason in excluded.items():
         record("not-testable", f"schemathesis {check} not run: {reason}", schemathesis_check=check)
@@ -287,9 +313,7 @@ def test_fuzz_schemathesis(
         )
         pytest.fail(f"{endpoint.key} [{backend_name}] schemathesis: {summary}\n{first.message}")
     if run.sent == 0:
-        reason = "the fuzz budget (--fuzz-budget) was spent before any request was sent"
-        record("skipped", reason)
-        pytest.skip(reason)
+        record.skip("skipped", _SPENT.format("any request was sent"))
     suffix = " (budget spent before the last examples)" if run.out_of_budget else ""
     record(
         "pass",
@@ -415,34 +439,19 @@ def test_fuzz_schemathesis_writes(
     endpoint = catalog.get(st_write_operation)
     allure.dynamic.parameter("st_write_operation", endpoint.key)
     deadline = fuzz_deadline
-
-    def record(state: Any, summary: str, **evidence: Any) -> None:
-        parity_results.add(
-            CheckResult(
-                endpoint=endpoint.key,
-                check=FUZZ_CHECK,
-                state=state,
-                summary=f"generated writes: {summary}",
-                backend=backend_name,
-                evidence={"tool": "schemathesis", "phase": "writes", **evidence},
-            )
-        )
-
+    record = _Recorder(
+        parity_results, endpoint.key, backend_name, "generated writes: ", phase="writes"
+    )
     scenario = _write_base(endpoint)
     reason = _uncleanable(catalog, endpoint, scenario)
     if reason is not None:
-        record("not-testable", reason)
-        pytest.skip(reason)
+        record.skip("not-testable", reason)
     assert scenario is not None
-    if time.monotonic() > deadline:
-        reason = "the fuzz budget (--fuzz-budget) was spent before this operation"
-        record("skipped", reason)
-        pytest.skip(reason)
+    record.skip_when_spent(deadline, "this operation")
     url = parity_run.settings.url_for(backend_name)
     assert url is not None
     role = scenario.role
-    headers = dict(backend.auth.headers(role))
-    token = backend.auth.token(role) if headers else ""
+    headers, token = _credentials(backend, role)
     tags = {
         k: str(render(p, {"run_id": parity_run.run_id})) for k, p in tagged_fields(endpoint).items()
     }
@@ -529,9 +538,7 @@ def test_fuzz_schemathesis_writes(
             f"{endpoint.key} [{backend_name}] schemathesis writes: {summary}\n{first.message}"
         )
     if run.sent == 0:
-        reason = "the fuzz budget (--fuzz-budget) was spent before any request was sent"
-        record("skipped", reason)
-        pytest.skip(reason)
+        record.skip("skipped", _SPENT.format("any request was sent"))
     suffix = " (budget spent before the last examples)" if run.out_of_budget else ""
     record(
         "pass",
@@ -580,29 +587,15 @@ def test_fuzz_schemathesis_stateful(
     operations = links.operation_ids
     allure.dynamic.parameter("st_resource", st_resource)
     deadline = fuzz_deadline
-
-    def record(state: Any, summary: str, **evidence: Any) -> None:
-        parity_results.add(
-            CheckResult(
-                endpoint=create_key,
-                check=FUZZ_CHECK,
-                state=state,
-                summary=f"stateful ({st_resource}): {summary}",
-                backend=backend_name,
-                evidence={"tool": "schemathesis", "phase": "stateful", **evidence},
-            )
-        )
-
-    if time.monotonic() > deadline:
-        reason = "the fuzz budget (--fuzz-budget) was spent before the stateful phase"
-        record("skipped", reason)
-        pytest.skip(reason)
+    record = _Recorder(
+        parity_results, create_key, backend_name, f"stateful ({st_resource}): ", phase="stateful"
+    )
+    record.skip_when_spent(deadline, "the stateful phase")
     maybe_url = parity_run.settings.url_for(backend_name)
     assert maybe_url is not None
     url: str = maybe_url
     role = resource.create.role
-    headers = dict(backend.auth.headers(role))
-    token = backend.auth.token(role) if headers else ""
+    headers, token = _credentials(backend, role)
     var, save_path = next((v, p) for v, p, _ in links.targets)
     created: set[str] = set()
     steps: list[str] = []

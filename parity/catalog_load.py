@@ -25,6 +25,7 @@ from parity.catalog_model import (
     BUILTIN_VARIABLES,
     Catalog,
     Endpoint,
+    RequestParts,
     Resource,
     Scenario,
     Step,
@@ -396,18 +397,25 @@ class _Checker:
 
     def check_step(self, loc: tuple[Any, ...], step: Step, known: set[str]) -> None:
         self.check_role((*loc, "as"), step.role)
-        parts = {
-            "path": step.path,
-            "query": step.query,
-            "headers": step.headers,
-            "json": step.json_body,
-            "multipart": step.multipart and step.multipart.fields,
-            "files": step.multipart and {n: f.filename for n, f in step.multipart.files.items()},
-            "body": step.body,
-        }
-        for key, value in parts.items():
-            self.check_vars((*loc, key), value, known)
+        self.check_request(loc, step, known, path=step.path)
         self.check_saves((*loc, "save"), step.save)
+
+    def check_request(
+        self, loc: tuple[Any, ...], parts: RequestParts, known: set[str], **first: Any
+    ) -> None:
+        """Every ``{name}`` in a request (``first``: its path or params, then query,
+        headers, body and multipart fields and file names) is a known variable."""
+        values = {
+            **first,
+            "query": parts.query,
+            "headers": parts.headers,
+            "json": parts.json_body,
+            "multipart": parts.multipart and parts.multipart.fields,
+            "files": parts.multipart and {n: f.filename for n, f in parts.multipart.files.items()},
+            "body": parts.body,
+        }
+        for key, value in values.items():
+            self.check_vars((*loc, key), value, known)
 
     def resource_vars(self, names: Iterable[str]) -> set[str]:
         known: set[str] = set()
@@ -459,17 +467,7 @@ class _Checker:
                 f"{ep.route} has no parameter {name!r}",
                 f"Remove it, or use one of {', '.join(sorted(wanted)) or 'none'}",
             )
-        parts = {
-            "params": sc.params,
-            "query": sc.query,
-            "headers": sc.headers,
-            "json": sc.json_body,
-            "multipart": sc.multipart and sc.multipart.fields,
-            "files": sc.multipart and {n: f.filename for n, f in sc.multipart.files.items()},
-            "body": sc.body,
-        }
-        for key, value in parts.items():
-            self.check_vars((*loc, key), value, known)
+        self.check_request(loc, sc, known, params=sc.params)
         if sc.creates is not None:
             self.check_saves((*loc, "creates", "save"), sc.creates.save)
             self.check_step(

@@ -83,6 +83,15 @@ Scalar = str | int | float | bool
 SavePaths = dict[str, str]
 
 
+def _json_path(value: str) -> str:
+    """``value`` if it is a well-formed JSON path (parity.jsonpath), else a ValueError."""
+    try:
+        jsonpath.parse(value)
+    except jsonpath.JsonPathError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
@@ -184,12 +193,7 @@ class Noise(_Model):
     @field_validator("ignore", "unordered")
     @classmethod
     def _paths(cls, values: list[str]) -> list[str]:
-        for value in values:
-            try:
-                jsonpath.parse(value)
-            except jsonpath.JsonPathError as exc:
-                raise ValueError(str(exc)) from None
-        return values
+        return [_json_path(value) for value in values]
 
 
 class Scenario(RequestParts):
@@ -350,12 +354,7 @@ class Lists(_Model):
     @field_validator("items", "total", "created_at")
     @classmethod
     def _json_paths(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                jsonpath.parse(value)
-            except jsonpath.JsonPathError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return None if value is None else _json_path(value)
 
 
 class Catalog(_Model):

@@ -36,6 +36,7 @@ from parity.auth import ANONYMOUS
 from parity.catalog import Catalog, Lists, Step
 from parity.client import Backends
 from parity.errors import BackendError, UsageError
+from parity.timestamps import parse_timestamp
 
 __all__ = [
     "MARKER",
@@ -160,14 +161,7 @@ def _items(
 
 
 def _created(item: dict[str, Any], field: str) -> datetime | None:
-    raw = jsonpath.extract(item, field, default=None)
-    if not isinstance(raw, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_timestamp(jsonpath.extract(item, field, default=None))
 
 
 def _label(

@@ -61,6 +61,7 @@ from typing import Any
 
 from parity.config import STAGES
 from parity.errors import ConfigError
+from parity.timestamps import parse_timestamp
 
 __all__ = [
     "REGIONS",
@@ -232,18 +233,8 @@ class Verdict:
         return 0 if self.go else 1
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _age_problem(doc: Mapping[str, Any], limit_h: float, now: datetime) -> str | None:
-    when = _parse_time(doc.get("generated_at"))
+    when = parse_timestamp(doc.get("generated_at"))
     if when is None:
         return "has no valid generated_at timestamp"
     age_h = (now - when).total_seconds() / 3600

@@ -25,13 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from parity.cleanup import MARKER
 from parity.config import Settings
 from parity.errors import StorageError, UsageError
 
 __all__ = ["Bucket", "StoredObject", "file_prefix", "sweep", "sweep_run"]
 
-#: Every file name the suite uploads starts with this, then the run id: ``parity-ab12cd34-``.
-FILE_MARKER = "parity-"
+#: Every file name the suite uploads starts with this, then the run id: ``parity-ab12cd34-``
+#: (titles carry ``parity <run id>``: the same marker, spelt for a file name).
+FILE_MARKER = f"{MARKER}-"
 _BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
 
