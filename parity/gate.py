@@ -16,7 +16,11 @@ Criteria (each with its figure and threshold, in this order):
 1. every input is present, readable and younger than ``max_age_hours``;
 2. no unaccepted breaking drift (a ``drift``/``missing``/``error`` cell whose severity is
    ``breaking`` or unknown) on a smoke endpoint; from 100 % on, any failing cell on any
-   endpoint blocks (``block_any_drift``);
+   endpoint blocks (``block_any_drift``); and every smoke endpoint **judged**: at least one
+   of its cells is a verdict (``pass``/``accepted``/failing) in every record. A smoke
+   endpoint whose cells were all skipped or not testable (writes refused on production,
+   say) is a no-go naming it and why, never "checked"; so is a catalog with no smoke
+   endpoint (0/0 judged proves nothing);
 3. the serverless error rate is under ``max_error_rate`` (2 %; 1 % at 100 %). One rate
    over the whole load run: that is how the plan's "sustained" is read (see
    docs/rollout-runbook.md). A run with fewer than ``min_requests`` requests (100) fails
@@ -71,6 +75,7 @@ __all__ = [
     "Verdict",
     "evaluate",
     "gather_inputs",
+    "not_judged",
     "rate_range",
     "render_markdown",
     "run_gate",
@@ -233,6 +238,46 @@ class Verdict:
         return 0 if self.go else 1
 
 
+#: A record in one of these states is a verdict on the endpoint; anything else
+#: (``skipped``, ``not-testable``, ``not-applicable``, an unknown state) judged nothing.
+JUDGED_STATES = frozenset({"pass", "accepted"}) | BLOCKING_STATES
+
+
+def _record_states(cell: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(state, summary) of each record of ``cell``; the cell itself when it lists none."""
+    records = cell.get("records") or [cell]
+    return [(str(r.get("state")), str(r.get("summary") or "")) for r in records]
+
+
+def not_judged(cells: Sequence[Mapping[str, Any]], endpoints: frozenset[str]) -> dict[str, str]:
+    """The endpoints of ``endpoints`` that no cell judged, each with why.
+
+    An endpoint is judged when at least one of its cells is a verdict in every record: a
+    cell whose records are partly skipped (the success scenario refused on production,
+    the error scenarios run) shows the worst state, ``skipped``, and did not judge the
+    endpoint's main path, so it does not count either.
+    """
+    by_endpoint: dict[str, list[Mapping[str, Any]]] = {}
+    for cell in cells:
+        by_endpoint.setdefault(str(cell.get("endpoint")), []).append(cell)
+    out: dict[str, str] = {}
+    for endpoint in endpoints:
+        mine = by_endpoint.get(endpoint, [])
+        if not mine:
+            out[endpoint] = "not in the matrix"
+            continue
+        records = [_record_states(c) for c in mine]
+        if any(all(s in JUDGED_STATES for s, _ in rs) for rs in records):
+            continue
+        unjudged = [(s, why) for rs in records for s, why in rs if s not in JUDGED_STATES]
+        state, why = unjudged[0]
+        total = sum(len(rs) for rs in records)
+        reason = f"{state}: {why}" if why and why != state else state
+        reason = reason if len(reason) <= 200 else reason[:197] + "..."
+        out[endpoint] = f"{reason}; {len(unjudged)} of {total} record(s) not judged"
+    return out
+
+
 def _age_problem(doc: Mapping[str, Any], limit_h: float, now: datetime) -> str | None:
     when = parse_timestamp(doc.get("generated_at"))
     if when is None:
@@ -316,20 +361,24 @@ def evaluate(
                 blocking.append(
                     f"{cell.get('endpoint')} [{cell.get('check')}: {cell.get('state')}]"
                 )
-        smoke_seen = {c.get("endpoint") for c in cells} & inputs.smoke_endpoints
-        unseen = sorted(inputs.smoke_endpoints - smoke_seen)
+        unjudged = not_judged(cells, inputs.smoke_endpoints)
+        judged = len(inputs.smoke_endpoints) - len(unjudged)
         scope = "any endpoint" if thresholds.block_any_drift else "smoke endpoints"
-        detail = ", ".join(blocking[:10]) + (" ..." if len(blocking) > 10 else "")
-        if unseen:
-            detail = (detail + "; " if detail else "") + "not in the matrix: " + ", ".join(unseen)
+        details = [", ".join(blocking[:10]) + (" ..." if len(blocking) > 10 else "")]
+        if unjudged:
+            details.append(
+                "not judged: " + ", ".join(f"{e} ({why})" for e, why in sorted(unjudged.items()))
+            )
+        if not inputs.smoke_endpoints:  # "0/0 checked" must never read as a pass
+            details.append("no smoke endpoint to judge: tag the critical endpoints smoke")
         criteria.append(
             Criterion(
                 f"no unaccepted {'' if thresholds.block_any_drift else 'breaking '}drift ({scope})",
-                not blocking and not unseen,
-                f"{len(blocking)} blocking cell(s), {len(smoke_seen)}/"
-                f"{len(inputs.smoke_endpoints)} smoke endpoints checked",
-                "0 blocking cells, every smoke endpoint checked",
-                detail,
+                not blocking and not unjudged and bool(inputs.smoke_endpoints),
+                f"{len(blocking)} blocking cell(s), {judged}/"
+                f"{len(inputs.smoke_endpoints)} smoke endpoints judged",
+                "0 blocking cells, every smoke endpoint judged",
+                "; ".join(d for d in details if d),
             )
         )
 

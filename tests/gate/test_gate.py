@@ -182,8 +182,78 @@ def test_stale_inputs_are_a_no_go(what: str) -> None:
 
 def test_a_smoke_endpoint_absent_from_the_matrix_is_a_no_go() -> None:
     m = matrix()
-    m["cells"] = m["cells"][:1]
-    assert not judge(m).go
+    m["cells"] = [c for c in m["cells"] if c["endpoint"] != "GET /api/mocs"]
+    verdict = judge(m)
+    assert failed(verdict) == ["no unaccepted breaking drift (smoke endpoints)"]
+    assert "1/2 smoke endpoints judged" in verdict.failed[0].figure
+    assert "not judged: GET /api/mocs (not in the matrix)" in verdict.failed[0].detail
+
+
+def _record(state: str, summary: str = "") -> dict[str, Any]:
+    return {"scenario": "s", "backend": "serverless", "state": state, "summary": summary}
+
+
+def test_a_smoke_endpoint_whose_cells_were_all_skipped_is_not_judged() -> None:
+    refused = "writes refused on production"
+    m = matrix()
+    for c in m["cells"]:
+        if c["endpoint"] == "GET /api/mocs":
+            c.update(state="skipped", summary=refused, records=[_record("skipped", refused)])
+    m["cells"].append({"endpoint": "GET /api/mocs", "check": "contract", "state": "not-testable",
+                       "severity": None, "summary": "no token"})  # fmt: skip
+    verdict = judge(m)
+    assert not verdict.go and failed(verdict) == ["no unaccepted breaking drift (smoke endpoints)"]
+    criterion = verdict.failed[0]
+    assert criterion.figure == "0 blocking cell(s), 1/2 smoke endpoints judged"
+    assert criterion.detail == (
+        "not judged: GET /api/mocs (skipped: writes refused on production; "
+        "2 of 2 record(s) not judged)"
+    )
+    md = render_markdown(verdict)
+    assert md.startswith("# Rollout gate, stage 10%: **NO-GO**")
+    assert "not judged: GET /api/mocs (skipped: writes refused on production" in md
+
+
+@pytest.mark.parametrize("other", ["not-testable", "not-applicable", "something-new"])
+def test_only_a_verdict_judges_an_endpoint(other: str) -> None:
+    m = matrix()
+    for c in m["cells"]:
+        if c["endpoint"] == "GET /api/mocs":
+            c["state"] = other
+    verdict = judge(m)
+    assert not verdict.go
+    assert f"not judged: GET /api/mocs ({other}; 1 of 1 record(s) not judged)" in (
+        verdict.failed[0].detail
+    )
+
+
+def test_a_cell_partly_skipped_does_not_judge_the_endpoint_a_whole_cell_does() -> None:
+    # the error scenarios ran, the success scenario was refused: the cell shows skipped
+    partly = [_record("pass"), _record("skipped", "refused"), _record("pass")]
+    m = matrix()
+    for c in m["cells"]:
+        if c["endpoint"] == "GET /api/mocs":
+            c.update(state="skipped", records=partly)
+    verdict = judge(m)
+    assert not verdict.go
+    assert "GET /api/mocs (skipped: refused; 1 of 3 record(s) not judged)" in (
+        verdict.failed[0].detail
+    )
+    # another cell of the endpoint judged in every record: the endpoint is judged
+    whole = [_record("pass"), _record("pass")]
+    m["cells"].append(
+        {"endpoint": "GET /api/mocs", "check": "status", "state": "pass", "records": whole}
+    )
+    assert judge(m).go
+
+
+def test_no_smoke_endpoint_is_never_a_go() -> None:
+    inputs = GateInputs(matrix(), frozenset(), {"serverless": load_doc()})
+    verdict = evaluate(inputs, 10, thresholds_for(10), NOW)
+    assert not verdict.go
+    drift = next(c for c in verdict.criteria if c.name.startswith("no unaccepted"))
+    assert not drift.ok and "0/0 smoke endpoints judged" in drift.figure
+    assert "no smoke endpoint to judge" in drift.detail
 
 
 def test_gate_table_is_validated_and_layered() -> None:
