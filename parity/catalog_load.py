@@ -22,13 +22,13 @@ from pydantic import BaseModel, ValidationError
 
 from parity import jsonpath
 from parity.catalog_model import (
-    BUILTIN_VARIABLES,
     Catalog,
     Endpoint,
     RequestParts,
     Resource,
     Scenario,
     Step,
+    builtin_variables,
     route_shape,
 )
 from parity.errors import CatalogError
@@ -428,7 +428,7 @@ class _Checker:
         loc: tuple[Any, ...] = ("resources", name)
         self.check_uses((*loc, "uses"), res.uses)
         self.check_cycle(name, [])
-        known = set(BUILTIN_VARIABLES) | self.resource_vars(res.uses)
+        known = set(builtin_variables(self.catalog.roles)) | self.resource_vars(res.uses)
         self.check_step((*loc, "create"), res.create, known)
         self.check_saves((*loc, "save"), res.save)
         if res.delete is not None:
@@ -450,7 +450,7 @@ class _Checker:
     def check_scenario(self, loc: tuple[Any, ...], ep: Endpoint, sc: Scenario) -> None:
         self.check_role((*loc, "as"), sc.role)
         self.check_uses((*loc, "uses"), sc.uses)
-        known = set(BUILTIN_VARIABLES) | self.resource_vars(sc.uses)
+        known = set(builtin_variables(self.catalog.roles)) | self.resource_vars(sc.uses)
         for k, step in enumerate(sc.steps):
             self.check_step((*loc, "steps", k), step, known)
             known |= set(step.save)

@@ -29,6 +29,7 @@ from parity.payloads import make_payload, min_size, parse_size
 __all__ = [
     "BUILTIN_VARIABLES",
     "READ_ONLY_METHODS",
+    "ROLE_CREDENTIALS",
     "ROUTE_PARAM",
     "Case",
     "Catalog",
@@ -42,15 +43,33 @@ __all__ = [
     "Resource",
     "Scenario",
     "Step",
+    "builtin_variables",
     "express_to_template",
     "parse_route_listing",
+    "role_variable_prefix",
     "route_key",
     "route_shape",
 ]
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Variables every template may use without saving them first.
-BUILTIN_VARIABLES = frozenset({"run_id"})
+#: Variables every template may use without saving them first: the run id, and the
+#: credentials of the request's own role (resolved from the settings when it is sent, so
+#: a catalog never holds a secret; parity.credentials).
+BUILTIN_VARIABLES = frozenset({"run_id", "username", "password", "token"})
+#: ``{<role>_username}``, ``{<role>_password}``, ``{<role>_token}``: another role's.
+ROLE_CREDENTIALS = ("username", "password", "token")
+
+
+def role_variable_prefix(role: str) -> str:
+    """``"alice"`` -> ``"alice_"``, ``"power-user"`` -> ``"power_user_"``."""
+    return re.sub(r"[^A-Za-z0-9]", "_", role).lower() + "_"
+
+
+def builtin_variables(roles: Iterable[str]) -> frozenset[str]:
+    """Every variable a catalog with these ``roles`` may use without saving it."""
+    own = {role_variable_prefix(r) + what for r in roles for what in ROLE_CREDENTIALS}
+    return BUILTIN_VARIABLES | own
+
 
 #: A ``{name}`` route parameter.
 ROUTE_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

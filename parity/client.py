@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from parity.auth import ANONYMOUS, NoAuthProvider, TokenProvider, provider_for
-from parity.config import AuthSettings, Settings
+from parity.config import AuthSettings, Credentials, Settings
 from parity.errors import (
     BackendDown,
     BackendError,
@@ -185,8 +185,11 @@ class BackendClient:
         retries: int = DEFAULT_RETRIES,
         max_response_mb: float = DEFAULT_MAX_RESPONSE_MB,
         down_after: int = DEFAULT_DOWN_AFTER,
+        users: Mapping[str, Credentials] | None = None,
     ) -> None:
         self.name = name
+        #: The test users, for the catalog's credential placeholders (parity.credentials).
+        self.users: Mapping[str, Credentials] = dict(users or {})
         self.refused_headers = frozenset(h.lower() for h in refused_headers)
         self.base_url = base_url.rstrip("/")
         self.auth = auth or NoAuthProvider(AuthSettings(backend=name, mode="none"))
@@ -465,6 +468,7 @@ class Backends(Mapping[str, BackendClient]):
                 retries=settings.retries,
                 max_response_mb=settings.max_response_mb,
                 down_after=settings.down_after,
+                users=settings.users,
             )
         return cls(clients)
 

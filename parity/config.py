@@ -17,12 +17,14 @@ a repr, a log line or an exception.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from parity import vault
 from parity.config_model import (
     AUTH_MODES,
     BACKEND_CHOICES,
@@ -208,6 +210,7 @@ class Settings:
             env=env,
             _overrides=overrides,
         )
+        _remember_secrets(env)
         return settings
 
     def with_env(self, mapping: Mapping[str, str]) -> Settings:
@@ -281,3 +284,16 @@ class Settings:
             + f" auth={auth} drift={','.join(self.sandbox_drift) or 'none'}"
             + f" bucket={self.s3_bucket or '-'}"
         )
+
+
+_SENSITIVE_ENV = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
+
+
+def _remember_secrets(env: Mapping[str, str]) -> None:
+    """Client secrets, keys and tokens given as settings are redacted like passwords (which
+    :class:`Secret` registers itself), and so is the password in a URL's user-info."""
+    for key, value in env.items():
+        if _SENSITIVE_ENV.search(key):
+            vault.remember(value)
+        elif "://" in value and "@" in value:
+            vault.remember(urlsplit(value).password)

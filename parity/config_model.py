@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from parity import vault
+
 __all__ = [
     "AUTH_MODES",
     "BACKENDS",
@@ -41,6 +43,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        vault.remember(value)  # whatever holds a Secret, the reports never show its value
 
     def reveal(self) -> str:
         return self._value

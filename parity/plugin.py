@@ -35,6 +35,8 @@ from parity.plugin_options import (
     baseline_path,
     overrides,
 )
+from parity.plugin_redact import ReportRedactor, install_log_redaction
+from parity.redact import redact
 from parity.replay import CassetteSource, load_cassettes
 from parity.report.allure import allure_active, attach_record
 from parity.results import CheckResult
@@ -107,6 +109,10 @@ def pytest_collection(session: pytest.Session) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    # Before anything runs or logs: reports and log records are redacted where made.
+    if not config.pluginmanager.has_plugin("parity-redactor"):
+        config.pluginmanager.register(ReportRedactor(), "parity-redactor")
+    install_log_redaction()
     if config.option.contracts_dir:  # read where the schemas are loaded (contracts/)
         os.environ["PARITY_CONTRACTS_DIR"] = str(config.option.contracts_dir)
     toml = Path(config.option.parity_config) if config.option.parity_config else None
@@ -223,7 +229,8 @@ class ResultSink:
             result.test_id = self._item.nodeid
         _note_retries(self._item, result)
         self.records.append(result)
-        self._item.user_properties.append((RESULTS_KEY, result.to_dict()))
+        # Redacted here, where the test ran: this process knows the tokens it minted.
+        self._item.user_properties.append((RESULTS_KEY, redact(result.to_dict())))
         if self._allure:  # attached here: Allure's listener lives where the test runs
             attach_record(result)
         return result

@@ -10,8 +10,14 @@ cassette, a false negative leaks a credential into git. What it replaces:
 - inside any string: JWT-looking tokens, presigned-URL signatures and credentials
   (``X-Amz-Signature``, ``X-Amz-Credential``, ``X-Amz-Security-Token``, ``Signature``)
   and other token-like query parameters, e-mail addresses;
-- any exact value passed in ``secrets`` (passwords the suite holds, opaque tokens that
-  have no recognisable shape).
+- any exact value passed in ``secrets``, and every secret the process knows
+  (:mod:`parity.vault`: passwords, tokens minted or received, client secrets) in plain,
+  URL-encoded, escaped and base64 forms;
+- inside any string, values under sensitive keys however the text carries them: a JSON
+  or Python-repr fragment (``"password": "..."``, a request body kept as a string, an
+  assertion text), a form or query string (``password=...``), a header line
+  (``Authorization: Bearer ...``, a curl line), a multipart field
+  (``name="password"`` ... value).
 
 Placeholders are fixed strings (``[redacted:email]``), so redacted output is stable and a
 string stays a string: schemas inferred from redacted cassettes keep their types.
@@ -24,8 +30,11 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from parity import vault
+
 __all__ = [
     "PLACEHOLDERS",
+    "harvest",
     "is_sensitive_key",
     "redact",
     "redact_text",
@@ -89,15 +98,54 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     )
 
 
+# The last word of a sensitive key (``idToken`` ends in "Token"), right before the key's
+# closing quote or the separator: the start of the key does not matter.
+_KEY_WORD = r"(?:password|passwd|passphrase|secret|token|authorization|cookie|api[-_]?key)"
+# "key": "value" / 'key': 'value' / key: "value", quotes possibly escaped (a JSON text
+# inside a JSON string): JSON bodies kept as strings, reprs in assertion texts.
+_QUOTED_VALUE = re.compile(
+    r"(?i)(" + _KEY_WORD + r"(?P<kq>\\*[\"']?)\s*[:=]\s*(?P<vq>\\*[\"']))(?P<val>.*?)(?P=vq)"
+)
+# key=value in a query or form string, or a shell line (no quotes, ends at a separator).
+_FORM_VALUE = re.compile(r"(?i)(" + _KEY_WORD + r"=)(?![\"'])[^&\s,;#\"'<>\]}]+")
+_SCHEME = r"(?:Bearer|Basic|Token|JWT|Digest|Negotiate)\s+"
+# A header line: Authorization: Bearer x, Cookie: a=b; c=d (curl lines, logs, dumps).
+_HEADER_LINE = re.compile(
+    r"(?i)(\b(?:proxy-)?authorization|\b(?:set-)?cookie|\bx-api-key|\bx-auth-token)"
+    r"(\s*+:\s*+(?!(?:" + _SCHEME + r")?[\"'\[])(?:" + _SCHEME + r")?+)[^\r\n\"'<>]+"
+)
+# A multipart field: its Content-Disposition names it, its value follows the blank line.
+_MULTIPART_FIELD = re.compile(
+    r"(?i)(name=\\*[\"'][^\"'\\]*" + _KEY_WORD + r"\\*[\"'][^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n)"
+    r"[^\r\n]*"
+)
+_LITERALS = frozenset({"null", "true", "false", ""})
+
+
+def _quoted(m: re.Match[str]) -> str:
+    if m.group("val").lower() in _LITERALS or m.group("val").startswith("[redacted"):
+        return m.group(0)
+    return m.group(1) + PLACEHOLDERS["secret"] + m.group("vq")
+
+
 def _text(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, PLACEHOLDERS["secret"])
+    known = vault.pattern()
+    if known is not None:
+        text = known.sub(PLACEHOLDERS["secret"], text)
     # Cheap substring tests first: a capture redacts every string of every exchange.
     if "eyJ" in text:
         text = _JWT.sub(PLACEHOLDERS["jwt"], text)
+    if ":" in text or "=" in text:
+        text = _QUOTED_VALUE.sub(_quoted, text)
+        text = _HEADER_LINE.sub(lambda m: m.group(1) + m.group(2) + PLACEHOLDERS["token"], text)
     if "=" in text:
+        text = _FORM_VALUE.sub(lambda m: m.group(1) + PLACEHOLDERS["secret"], text)
         text = _SIGNED_PARAM.sub(lambda m: m.group(1) + PLACEHOLDERS["signature"], text)
+        if "name=" in text:
+            text = _MULTIPART_FIELD.sub(lambda m: m.group(1) + PLACEHOLDERS["secret"], text)
     if "@" in text:
         text = _EMAIL.sub(PLACEHOLDERS["email"], text)
     return text
@@ -137,3 +185,21 @@ def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
 
 def _all_str(items: list[Any]) -> bool:
     return all(isinstance(i, str) for i in items)
+
+
+def harvest(value: Any, depth: int = 0) -> None:
+    """Remember every string under a sensitive key of ``value`` (an answer's JSON body, a
+    saved variable map) as a secret: a token the run received is then redacted by value
+    too, wherever it is written later, under whatever key or in whatever text."""
+    if depth > 32:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, str) and _placeholder_for_key(str(key)) is not None:
+                vault.remember(item)
+            elif isinstance(item, Mapping | list):
+                harvest(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value[:1000]:  # a list of tokens is rare; a page of items is not
+            if isinstance(item, Mapping | list):
+                harvest(item, depth + 1)

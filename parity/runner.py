@@ -26,9 +26,10 @@ import httpx
 
 from parity.catalog import ROUTE_PARAM, Catalog, Endpoint, RequestParts, Scenario, Step
 from parity.client import ATTEMPTS_EXTENSION, BackendClient
+from parity.credentials import RequestVariables
 from parity.errors import InternalError, ParityError, SetupError, UnexpectedAnswer
 from parity.jsonpath import JsonPathError, extract
-from parity.redact import redact_text
+from parity.redact import harvest, redact_text
 from parity.templating import TemplateError, render
 
 __all__ = [
@@ -256,8 +257,13 @@ class _Run:
             hint=hint,
         )
 
+    def scope(self, role: str, variables: Mapping[str, Any] | None = None) -> RequestVariables:
+        """What a request of ``role`` may fill in: saved variables and credentials."""
+        variables = self.variables if variables is None else variables
+        return RequestVariables(variables, role, self.client.users, self.client.auth)
+
     def step(self, what: str, step: Step) -> httpx.Response:
-        request = _prepare_step(step, self.variables, f"{self.label}: {what}")
+        request = _prepare_step(step, self.scope(step.role), f"{self.label}: {what}")
         response = request.send(self.client)
         _no_redirect_loop(self.client, request.method, request.path, response)
         expected = step.expect or ()
@@ -279,6 +285,7 @@ class _Run:
             doc = response.json()
         except ValueError:
             doc = None
+        harvest(doc)  # a setup's login answer: its token is redacted by value from now on
         for name, path in paths.items():
             try:
                 self.variables[name] = extract(doc, path)
@@ -295,7 +302,9 @@ class _Run:
         while self.undo:
             what, step, variables = self.undo.pop()
             try:
-                request = _prepare_step(step, variables, f"{self.label}: {what}")
+                request = _prepare_step(
+                    step, self.scope(step.role, variables), f"{self.label}: {what}"
+                )
                 response = request.send(self.client)
                 # 404/410: already gone (the scenario itself may have deleted it).
                 ok = step.expect or (*range(200, 300), 404, 410)
@@ -366,6 +375,7 @@ def _exchange(
         body_json = response.json()
     except ValueError:
         text = response.text
+    harvest(body_json)  # a token this answer hands out is redacted by value from now on
     try:
         elapsed_ms = response.elapsed.total_seconds() * 1000
     except RuntimeError:  # not set by some transports
@@ -487,7 +497,7 @@ def run_variants(
             response = run.step(f"step {number}", step)
             run.save(f"step {number}", response, step.save)
         for variant in variants:
-            request = prepare(endpoint, variant, run.variables)
+            request = prepare(endpoint, variant, run.scope(variant.role))
             response = request.send(client)
             creates = variant.creates
             cleanup: str | None = None
