@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from parity.capture import capture_catalog
 from parity.catalog import Case, Catalog, load_catalog
 from parity.client import BackendClient, Backends
-from parity.config import Settings
+from parity.config import Settings, is_secret_setting
 from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
 from parity.errors import ParityError, UsageError
 from parity.har import import_har
@@ -49,8 +49,7 @@ def known_secrets(settings: Settings) -> list[str]:
     """Exact values to redact wherever they appear: the test users' passwords and any
     ``PARITY_*`` variable that holds a password, token, secret or key."""
     values = [u.password.reveal() for u in settings.users.values() if u.password is not None]
-    sensitive = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
-    values += [v for k, v in settings.env.items() if sensitive.search(k) and v]
+    values += [v for k, v in settings.env.items() if is_secret_setting(k) and v]
     return values
 
 

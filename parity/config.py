@@ -74,6 +74,7 @@ __all__ = [
     "Secret",
     "Settings",
     "auth_setting_names",
+    "is_secret_setting",
     "parse_env_file",
     "role_env_key",
 ]
@@ -287,13 +288,21 @@ class Settings:
 
 
 _SENSITIVE_ENV = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
+# Settings about a secret, not secrets: PARITY_LOGIN_TOKEN_PATH=token must not make every
+# "token" in every report a placeholder.
+_ABOUT_A_SECRET = re.compile(r"_(PATH|MODE|URL|HEADER|TEMPLATE|METHOD|BODY|FILE|DIR)$")
+
+
+def is_secret_setting(key: str) -> bool:
+    """Whether the ``PARITY_*`` variable ``key`` holds a password, token, secret or key."""
+    return bool(_SENSITIVE_ENV.search(key)) and not _ABOUT_A_SECRET.search(key)
 
 
 def _remember_secrets(env: Mapping[str, str]) -> None:
     """Client secrets, keys and tokens given as settings are redacted like passwords (which
     :class:`Secret` registers itself), and so is the password in a URL's user-info."""
     for key, value in env.items():
-        if _SENSITIVE_ENV.search(key):
+        if is_secret_setting(key):
             vault.remember(value)
         elif "://" in value and "@" in value:
             vault.remember(urlsplit(value).password)

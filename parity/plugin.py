@@ -36,7 +36,8 @@ from parity.plugin_options import (
     overrides,
 )
 from parity.plugin_redact import ReportRedactor, install_log_redaction
-from parity.redact import redact
+from parity.reachability import Reachability, refuse_if_down
+from parity.redact import redact, redact_text
 from parity.replay import CassetteSource, load_cassettes
 from parity.report.allure import allure_active, attach_record
 from parity.results import CheckResult
@@ -123,6 +124,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
     set_state(config, ParityState(config, settings, baseline))
+    # an unreachable backend: one line up front, one short report per test it fails
+    config.pluginmanager.register(Reachability(config), "parity-reachability")
     if not is_worker(config):
         config.pluginmanager.register(MatrixReporter(config), "parity-matrix-reporter")
         # JUnit XML always lands next to the matrix unless the user chose a path (tryfirst:
@@ -190,8 +193,9 @@ def parity_run(pytestconfig: pytest.Config) -> Iterator[ParityRun]:
 
 @pytest.fixture(scope="session")
 def backend(parity_run: ParityRun, backend_name: str) -> BackendClient:
-    """The client of one selected backend (tests are parametrized over ``--backend``)."""
-    return parity_run.client(backend_name)
+    """The client of one selected backend (tests are parametrized over ``--backend``);
+    a backend already marked down fails the tests that need it before they run."""
+    return refuse_if_down(parity_run.client(backend_name))
 
 
 @pytest.fixture(scope="session")
@@ -228,9 +232,12 @@ class ResultSink:
         if result.test_id is None:
             result.test_id = self._item.nodeid
         _note_retries(self._item, result)
+        # Redacted here, where the test ran (this process knows the tokens it minted), and
+        # before any channel sees it: the matrix, JUnit and the Allure attachments.
+        result.summary = redact_text(result.summary)
+        result.evidence = redact(result.evidence)
         self.records.append(result)
-        # Redacted here, where the test ran: this process knows the tokens it minted.
-        self._item.user_properties.append((RESULTS_KEY, redact(result.to_dict())))
+        self._item.user_properties.append((RESULTS_KEY, result.to_dict()))
         if self._allure:  # attached here: Allure's listener lives where the test runs
             attach_record(result)
         return result

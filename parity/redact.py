@@ -58,7 +58,10 @@ _COOKIE_KEYS = frozenset({"cookie", "setcookie", "cookies"})
 
 # A JWS (three segments) or JWE (five: Cognito's refresh tokens) starting with a JSON header.
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# "@" also URL-encoded: an e-mail in a query string or a form body.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 # Query parameters that carry a signature or a credential (presigned S3 URLs, CloudFront,
 # OAuth-style callbacks). The name is kept so a reader sees what was there.
 _SIGNED_PARAM = re.compile(
@@ -146,7 +149,7 @@ def _text(text: str, secrets: tuple[str, ...]) -> str:
         text = _SIGNED_PARAM.sub(lambda m: m.group(1) + PLACEHOLDERS["signature"], text)
         if "name=" in text:
             text = _MULTIPART_FIELD.sub(lambda m: m.group(1) + PLACEHOLDERS["secret"], text)
-    if "@" in text:
+    if "@" in text or "%40" in text:
         text = _EMAIL.sub(PLACEHOLDERS["email"], text)
     return text
 
