@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from parity.config import parse_env_file
@@ -156,7 +157,9 @@ def _summary(
     try:
         matrix = json.loads(matrix_path.read_text(encoding="utf-8"))
         summary = matrix["summary"]
-        console.print(f"[bold]{summary['headline']}[/]")
+        colour = "green" if summary.get("clean", not summary.get("failing")) else "red"
+        line = f"{summary['headline']}; {summary.get('failing', 0)} failing cell(s)"
+        console.print(f"[bold {colour}]{escape(line)}[/]")
         states = ", ".join(f"{n} {s}" for s, n in sorted(summary["states"].items()) if n)
         console.print(f"cells: {states}")
     except (OSError, ValueError, KeyError):
@@ -164,3 +167,6 @@ def _summary(
     console.print(f"report:  {reports_dir / 'parity-matrix.html'}")
     console.print(f"JUnit:   {junit}")
     console.print(f"Allure:  {allure}")
+    failed = [name for name, code, _ in timings if code != 0]
+    if failed:  # the exit status, said in words: the headline covers the checks only
+        console.print(f"[bold red]demo failed[/]: {', '.join(failed)}")

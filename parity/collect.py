@@ -5,7 +5,11 @@ copies them into every phase's report and xdist ships reports to the controller,
 collecting in ``pytest_runtest_logreport`` sees the records of every worker. A test that
 emits nothing still appears when its target is known (a catalog case it is parametrized
 with, or a ``parity_check`` marker naming the endpoint): ``pass``, ``skipped`` or ``error``
-with the reason, so a crashed check never vanishes from the matrix.
+with the reason, so a crashed check never vanishes from the matrix. A test that emitted
+records and then failed with none of them failing gets an ``error`` record beside them
+(under its own target, else its first record's endpoint and check). A failed test the
+matrix knows nothing about is kept in :attr:`Collector.outside`, so the matrix headline can
+say that the run failed outside its cells instead of reading as clean.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from typing import Any
 
 import pytest
 
+from parity.redact import redact_text
 from parity.results import CheckResult
 
 __all__ = ["RESULTS_KEY", "TARGET_KEY", "Collector", "target_of"]
+
+_FAILING = frozenset({"drift", "missing", "error"})
 
 RESULTS_KEY = "parity"
 TARGET_KEY = "parity-target"
@@ -79,6 +86,9 @@ class Collector:
 
     def __init__(self) -> None:
         self.tests: dict[str, _Test] = {}
+        #: Failed tests without a record or a target (node id -> reason): no cell shows
+        #: them, so the matrix headline names them.
+        self.outside: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return any(t.records or t.target for t in self.tests.values())
@@ -88,7 +98,9 @@ class Collector:
         records = [v for k, v in props if k == RESULTS_KEY and isinstance(v, dict)]
         target = next((v for k, v in props if k == TARGET_KEY and isinstance(v, dict)), None)
         if not records and target is None and report.nodeid not in self.tests:
-            return  # a test the matrix knows nothing about
+            if report.failed:  # a test the matrix knows nothing about, failing
+                self.outside.setdefault(report.nodeid, redact_text(_reason(report)))
+            return
         test = self.tests.setdefault(report.nodeid, _Test(report.nodeid))
         if len(records) >= len(test.records):  # each phase's report holds all so far
             test.records = records
@@ -109,8 +121,13 @@ class Collector:
             for r in results:
                 r.test_id = r.test_id or test.nodeid
             out += results
-            failing = any(r.state in ("drift", "missing", "error") for r in results)
-            if test.target is None:
+            failing = any(r.state in _FAILING for r in results)
+            target = test.target
+            if target is None and results:  # a failure after its records: still a cell
+                first = results[0]
+                target = {"endpoint": first.endpoint, "check": first.check,
+                          "scenario": first.scenario, "backend": first.backend}  # fmt: skip
+            if target is None:
                 continue
             if not results or (test.outcome in ("failed", "error") and not failing):
                 state = _STATE_OF[test.outcome] if not results else "error"
@@ -119,13 +136,13 @@ class Collector:
                     summary = f"the check {test.outcome} without a verdict: {summary}"
                 out.append(
                     CheckResult(
-                        endpoint=test.target["endpoint"],
-                        check=test.target["check"],
+                        endpoint=target["endpoint"],
+                        check=target["check"],
                         state=state,  # type: ignore[arg-type]
-                        summary=summary,
-                        backend=test.target.get("backend"),
-                        scenario=test.target.get("scenario"),
-                        evidence={"error": test.reason} if state == "error" else {},
+                        summary=redact_text(summary),
+                        backend=target.get("backend"),
+                        scenario=target.get("scenario"),
+                        evidence={"error": redact_text(test.reason)} if state == "error" else {},
                         test_id=test.nodeid,
                     )
                 )

@@ -28,6 +28,7 @@ from parity.results import STATES, CheckResult
 __all__ = [
     "CHECK_ORDER",
     "FAILING",
+    "JUDGED",
     "MATRIX_SCHEMA",
     "SCHEMA_VERSION",
     "STATE_RANK",
@@ -52,6 +53,8 @@ STATE_RANK: dict[str, int] = {
     "error": 6,
 }
 FAILING = frozenset({"drift", "missing", "error"})
+#: Verdicts that are not failures: a cell in one of them judged its endpoint.
+JUDGED = frozenset({"pass", "accepted"})
 #: Column order of the well-known checks; any other check follows, alphabetically.
 CHECK_ORDER: tuple[str, ...] = (
     "catalog",
@@ -154,6 +157,30 @@ def _measurements(records: Iterable[CheckResult]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: (m["endpoint"], m["check"], m.get("scenario") or ""))
 
 
+def _headline(
+    counts: Mapping[str, int],
+    failing: int,
+    outside: Mapping[str, str],
+    exit_status: int | None,
+) -> str:
+    """The one line every reader sees (HTML, and with ``; N failing cell(s)`` after it the
+    terminal, ``parity report`` and ``parity demo``). It must agree with the run's exit
+    status: failures no cell shows are named, and a failed run never reads as clean (nor
+    a run that recorded failures without failing a test)."""
+    line = f"{counts['at_parity']} of {counts['endpoints']} endpoints at parity"
+    notes = [f"{counts['with_accepted']} with accepted drift"] if counts["with_accepted"] else []
+    notes += [f"{counts['not_judged']} not judged"] if counts["not_judged"] else []
+    if outside:
+        first = next(iter(sorted(outside)))
+        more = f" and {len(outside) - 1} more" if len(outside) > 1 else ""
+        notes.append(f"{len(outside)} failed test(s) with no cell: {first}{more}")
+    elif exit_status not in (None, 0) and not failing:
+        notes.append(f"pytest exit status {exit_status}, though no cell failed")
+    if failing and exit_status == 0:
+        notes.append("failing cells, yet pytest exited 0")
+    return line + (f" ({', '.join(notes)})" if notes else "")
+
+
 def build_matrix(
     records: Iterable[CheckResult],
     *,
@@ -161,9 +188,13 @@ def build_matrix(
     baseline: Sequence[Mapping[str, Any]] = (),
     meta: Mapping[str, Any] | None = None,
     generated_at: datetime | None = None,
+    outside: Mapping[str, str] | None = None,
+    exit_status: int | None = None,
 ) -> dict[str, Any]:
     """The matrix document. ``endpoint_order`` (the catalog's order) sorts the rows; other
-    endpoints follow alphabetically. ``baseline`` is the usage of the baseline's entries."""
+    endpoints follow alphabetically. ``baseline`` is the usage of the baseline's entries.
+    ``outside`` holds the failed tests no cell shows (node id -> reason) and
+    ``exit_status`` pytest's: the headline says when they tell more than the cells."""
     records = list(records)
     groups: dict[tuple[str, str], list[CheckResult]] = {}
     for r in records:
@@ -182,18 +213,25 @@ def build_matrix(
     for e in endpoints:
         states = [cell["state"] for cell in cells if cell["endpoint"] == e]
         state = worst_state(states)
-        judged = any(s in ("pass", "accepted") for s in states)
-        ok = judged and not FAILING & set(states)
+        # every endpoint is exactly one of: at parity, failing, not judged (only skipped,
+        # not-testable or any other non-verdict state: never counted as at parity)
+        ok = bool(JUDGED & set(states)) and not FAILING & set(states)
         at_parity += int(ok)
         with_accepted += int(ok and "accepted" in states)
-        unjudged += int(set(states) <= {"skipped", "not-testable"})
+        unjudged += int(not (JUDGED | FAILING) & set(states))
         rows.append({"endpoint": e, "resource": resource_of(e), "state": state, "at_parity": ok})
     counts: dict[str, int] = {s: sum(1 for c in cells if c["state"] == s) for s in STATES}
-    headline = f"{at_parity} of {len(endpoints)} endpoints at parity"
-    notes = [f"{with_accepted} with accepted drift"] if with_accepted else []
-    notes += [f"{unjudged} not judged"] if unjudged else []
-    if notes:
-        headline += f" ({', '.join(notes)})"
+    for other in sorted({c["state"] for c in cells} - set(STATES)):  # never dropped silently
+        counts[other] = sum(1 for c in cells if c["state"] == other)
+    failing = sum(counts[s] for s in FAILING)
+    outside = dict(sorted((outside or {}).items()))
+    headline = _headline(
+        {"at_parity": at_parity, "endpoints": len(endpoints), "with_accepted": with_accepted,
+         "not_judged": unjudged},
+        failing,
+        outside,
+        exit_status,
+    )  # fmt: skip
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -206,7 +244,11 @@ def build_matrix(
             "not_judged": unjudged,
             "cells": len(cells),
             "states": counts,
-            "failing": sum(counts[s] for s in FAILING),
+            "failing": failing,
+            # failed tests that no cell shows, and whether the run as a whole was clean
+            "failed_outside": [{"test": t, "reason": r} for t, r in outside.items()],
+            "exit_status": exit_status,
+            "clean": not failing and not outside and exit_status in (None, 0),
             "stale_baseline": sum(1 for b in baseline if b.get("state") == "stale"),
             "retried_cells": sum(1 for c in cells if c["retried"]),
         },

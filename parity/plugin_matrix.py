@@ -72,7 +72,14 @@ class MatrixReporter:
             "exit_status": int(exitstatus),
             "storage": state.swept,
         }
-        matrix = build_matrix(records, endpoint_order=order, baseline=usage, meta=meta)
+        matrix = build_matrix(
+            records,
+            endpoint_order=order,
+            baseline=usage,
+            meta=meta,
+            outside=state.collector.outside,
+            exit_status=int(exitstatus),
+        )
         paths = write_reports(matrix, Path(settings.reports_dir))
         state.written = {"matrix": matrix, "paths": paths}
 
@@ -85,8 +92,12 @@ class MatrixReporter:
         summary = matrix["summary"]
         tr = terminalreporter
         tr.section("parity matrix")
-        tr.write_line(f"{summary['headline']}; {summary['failing']} failing cell(s)")
+        clean = summary.get("clean", not summary["failing"])
+        line = f"{summary['headline']}; {summary['failing']} failing cell(s)"
+        tr.write_line(line, **({"green": True} if clean else {"red": True}))
         tr.write_line("cells: " + ", ".join(f"{n} {s}" for s, n in summary["states"].items() if n))
+        for entry in summary.get("failed_outside", [])[:5]:  # the headline names the first
+            tr.write_line(f"failed with no cell: {entry['test']}: {entry['reason']}", red=True)
         for entry in matrix["baseline"]:
             if entry["state"] in ("stale", "expired"):
                 hint = " (it matched nothing: delete it)" if entry["state"] == "stale" else ""

@@ -60,10 +60,16 @@ def render_html(
             "generated_at": doc.get("generated_at"),
             "rows": rows,
         }
+    # The template colours the headline red unless this is 0: the failing cells, plus the
+    # failed tests no cell shows, plus a non-zero exit that neither explains (the page
+    # must agree with the run's exit status, not only with its cells).
+    failures = int(summary.get("failing", 0)) + len(summary.get("failed_outside") or [])
+    if not failures and summary.get("exit_status") not in (None, 0):
+        failures = 1
     return _ENV.get_template(TEMPLATE).render(
         data=matrix,
         headline=summary.get("headline", ""),
-        failing=summary.get("failing", 0),
+        failing=failures,
         load=tables,
         load_rows=[*sorted(names), "overall"] if tables else [],
     )

@@ -57,7 +57,17 @@ def test_skips_carry_the_reason() -> None:
     assert only.state == "skipped" and only.summary == "no backend"
 
 
-def test_unrelated_tests_are_ignored() -> None:
+def test_unrelated_tests_are_ignored_but_their_failures_kept_for_the_headline() -> None:
     c = Collector()
-    c.add(report("call", "failed", [], "boom"))
+    c.add(report("call", "passed", [], nodeid="ok"))
+    c.add(report("call", "failed", [], "E   RuntimeError: boom"))
     assert not c and c.records() == []
+    assert c.outside == {"t": "E   RuntimeError: boom"}
+
+
+def test_a_failure_after_passing_records_is_an_error_cell_without_a_target() -> None:
+    c = Collector()
+    c.add(report("call", "failed", [rec("pass")], "E   AssertionError: late"))
+    states = sorted((r.state, r.endpoint, r.check) for r in c.records())
+    assert states == [("error", "GET /x", "status"), ("pass", "GET /x", "status")]
+    assert c.outside == {}

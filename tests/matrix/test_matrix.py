@@ -87,6 +87,42 @@ def test_headline_counts_endpoints_at_parity() -> None:
     assert s["headline"] == "3 of 7 endpoints at parity (1 with accepted drift, 2 not judged)"
     assert s["states"]["drift"] == 0 + sum(1 for c in m["cells"] if c["state"] == "drift")
     assert s["failing"] == 3
+    # every endpoint is at parity, failing or not judged: the counts add up
+    bad = ("drift", "missing", "error")
+    failing_rows = {c["endpoint"] for c in m["cells"] if c["state"] in bad}
+    assert s["at_parity"] + len(failing_rows) + s["not_judged"] == s["endpoints"]
+    assert s["failing"] == sum(s["states"][k] for k in ("drift", "missing", "error"))
+    assert not s["clean"]
+
+
+def test_an_unknown_state_is_counted_and_not_judged() -> None:
+    m = build_matrix([rec("GET /a", "status", "not-applicable"), rec("GET /b", "status", "pass")])
+    s = m["summary"]
+    assert s["states"]["not-applicable"] == 1  # shown, never dropped
+    assert (s["at_parity"], s["not_judged"]) == (1, 1)
+    assert s["headline"] == "1 of 2 endpoints at parity (1 not judged)"
+
+
+def test_the_headline_agrees_with_the_exit_status() -> None:
+    clean = [rec("GET /a", "status", "pass")]
+    ok = build_matrix(clean, exit_status=0)["summary"]
+    assert ok["clean"] and ok["headline"] == "1 of 1 endpoints at parity"
+    # a failed test that no cell shows: named, so the headline never reads as clean
+    outside = {"e2e/test_x.py::test_y": "AssertionError: no", "e2e/test_x.py::test_z": "boom"}
+    s = build_matrix(clean, outside=outside, exit_status=1)["summary"]
+    assert not s["clean"]
+    assert s["headline"] == (
+        "1 of 1 endpoints at parity (2 failed test(s) with no cell: "
+        "e2e/test_x.py::test_y and 1 more)"
+    )
+    first = {"test": "e2e/test_x.py::test_y", "reason": "AssertionError: no"}
+    assert s["failed_outside"][0] == first
+    # a non-zero exit nothing explains (a collection error, an interrupted run)
+    s = build_matrix(clean, exit_status=2)["summary"]
+    assert not s["clean"] and "pytest exit status 2, though no cell failed" in s["headline"]
+    # and the other way round: failing cells while pytest said 0
+    s = build_matrix([rec("GET /a", "status", "drift")], exit_status=0)["summary"]
+    assert s["headline"] == "0 of 1 endpoints at parity (failing cells, yet pytest exited 0)"
 
 
 def test_same_cells_whatever_the_order_of_records() -> None:

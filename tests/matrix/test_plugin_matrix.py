@@ -81,7 +81,7 @@ def test_serial_and_xdist_runs_build_the_same_matrix(
     assert next(c for c in a["cells"] if c["endpoint"] == "GET /things/1")["state"] == "drift"
     assert a["summary"]["headline"] == "2 of 5 endpoints at parity (1 not judged)"
     serial.stdout.fnmatch_lines(
-        ["*parity matrix*", "2 of 5 endpoints at parity (1 not judged); 2 failing*"]
+        ["*parity matrix*", "2 of 5 endpoints at parity (1 not judged); 2 failing cell(s)"]
     )
     # JUnit XML gets one readable line per record, not the evidence
     props = [
@@ -118,3 +118,41 @@ def test_a_named_baseline_must_exist_and_be_valid(
     result = pytester.runpytest_subprocess(f"--baseline={bad}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "[[accept]] entry 1: missing required field 'check'" in result.stderr.str()
+
+
+OUTSIDE = """
+import pytest
+from parity.results import CheckResult
+
+
+def test_emits(parity_results):
+    parity_results.add(CheckResult("GET /things", "status", "pass", "fine"))
+
+
+def test_fails_with_no_cell():
+    assert 1 == 2, "a plain check the matrix knows nothing about"
+"""
+
+
+def test_a_failure_no_cell_shows_is_in_the_headline(
+    pytester: pytest.Pytester, clean_env: None, tmp_path: Path
+) -> None:
+    pytester.makepyfile(test_outside=OUTSIDE)
+    result, m = run(pytester, tmp_path, "-p", "no:xdist")
+    assert result.ret == 1
+    summary = m["summary"]
+    assert summary["failing"] == 0 and not summary["clean"]
+    assert summary["headline"] == (
+        "1 of 1 endpoints at parity (1 failed test(s) with no cell: "
+        "test_outside.py::test_fails_with_no_cell)"
+    )
+    assert "a plain check the matrix knows nothing about" in summary["failed_outside"][0]["reason"]
+    result.stdout.fnmatch_lines(
+        [
+            "*(1 failed test(s) with no cell: test_outside.py::test_fails_with_no_cell); "
+            "0 failing cell(s)",
+            "failed with no cell: test_outside.py::test_fails_with_no_cell: *",
+        ]
+    )
+    html = (tmp_path / "parity-matrix.html").read_text()
+    assert '<div class="headline bad" id="headline">' in html  # red, not green
