@@ -13,6 +13,12 @@
   in through a private ``PLAYWRIGHT_BROWSERS_PATH``); without either, video is off.
 - ``PARITY_E2E_HAR=DIR`` records one HAR per test (``DIR/<test>.har``) for ``parity capture
   --har``; ``PARITY_E2E_SCREENSHOTS=DIR`` keeps each flow's end state (``docs/e2e/``).
+- The matrix: every flow reports into it, so its headline agrees with the exit code. The
+  rows are ``FLOW /<module>`` (``FLOW /upload``), the check ``browser-flow``, one record per
+  flow and backend: ``pass``; ``drift`` when the flow saw the wrong thing (a failed
+  assertion or ``expect``, an element that never came), the failure text as evidence;
+  ``error`` when it crashed otherwise; a skip or a set-up error becomes ``skipped`` /
+  ``error`` through the ``parity_check`` marker added here (:mod:`parity.collect`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from slugify import slugify
 
 from e2e.pages import AppShell, GalleryPage, LoginPage, MocsPage, UploadPage
@@ -39,9 +46,12 @@ from e2e.support import (
     WebTarget,
     screenshot_dir,
 )
+from parity.collect import target_of
 from parity.config import BACKENDS
 from parity.payloads import make_payload
-from parity.plugin import ParityRun, get_state
+from parity.plugin import ParityRun, ResultSink, get_state
+from parity.redact import redact, redact_text
+from parity.results import CheckResult
 
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -177,14 +187,91 @@ def context(
     return ctx
 
 
+# -- the flows in the parity matrix -------------------------------------------------------
+
+FLOW_CHECK = "browser-flow"
+FLOW_METHOD = "FLOW"
+_HERE = Path(__file__).resolve().parent
+_FAILURE_TEXT_LIMIT = 4000
+
+
+def _is_flow(item: pytest.Item) -> bool:
+    return Path(str(item.path)).resolve().is_relative_to(_HERE)
+
+
+def _flow_scenario(item: pytest.Item) -> str:
+    """``upload-a-moc[11MB]``: the flow's name and its own parameters (the browser and the
+    backend are the record's, not the scenario's)."""
+    name = getattr(item, "originalname", item.name).removeprefix("test_").replace("_", "-")
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return name
+    drop = {str(callspec.params.get(k)) for k in ("backend_name", "browser_name")}
+    rest = [part for part in callspec.id.split("-") if part not in drop]
+    return f"{name}[{'-'.join(rest)}]" if rest else name
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Before the plugin's (trylast) hook turns markers into targets: a flow that is skipped
+    # or errors in set-up still gets its cell.
+    for item in items:
+        if not _is_flow(item) or item.get_closest_marker("parity_check") is not None:
+            continue
+        module = Path(str(item.path)).stem.removeprefix("test_").replace("_", "-")
+        endpoint = f"{FLOW_METHOD} /{module}"
+        item.add_marker(
+            pytest.mark.parity_check(FLOW_CHECK, endpoint=endpoint, scenario=_flow_scenario(item))
+        )
+
+
+def flow_record(item: pytest.Item, call: pytest.CallInfo[None]) -> CheckResult | None:
+    """The flow's record from its call phase; ``None`` for a skip (the collector makes it)."""
+    target = target_of(item)
+    if target is None:
+        return None
+    excinfo = call.excinfo
+    if excinfo is None:
+        state, summary, evidence = "pass", "the flow passed", {}
+    elif excinfo.errisinstance((pytest.skip.Exception, pytest.xfail.Exception)):
+        return None
+    else:
+        # the exception's short name and its whole message (Playwright's call log included)
+        text = redact_text(f"{excinfo.typename}: {excinfo.value}".strip())
+        if len(text) > _FAILURE_TEXT_LIMIT:
+            text = text[:_FAILURE_TEXT_LIMIT] + f"... ({len(text)} characters)"
+        # A failed assertion (ours or Playwright's expect), pytest.fail, or an element that
+        # never came: the flow judged and found the app wrong. Anything else: it crashed.
+        found = excinfo.errisinstance((AssertionError, PlaywrightTimeout, pytest.fail.Exception))
+        state = "drift" if found else "error"
+        first = text.splitlines()[0] if text else excinfo.typename
+        summary = f"the flow failed: {first}" if found else f"the flow crashed: {first}"
+        summary = summary if len(summary) <= 300 else summary[:297] + "..."
+        evidence = {"flow": item.nodeid, "failure": text}
+    return CheckResult(
+        endpoint=target["endpoint"],
+        check=target["check"],
+        state=state,  # type: ignore[arg-type]
+        summary=summary,
+        backend=target.get("backend"),
+        scenario=target.get("scenario"),
+        evidence=redact(evidence),
+    )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Attach a failed flow's screenshot, trace and video to Allure (when it is active).
+    """Put a flow's record on it before its call report is made (so that report carries
+    it to the matrix); attach a failed flow's screenshot, trace and video to Allure (when
+    it is active).
 
     pytest-playwright keeps them in its own (trylast) wrapper of the teardown report and lists
     them in ``user_properties``; this wrapper's code after ``yield`` runs after it, while the
     Allure test result is still open.
     """
+    if call.when == "call" and _is_flow(item):
+        record = flow_record(item, call)
+        if record is not None:
+            ResultSink(item).add(record)
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when != "teardown":
