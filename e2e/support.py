@@ -125,8 +125,19 @@ class NetworkLog:
                 call.backend = self.target.backend_of(call.url, response.headers)
 
     def mark(self) -> int:
-        """A position: ``since=`` it selects what happened afterwards (e.g. after a reload)."""
+        """A position: ``since=`` it selects what happened afterwards (e.g. after a reload).
+        Only for a quiet page: a request still in flight lands after the mark too."""
         return len(self.calls)
+
+    def position(self, request: Request) -> int:
+        """Where ``request`` (an API call of this page) is in the log, for ``since=``: a flow's
+        calls start at the flow's own first request (``page.expect_request``), not at a mark,
+        which a request still in flight from the previous screen can land after."""
+        call = self._by_request.get(id(request))
+        for index, logged in enumerate(self.calls):
+            if logged is call:  # by identity: two calls can be equal field by field
+                return index
+        raise LookupError(f"not an API call of this page: {request.method} {request.url}")
 
     def api_calls(self, since: int = 0) -> list[ApiCall]:
         return self.calls[since:]
