@@ -7,8 +7,10 @@ the token and the user's e-mail unless the suite redacts them. Two flavours on r
 sockets (threads of the test process), like a reference backend and its rewrite:
 
 - ``reference``: answers every route in JSON;
-- ``candidate``: answers the form echo in plain text, and ``GET /me`` with a 500 whose body
-  holds the caller's token and e-mail (a failing check then quotes both).
+- ``candidate``: answers the form echo in plain text, ``GET /me`` with a 500 whose body
+  holds the caller's token and e-mail (a failing check then quotes both), and a JSON echo
+  whose ``account.note`` is not a string with a 422 quoting the body (body fuzzing finds
+  it and saves the example in Hypothesis' database).
 
 Routes: ``POST /auth/login`` (JSON ``{"username", "password"}`` -> ``{"token", "user"}``),
 ``GET /me``, ``POST /echo/json``, ``POST /echo/form``, ``POST /echo/multipart``,
@@ -24,7 +26,7 @@ import threading
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from tests.hardening.bad_servers import _Handler, _Running
 
@@ -39,12 +41,19 @@ class _LoginHandler(_Handler):
         path = urlsplit(self.path).path
         body = self._body()
         ctype = self.headers.get("Content-Type", "")
+        api.saw(path, self.path.encode() + b"\n" + body)
         if self.command == "POST" and path == "/auth/login":
             self._login(api, body)
         elif path == "/me":
             self._me(api)
         elif self.command == "POST" and path == "/echo/json":
-            self._json(200, {"received": json.loads(body or b"null")})
+            doc = json.loads(body or b"null")
+            account = doc.get("account") if isinstance(doc, dict) else None
+            note = account.get("note") if isinstance(account, dict) else None
+            if api.flavour == "candidate" and not isinstance(note, str):  # stricter schema
+                self._json(422, {"error": "account.note must be a string", "got": doc})
+            else:
+                self._json(200, {"received": doc})
         elif self.command == "POST" and path == "/echo/form":
             fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
             if api.flavour == "candidate":  # a plain-text answer quoting the raw body
@@ -108,7 +117,16 @@ class LoginApi(_Running):
         self.users = users
         self.issued: list[str] = []
         self.sessions: dict[str, str] = {}
+        #: Paths whose request carried a test user's password (plain or URL-encoded).
+        self.carried_password: set[str] = set()
         self._lock = threading.Lock()
+
+    def saw(self, path: str, raw: bytes) -> None:
+        for user in self.users.values():
+            forms = {user["password"], quote(user["password"]), quote_plus(user["password"])}
+            if any(f.encode() in raw for f in forms):
+                with self._lock:
+                    self.carried_password.add(path)
 
     def issue(self, username: str) -> str:
         token = secrets.token_urlsafe(24)  # opaque: found by value only, never by shape

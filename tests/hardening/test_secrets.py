@@ -23,13 +23,10 @@ It must also pass: ``make test`` runs the QA checks on the embedded sandbox only
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,51 +34,9 @@ import pytest
 
 from parity.config import parse_env_file
 from parity.launcher import SandboxProcess
+from tests.hardening.secret_scan import SHAPES, scan
 
 ROOT = Path(__file__).resolve().parents[2]
-
-SHAPES: dict[str, re.Pattern[str]] = {
-    "JWT shape": re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}"),
-    "presigned signature shape": re.compile(r"X-Amz-Signature=[0-9a-fA-F]{16,}"),
-    "e-mail shape": re.compile(
-        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Hit:
-    file: str
-    kind: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.kind}"
-
-
-def _blobs(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of a file, and of each member when it is a zip (Playwright traces)."""
-    data = path.read_bytes()
-    yield str(path), data
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                yield f"{path}!{member}", archive.read(member)
-
-
-def scan(files: Iterable[Path], secrets: Mapping[str, Iterable[str]]) -> list[Hit]:
-    """Every (file, kind) where a known secret or a secret's shape appears."""
-    known = {kind: {v for v in values if len(v) >= 6} for kind, values in secrets.items()}
-    hits: list[Hit] = []
-    for path in files:
-        for name, data in _blobs(path):
-            text = data.decode("utf-8", errors="replace")
-            for kind, values in known.items():
-                if any(v in text for v in values):
-                    hits.append(Hit(name, kind))
-            for kind, shape in SHAPES.items():
-                if shape.search(text):
-                    hits.append(Hit(name, kind))
-    return hits
 
 
 def _written_since(directory: Path, started: float) -> list[Path]:
