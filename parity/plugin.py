@@ -125,7 +125,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     set_state(config, ParityState(config, settings, baseline))
     # an unreachable backend: one line up front, one short report per test it fails
-    config.pluginmanager.register(Reachability(config), "parity-reachability")
+    if not config.pluginmanager.has_plugin("parity-reachability"):
+        config.pluginmanager.register(Reachability(config), "parity-reachability")
     if not is_worker(config):
         config.pluginmanager.register(MatrixReporter(config), "parity-matrix-reporter")
         # JUnit XML always lands next to the matrix unless the user chose a path (tryfirst:

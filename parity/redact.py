@@ -132,15 +132,16 @@ def _quoted(m: re.Match[str]) -> str:
 
 
 def _text(text: str, secrets: tuple[str, ...]) -> str:
+    # Shapes first, so a known token that is a JWT still reads as one ("[redacted:jwt]");
+    # cheap substring tests first: a capture redacts every string of every exchange.
+    if "eyJ" in text:
+        text = _JWT.sub(PLACEHOLDERS["jwt"], text)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, PLACEHOLDERS["secret"])
     known = vault.pattern()
     if known is not None:
         text = known.sub(PLACEHOLDERS["secret"], text)
-    # Cheap substring tests first: a capture redacts every string of every exchange.
-    if "eyJ" in text:
-        text = _JWT.sub(PLACEHOLDERS["jwt"], text)
     if ":" in text or "=" in text:
         text = _QUOTED_VALUE.sub(_quoted, text)
         text = _HEADER_LINE.sub(lambda m: m.group(1) + m.group(2) + PLACEHOLDERS["token"], text)

@@ -15,12 +15,13 @@ import pytest
 
 from parity.baseline import Baseline
 from parity.catalog import Catalog, load_catalog
-from parity.client import BackendClient, Backends, ping
+from parity.client import BackendClient, Backends
 from parity.collect import Collector
 from parity.config import Settings
-from parity.errors import BackendUnreachable, ParityError, UsageError
+from parity.errors import ParityError, UsageError
 from parity.guard import refused_headers
 from parity.launcher import SandboxProcess
+from parity.reachability import announce, check_backend
 
 __all__ = [
     "RUN_ID_ENV",
@@ -127,12 +128,12 @@ class ParityState:
             url = settings.url_for(name)
             if url is None:  # pragma: no cover - the sandbox always provides both
                 raise UsageError(f"no URL for the {name} backend", hint="Pass --{name}-url")
-            try:
-                ping(name, url, timeout=settings.timeout)
-            except BackendUnreachable as exc:
-                # An unreachable backend is a matrix state, not a crash: its checks become
-                # errors at once (the client is marked down), the others still run.
-                down[name] = f"{exc.reason} at start-up; marked down"
+            # An unreachable backend is a matrix state, not a crash: its checks become
+            # errors at once (the client is marked down), the others still run. The
+            # controller's probe before the run already answered for a URL it knew.
+            reason = check_backend(self.config, name, url, settings.timeout)
+            if reason is not None:
+                down[name] = f"{reason} at start-up; marked down"
         catalog = load_catalog(settings.catalog)
         # the production guard's one enforcement point: every request goes through these
         backends = Backends.from_settings(
@@ -143,10 +144,7 @@ class ParityState:
         )
         for name, reason in down.items():
             self.run.backends[name].mark_down(reason)
-            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                url = settings.url_for(name)
-                reporter.write_line(f"parity: {name} backend at {url}: {reason}; its checks fail")
+            announce(self.config, name, str(settings.url_for(name)), reason)  # once a run
         return self.run
 
     def stop(self) -> None:
