@@ -16,11 +16,12 @@ Criteria (each with its figure and threshold, in this order):
 1. every input is present, readable and younger than ``max_age_hours``;
 2. no unaccepted breaking drift (a ``drift``/``missing``/``error`` cell whose severity is
    ``breaking`` or unknown) on a smoke endpoint; from 100 % on, any failing cell on any
-   endpoint blocks (``block_any_drift``); and every smoke endpoint **judged**: at least one
-   of its cells is a verdict (``pass``/``accepted``/failing) in every record. A smoke
-   endpoint whose cells were all skipped or not testable (writes refused on production,
-   say) is a no-go naming it and why, never "checked"; so is a catalog with no smoke
-   endpoint (0/0 judged proves nothing);
+   endpoint blocks (``block_any_drift``); and every smoke endpoint **judged**: it has
+   records for its catalog scenarios and each is a verdict (``pass``/``accepted``/failing).
+   A smoke endpoint with a skipped or not-testable scenario record (writes refused on
+   production, say) is a no-go naming it, the scenarios and why, never "checked"; so is a
+   catalog with no smoke endpoint (0/0 judged proves nothing). A failed test the matrix
+   has no cell for (``summary.failed_outside``) blocks too: it cannot be placed;
 3. the serverless error rate is under ``max_error_rate`` (2 %; 1 % at 100 %). One rate
    over the whole load run: that is how the plan's "sustained" is read (see
    docs/rollout-runbook.md). A run with fewer than ``min_requests`` requests (100) fails
@@ -210,6 +211,11 @@ class GateInputs:
     smoke_endpoints: frozenset[str]
     load: Mapping[str, Mapping[str, Any] | None]  # backend -> load document
     problems: Mapping[str, str] = field(default_factory=dict)
+    #: The catalog's scenario names of each smoke endpoint: only their records decide
+    #: whether the endpoint was judged (a check family's own variants, e.g. the fault
+    #: header's "500-fault", never testable on production, neither judge nor block it).
+    #: An endpoint missing here: every record of it counts.
+    smoke_scenarios: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -243,38 +249,48 @@ class Verdict:
 JUDGED_STATES = frozenset({"pass", "accepted"}) | BLOCKING_STATES
 
 
-def _record_states(cell: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(state, summary) of each record of ``cell``; the cell itself when it lists none."""
-    records = cell.get("records") or [cell]
-    return [(str(r.get("state")), str(r.get("summary") or "")) for r in records]
+def _records(cell: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The records of ``cell``; the cell itself when it lists none."""
+    return list(cell.get("records") or [cell])
 
 
-def not_judged(cells: Sequence[Mapping[str, Any]], endpoints: frozenset[str]) -> dict[str, str]:
-    """The endpoints of ``endpoints`` that no cell judged, each with why.
+def not_judged(
+    cells: Sequence[Mapping[str, Any]],
+    endpoints: frozenset[str],
+    scenarios: Mapping[str, frozenset[str]] | None = None,
+) -> dict[str, str]:
+    """The endpoints of ``endpoints`` the matrix did not judge, each with why.
 
-    An endpoint is judged when at least one of its cells is a verdict in every record: a
-    cell whose records are partly skipped (the success scenario refused on production,
-    the error scenarios run) shows the worst state, ``skipped``, and did not judge the
-    endpoint's main path, so it does not count either.
+    An endpoint is judged when it has records for its catalog scenarios (``scenarios``;
+    any record when not given) and every one of them is a verdict. One skipped or
+    not-testable record (the success scenario refused on production while its 404 and 400
+    scenarios ran, or one backend skipped) leaves it not judged: the gate says which
+    scenarios and why rather than count the endpoint as checked.
     """
     by_endpoint: dict[str, list[Mapping[str, Any]]] = {}
     for cell in cells:
-        by_endpoint.setdefault(str(cell.get("endpoint")), []).append(cell)
+        by_endpoint.setdefault(str(cell.get("endpoint")), []).extend(_records(cell))
     out: dict[str, str] = {}
     for endpoint in endpoints:
-        mine = by_endpoint.get(endpoint, [])
+        named = (scenarios or {}).get(endpoint)
+        mine = [
+            r for r in by_endpoint.get(endpoint, []) if named is None or r.get("scenario") in named
+        ]
         if not mine:
             out[endpoint] = "not in the matrix"
             continue
-        records = [_record_states(c) for c in mine]
-        if any(all(s in JUDGED_STATES for s, _ in rs) for rs in records):
+        unjudged = [r for r in mine if r.get("state") not in JUDGED_STATES]
+        if not unjudged:
             continue
-        unjudged = [(s, why) for rs in records for s, why in rs if s not in JUDGED_STATES]
-        state, why = unjudged[0]
-        total = sum(len(rs) for rs in records)
+        first = unjudged[0]
+        state, why = str(first.get("state")), str(first.get("summary") or "")
         reason = f"{state}: {why}" if why and why != state else state
         reason = reason if len(reason) <= 200 else reason[:197] + "..."
-        out[endpoint] = f"{reason}; {len(unjudged)} of {total} record(s) not judged"
+        which = sorted({str(r.get("scenario") or "-") for r in unjudged})
+        out[endpoint] = (
+            f"{reason}; {len(unjudged)} of {len(mine)} record(s) not judged, "
+            f"scenario(s) {', '.join(which)}"
+        )
     return out
 
 
@@ -361,7 +377,12 @@ def evaluate(
                 blocking.append(
                     f"{cell.get('endpoint')} [{cell.get('check')}: {cell.get('state')}]"
                 )
-        unjudged = not_judged(cells, inputs.smoke_endpoints)
+        # A failed test no cell shows cannot be placed on an endpoint: like an unknown
+        # severity, it blocks (the matrix headline names it too).
+        summary = inputs.matrix.get("summary") or {}
+        for entry in summary.get("failed_outside") or []:
+            blocking.append(f"{entry.get('test')} [failed with no cell]")
+        unjudged = not_judged(cells, inputs.smoke_endpoints, inputs.smoke_scenarios)
         judged = len(inputs.smoke_endpoints) - len(unjudged)
         scope = "any endpoint" if thresholds.block_any_drift else "smoke endpoints"
         details = [", ".join(blocking[:10]) + (" ..." if len(blocking) > 10 else "")]
@@ -490,11 +511,20 @@ def _read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     return doc, None
 
 
-def smoke_endpoints(catalog_path: Path) -> frozenset[str]:
+def smoke_scenarios(catalog_path: Path) -> dict[str, frozenset[str]]:
+    """The endpoints tagged ``smoke`` in the catalog, each with its scenario names."""
     from parity.catalog import load_catalog
 
     catalog = load_catalog(catalog_path)
-    return frozenset(e.key for e in catalog.endpoints if "smoke" in e.tags)
+    return {
+        e.key: frozenset(s.name for s in e.scenarios)
+        for e in catalog.endpoints
+        if "smoke" in e.tags
+    }
+
+
+def smoke_endpoints(catalog_path: Path) -> frozenset[str]:
+    return frozenset(smoke_scenarios(catalog_path))
 
 
 def gather_inputs(
@@ -510,7 +540,8 @@ def gather_inputs(
         load[backend] = doc
         if why:
             problems[f"load-{backend}.json"] = why
-    return GateInputs(matrix, smoke_endpoints(catalog_path), load, problems)
+    smoke = smoke_scenarios(catalog_path)
+    return GateInputs(matrix, frozenset(smoke), load, problems, smoke)
 
 
 def run_gate(

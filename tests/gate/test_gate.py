@@ -189,25 +189,29 @@ def test_a_smoke_endpoint_absent_from_the_matrix_is_a_no_go() -> None:
     assert "not judged: GET /api/mocs (not in the matrix)" in verdict.failed[0].detail
 
 
-def _record(state: str, summary: str = "") -> dict[str, Any]:
-    return {"scenario": "s", "backend": "serverless", "state": state, "summary": summary}
+def _record(state: str, summary: str = "", scenario: str = "s") -> dict[str, Any]:
+    return {"scenario": scenario, "backend": "serverless", "state": state, "summary": summary}
+
+
+def _smoke_cells(m: dict[str, Any], **change: Any) -> None:
+    for c in m["cells"]:
+        if c["endpoint"] == "GET /api/mocs":
+            c.update(change)
 
 
 def test_a_smoke_endpoint_whose_cells_were_all_skipped_is_not_judged() -> None:
     refused = "writes refused on production"
     m = matrix()
-    for c in m["cells"]:
-        if c["endpoint"] == "GET /api/mocs":
-            c.update(state="skipped", summary=refused, records=[_record("skipped", refused)])
+    _smoke_cells(m, state="skipped", summary=refused, records=[_record("skipped", refused)])
     m["cells"].append({"endpoint": "GET /api/mocs", "check": "contract", "state": "not-testable",
-                       "severity": None, "summary": "no token"})  # fmt: skip
+                       "severity": None, "summary": "no token", "scenario": "s"})  # fmt: skip
     verdict = judge(m)
     assert not verdict.go and failed(verdict) == ["no unaccepted breaking drift (smoke endpoints)"]
     criterion = verdict.failed[0]
     assert criterion.figure == "0 blocking cell(s), 1/2 smoke endpoints judged"
     assert criterion.detail == (
         "not judged: GET /api/mocs (skipped: writes refused on production; "
-        "2 of 2 record(s) not judged)"
+        "2 of 2 record(s) not judged, scenario(s) s)"
     )
     md = render_markdown(verdict)
     assert md.startswith("# Rollout gate, stage 10%: **NO-GO**")
@@ -217,34 +221,57 @@ def test_a_smoke_endpoint_whose_cells_were_all_skipped_is_not_judged() -> None:
 @pytest.mark.parametrize("other", ["not-testable", "not-applicable", "something-new"])
 def test_only_a_verdict_judges_an_endpoint(other: str) -> None:
     m = matrix()
-    for c in m["cells"]:
-        if c["endpoint"] == "GET /api/mocs":
-            c["state"] = other
+    _smoke_cells(m, state=other)
     verdict = judge(m)
     assert not verdict.go
-    assert f"not judged: GET /api/mocs ({other}; 1 of 1 record(s) not judged)" in (
+    assert f"not judged: GET /api/mocs ({other}; 1 of 1 record(s) not judged" in (
         verdict.failed[0].detail
     )
 
 
-def test_a_cell_partly_skipped_does_not_judge_the_endpoint_a_whole_cell_does() -> None:
-    # the error scenarios ran, the success scenario was refused: the cell shows skipped
-    partly = [_record("pass"), _record("skipped", "refused"), _record("pass")]
+def test_one_skipped_scenario_leaves_the_endpoint_not_judged() -> None:
+    # the error scenarios ran, the success scenario was refused (in another column, as the
+    # differential checks file a skipped case): still not judged, naming the scenario
     m = matrix()
-    for c in m["cells"]:
-        if c["endpoint"] == "GET /api/mocs":
-            c.update(state="skipped", records=partly)
+    _smoke_cells(m, records=[_record("pass", scenario="unknown-id")])
+    m["cells"].append({"endpoint": "GET /api/mocs", "check": "parity", "state": "skipped",
+                       "records": [_record("skipped", "refused", "existing")]})  # fmt: skip
     verdict = judge(m)
     assert not verdict.go
-    assert "GET /api/mocs (skipped: refused; 1 of 3 record(s) not judged)" in (
-        verdict.failed[0].detail
-    )
-    # another cell of the endpoint judged in every record: the endpoint is judged
-    whole = [_record("pass"), _record("pass")]
-    m["cells"].append(
-        {"endpoint": "GET /api/mocs", "check": "status", "state": "pass", "records": whole}
-    )
-    assert judge(m).go
+    why = "skipped: refused; 1 of 2 record(s) not judged, scenario(s) existing"
+    assert f"GET /api/mocs ({why})" in verdict.failed[0].detail
+
+
+def test_only_the_catalog_scenarios_decide() -> None:
+    """A check family's own variant (the fault header, never testable on production) does
+    not block; a catalog scenario left unjudged does."""
+    m = matrix()
+    _smoke_cells(m, records=[_record("pass", scenario="default")])
+    m["cells"].append({"endpoint": "GET /api/mocs", "check": "errors", "state": "not-testable",
+                       "records": [_record("not-testable", "refused", "500-fault")]})  # fmt: skip
+    scenarios = {"GET /api/mocs": frozenset({"default", "existing"})}
+    docs = {"serverless": load_doc()}
+    inputs = GateInputs(m, SMOKE, docs, smoke_scenarios=scenarios)
+    assert evaluate(inputs, 10, thresholds_for(10), NOW).go
+    assert not judge(m).go  # without the catalog's names every record counts
+    m["cells"][-1]["records"] = [_record("skipped", "writes refused", "existing")]
+    verdict = evaluate(inputs, 10, thresholds_for(10), NOW)
+    assert not verdict.go and "scenario(s) existing" in verdict.failed[0].detail
+    # records of none of its catalog scenarios: not in the matrix as far as the gate goes
+    inputs = GateInputs(m, SMOKE, docs, smoke_scenarios={"GET /api/mocs": frozenset({"other"})})
+    verdict = evaluate(inputs, 10, thresholds_for(10), NOW)
+    assert "GET /api/mocs (not in the matrix)" in verdict.failed[0].detail
+
+
+def test_a_failed_test_with_no_cell_blocks() -> None:
+    m = matrix()
+    m["summary"] = {
+        "failed_outside": [{"test": "api_checks/test_smoke.py::test_x", "reason": "no"}]
+    }
+    verdict = judge(m)
+    assert not verdict.go
+    assert "api_checks/test_smoke.py::test_x [failed with no cell]" in verdict.failed[0].detail
+    assert verdict.failed[0].figure.startswith("1 blocking cell(s)")
 
 
 def test_no_smoke_endpoint_is_never_a_go() -> None:
@@ -299,9 +326,12 @@ def test_parity_gate_command_writes_the_summary_and_exits_by_verdict(tmp_path: P
     reports.mkdir()
     from parity.catalog import load_catalog
 
-    smoke = [e.key for e in load_catalog(ROOT / "fixtures/catalog.yaml").endpoints
+    smoke = [e for e in load_catalog(ROOT / "fixtures/catalog.yaml").endpoints
              if "smoke" in e.tags]  # fmt: skip
-    cells = [{"endpoint": e, "check": "status", "state": "pass", "severity": None} for e in smoke]
+    # a record per catalog scenario: what the gate looks for on each smoke endpoint
+    cells = [{"endpoint": e.key, "check": "status", "state": "pass", "severity": None,
+              "records": [{"scenario": sc.name, "state": "pass"} for sc in e.scenarios]}
+             for e in smoke]  # fmt: skip
     doc = {"generated_at": now.isoformat(), "cells": cells}
     (reports / "parity-matrix.json").write_text(json.dumps(doc))
     base = ["gate", "--reports-dir", str(reports), "--catalog", str(ROOT / "fixtures/catalog.yaml")]
