@@ -39,13 +39,14 @@ from schemathesis.specs.openapi.checks import (
 
 from parity.catalog import Catalog, Creates, Endpoint, Scenario, Step
 from parity.client import BackendClient
-from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
+from parity.contracts import ContractStore
 from parity.errors import ParityError
 from parity.fuzz import FUZZ_CHECK
 from parity.fuzzbody import tagged_fields
 from parity.jsonpath import extract
 from parity.openapi import build_openapi, resource_links
 from parity.plugin import ParityRun, ResultSink, collection_catalog
+from parity.plugin_options import rooted
 from parity.results import CheckResult
 from parity.runner import provisioned
 from parity.templating import placeholders, render
@@ -95,9 +96,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def st_document(parity_run: ParityRun, pytestconfig: pytest.Config) -> dict[str, Any]:
     """The OpenAPI document of the run's catalog and contracts (what ``parity openapi`` writes)."""
-    contracts = DEFAULT_CONTRACTS_DIR
-    if not contracts.exists():
-        contracts = pytestconfig.rootpath / contracts
+    contracts = rooted(pytestconfig, parity_run.settings.contracts)
     return build_openapi(parity_run.catalog, ContractStore(contracts))
 
 

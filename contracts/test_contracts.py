@@ -11,9 +11,6 @@ schema fails with the command that records it: a contract nobody captured is not
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from parity.baseline import Baseline
@@ -22,12 +19,10 @@ from parity.client import BackendClient
 from parity.contracts import ContractStore, check_response
 from parity.errors import ContractError, ParityError
 from parity.plugin import MARKERS, ParityRun, ResultSink, get_state
+from parity.plugin_options import rooted
 from parity.runner import run_scenario
 
 pytestmark = pytest.mark.contract
-
-#: Where the schemas are; PARITY_CONTRACTS_DIR points elsewhere (e.g. a fresh inference).
-SCHEMAS = Path(os.environ.get("PARITY_CONTRACTS_DIR") or Path(__file__).with_name("schemas"))
 
 
 def _writes(case: Case) -> bool:
@@ -52,8 +47,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def contract_store() -> ContractStore:
-    store = ContractStore(SCHEMAS)
+def contract_store(pytestconfig: pytest.Config) -> ContractStore:
+    # --contracts-dir / PARITY_CONTRACTS_DIR / beside parity.toml / contracts/schemas
+    store = ContractStore(rooted(pytestconfig, get_state(pytestconfig).base_settings.contracts))
     problem = None
     try:
         store.check_all()  # a corrupt schema is named (file, line) before any check runs

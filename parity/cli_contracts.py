@@ -22,7 +22,7 @@ from parity.capture import capture_catalog
 from parity.catalog import Case, Catalog, load_catalog
 from parity.client import BackendClient, Backends
 from parity.config import Settings, is_secret_setting
-from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
+from parity.contracts import ContractStore
 from parity.errors import ParityError, UsageError
 from parity.har import import_har
 from parity.infer import build_contracts
@@ -133,8 +133,14 @@ def capture(
         ),
     ] = None,
     out: Annotated[
-        Path, typer.Option("--out", envvar="PARITY_CASSETTES", help="cassettes directory")
-    ] = DEFAULT_CASSETTES_DIR,
+        Path | None,
+        typer.Option(
+            "--out",
+            envvar="PARITY_CASSETTES",
+            help="cassettes directory (default: cassettes/ beside the parity.toml read, "
+            "else fixtures/cassettes)",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
     backend: BackendOpt = "express",
     express_url: Annotated[
@@ -167,6 +173,7 @@ def capture(
         }
     )
     cat = _catalog(catalog, settings)
+    out = out or settings.cassettes
     if har is not None:
         if not har.is_file():
             raise UsageError("no such HAR file", path=har, hint="Check the --har path")
@@ -200,12 +207,22 @@ def capture(
 
 def contracts(
     cassettes: Annotated[
-        Path,
-        typer.Option("--cassettes", envvar="PARITY_CASSETTES", help="where the cassettes are"),
-    ] = DEFAULT_CASSETTES_DIR,
+        Path | None,
+        typer.Option(
+            "--cassettes",
+            envvar="PARITY_CASSETTES",
+            help="where the cassettes are (default: as parity capture writes them)",
+        ),
+    ] = None,
     out: Annotated[
-        Path, typer.Option("--out", envvar="PARITY_CONTRACTS_DIR", help="schemas directory")
-    ] = DEFAULT_CONTRACTS_DIR,
+        Path | None,
+        typer.Option(
+            "--out",
+            envvar="PARITY_CONTRACTS_DIR",
+            help="schemas directory (default: contracts/ beside the parity.toml read, "
+            "else contracts/schemas)",
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
     backend: BackendOpt = "express",
     check: Annotated[
@@ -213,7 +230,10 @@ def contracts(
     ] = False,
 ) -> None:
     """Infer one JSON Schema per endpoint x status from the cassettes into contracts/."""
-    cat = _catalog(catalog)
+    settings = Settings.load()
+    cat = _catalog(catalog, settings)
+    cassettes = cassettes or settings.cassettes
+    out = out or settings.contracts
     report = build_contracts(cassettes, out, catalog=cat, backend=backend, write=not check)
     total = len(report.written) + len(report.unchanged)
     verb = "would change" if check else "written"

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from parity.catalog import load_catalog
 from parity.config import Settings
-from parity.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
+from parity.contracts import ContractStore
 from parity.openapi import build_openapi, validate_document, write_openapi
 
 __all__ = ["openapi"]
@@ -29,11 +29,13 @@ def openapi(
         typer.Option("--catalog", help="endpoint catalog (default fixtures/catalog.yaml)"),
     ] = None,
     contracts_dir: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--contracts", envvar="PARITY_CONTRACTS_DIR", help="the inferred JSON schemas"
+            "--contracts",
+            envvar="PARITY_CONTRACTS_DIR",
+            help="the inferred JSON schemas (default: as parity contracts writes them)",
         ),
-    ] = DEFAULT_CONTRACTS_DIR,
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="the document to write")] = Path(
         "reports/openapi.json"
     ),
@@ -42,8 +44,10 @@ def openapi(
     ] = None,
 ) -> None:
     """Build the OpenAPI 3.1 document (catalog + contracts), validate it, write it."""
-    loaded = load_catalog(catalog if catalog is not None else Settings.load().catalog)
-    doc = build_openapi(loaded, ContractStore(contracts_dir), servers=server or None)
+    settings = Settings.load()
+    loaded = load_catalog(catalog if catalog is not None else settings.catalog)
+    store = ContractStore(contracts_dir or settings.contracts)
+    doc = build_openapi(loaded, store, servers=server or None)
     validate_document(doc)
     write_openapi(doc, out)
     operations = sum(len(ops) for ops in doc["paths"].values())

@@ -65,6 +65,7 @@ __all__ = [
     "AUTH_MODES",
     "BACKENDS",
     "BACKEND_CHOICES",
+    "DEFAULT_FILES",
     "STAGES",
     "TARGET_ENVS",
     "AuthSettings",
@@ -80,6 +81,28 @@ __all__ = [
 ]
 
 
+#: The repository's own files (the MOC API's), used when no config file is read.
+DEFAULT_FILES: Mapping[str, Path] = {
+    "catalog": Path("fixtures/catalog.yaml"),
+    "baseline": Path("parity-baseline.toml"),
+    "cassettes": Path("fixtures/cassettes"),
+    "contracts": Path("contracts/schemas"),
+}
+#: Their names beside a config file.
+BESIDE_CONFIG: Mapping[str, str] = {
+    "catalog": "catalog.yaml",
+    "baseline": "parity-baseline.toml",
+    "cassettes": "cassettes",
+    "contracts": "contracts",
+}
+_FILE_ENV = {
+    "catalog": "PARITY_CATALOG",
+    "baseline": "PARITY_BASELINE",
+    "cassettes": "PARITY_CASSETTES",
+    "contracts": "PARITY_CONTRACTS_DIR",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration of one run. Build it with :meth:`load`."""
@@ -91,7 +114,16 @@ class Settings:
     stage: int | None = None
     allow_writes: bool = False
     target_env: str = "sandbox"
-    catalog: Path = Path("fixtures/catalog.yaml")
+    catalog: Path = DEFAULT_FILES["catalog"]
+    #: The accepted drifts, the cassettes and the contract schemas. Without a config file
+    #: they default to this repository's (the MOC API's); with one, to files beside it,
+    #: so a run configured for another API never loads the MOC API's files.
+    baseline: Path = DEFAULT_FILES["baseline"]
+    cassettes: Path = DEFAULT_FILES["cassettes"]
+    contracts: Path = DEFAULT_FILES["contracts"]
+    #: Each file setting -> where its value came from ("--baseline", "PARITY_CASSETTES",
+    #: "key catalog", "beside parity.toml", "default"): the report header shows them.
+    file_sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     reports_dir: Path = Path("reports")
     timeout: float = 30.0
     retries: int = 1  # re-sends after a connection-level failure (parity/client.py)
@@ -145,7 +177,7 @@ class Settings:
     ) -> Settings:
         known = {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
         known |= {"auth_mode", "express_auth_mode", "serverless_auth_mode"}
-        known -= {"users", "auth", "config_path", "env"}
+        known -= {"users", "auth", "config_path", "env", "file_sources"}
         for key in overrides:
             if key not in known:
                 raise InternalError(
@@ -182,6 +214,7 @@ class Settings:
             return src.get(name, f"PARITY_{name.upper()}", (name,))
 
         users = resolve_users(src)
+        files, file_sources = _resolve_files(src, path)
         settings = cls(
             backend=resolve(
                 get("backend"), lambda r: as_choice(r, BACKEND_CHOICES, "backend"), "both"
@@ -194,7 +227,7 @@ class Settings:
             target_env=resolve(
                 get("target_env"), lambda r: as_choice(r, TARGET_ENVS, "target"), "sandbox"
             ),
-            catalog=resolve(get("catalog"), as_path, Path("fixtures/catalog.yaml")),
+            **files,
             reports_dir=resolve(get("reports_dir"), as_path, Path("reports")),
             timeout=resolve(get("timeout"), as_positive_float, 30.0),
             retries=resolve(get("retries"), as_count, 1),
@@ -208,6 +241,7 @@ class Settings:
             users=users,
             auth={b: resolve_auth(src, b) for b in BACKENDS},
             config_path=path,
+            file_sources=file_sources,
             env=env,
             _overrides=overrides,
         )
@@ -264,6 +298,17 @@ class Settings:
                 "or run read-only checks only",
             )
 
+    def describe_files(self) -> str:
+        """``config=parity.toml catalog=x (key catalog) baseline=y (absent) ...``: every
+        file a run reads, where the setting came from, and whether it exists."""
+        parts = [f"config={self.config_path or '-'}"]
+        for name in DEFAULT_FILES:
+            path: Path = getattr(self, name)
+            source = self.file_sources.get(name, "default")
+            state = "" if path.exists() else ", absent"
+            parts.append(f"{name}={path} ({source}{state})")
+        return " ".join(parts)
+
     def describe(self) -> str:
         """One line for ``pytest_report_header`` (``backend=both express=... target=...``);
         never contains secrets (URL user-info is dropped too)."""
@@ -285,6 +330,23 @@ class Settings:
             + f" auth={auth} drift={','.join(self.sandbox_drift) or 'none'}"
             + f" bucket={self.s3_bucket or '-'}"
         )
+
+
+def _resolve_files(src: Sources, config: Path | None) -> tuple[dict[str, Path], dict[str, str]]:
+    """Each file setting from an option, its variable or its parity.toml key; else beside
+    the config file (when one was read), else the repository's default."""
+    files: dict[str, Path] = {}
+    sources: dict[str, str] = {}
+    for name, env_name in _FILE_ENV.items():
+        raw = src.get(name, env_name, (name,))
+        if raw is not None:
+            files[name], sources[name] = as_path(raw), raw.label
+        elif config is not None:
+            files[name] = config.parent / BESIDE_CONFIG[name]
+            sources[name] = f"beside {config.name}"
+        else:
+            files[name], sources[name] = DEFAULT_FILES[name], "default"
+    return files, sources
 
 
 _SENSITIVE_ENV = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")

@@ -34,6 +34,7 @@ from parity.plugin_options import (
     add_options,
     baseline_path,
     overrides,
+    rooted,
 )
 from parity.plugin_redact import ReportRedactor, install_log_redaction
 from parity.reachability import Reachability, refuse_if_down
@@ -114,12 +115,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("parity-redactor"):
         config.pluginmanager.register(ReportRedactor(), "parity-redactor")
     install_log_redaction()
-    if config.option.contracts_dir:  # read where the schemas are loaded (contracts/)
-        os.environ["PARITY_CONTRACTS_DIR"] = str(config.option.contracts_dir)
     toml = Path(config.option.parity_config) if config.option.parity_config else None
     try:
         settings = Settings.load(overrides=overrides(config), toml_path=toml)
-        path, named = baseline_path(config)
+        path, named = baseline_path(config, settings)
         baseline = load_baseline(path, required=named)
     except ParityError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -167,6 +166,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     s = state.base_settings
     lines = [f"parity: {s.describe()} run-id={state.run_id}"]
+    # Which files this run reads, and why: a run configured for another API must not
+    # silently judge against the MOC API's baseline, contracts or cassettes.
+    lines.append("parity: files: " + s.describe_files())
     if state.needs_sandbox:
         lines.append("parity: no backend URL given; the embedded sandbox starts on first use")
     return lines
@@ -262,10 +264,7 @@ def parity_baseline(pytestconfig: pytest.Config) -> Baseline:
 @pytest.fixture(scope="session")
 def parity_cassettes(pytestconfig: pytest.Config) -> CassetteSource:
     """Express' recorded answers (``parity capture``), the reference when Express is gone."""
-    given = pytestconfig.option.cassettes or os.environ.get("PARITY_CASSETTES") or None
-    path = Path(given or DEFAULT_CASSETTES)
-    if not path.is_absolute() and not path.exists() and given is None:
-        path = pytestconfig.rootpath / path
+    path = rooted(pytestconfig, get_state(pytestconfig).base_settings.cassettes)
     try:
         return load_cassettes(path)
     except ParityError as exc:

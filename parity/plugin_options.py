@@ -3,11 +3,12 @@ their translation into :class:`~parity.config.Settings` overrides."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from parity.config import DEFAULT_FILES, Settings
 
 __all__ = [
     "BACKEND_CHOICES",
@@ -16,10 +17,11 @@ __all__ = [
     "add_options",
     "baseline_path",
     "overrides",
+    "rooted",
 ]
 
-DEFAULT_BASELINE = "parity-baseline.toml"
-DEFAULT_CASSETTES = "fixtures/cassettes"
+DEFAULT_BASELINE = str(DEFAULT_FILES["baseline"])
+DEFAULT_CASSETTES = str(DEFAULT_FILES["cassettes"])
 
 BACKEND_CHOICES = ("express", "serverless", "both")
 
@@ -69,7 +71,8 @@ def add_options(parser: pytest.Parser) -> None:
         "--catalog",
         default=None,
         metavar="FILE",
-        help="endpoint catalog (env PARITY_CATALOG; default fixtures/catalog.yaml)",
+        help="endpoint catalog (env PARITY_CATALOG; default catalog.yaml beside the "
+        "parity.toml read, else fixtures/catalog.yaml)",
     )
     group.addoption(
         "--parity-config",
@@ -81,20 +84,23 @@ def add_options(parser: pytest.Parser) -> None:
         "--contracts-dir",
         default=None,
         metavar="DIR",
-        help="the contract schemas (env PARITY_CONTRACTS_DIR; default contracts/schemas)",
+        help="the contract schemas (env PARITY_CONTRACTS_DIR; default contracts/ beside the "
+        "parity.toml read, else contracts/schemas)",
     )
     group.addoption(
         "--baseline",
         default=None,
         metavar="FILE",
-        help="accepted drifts (env PARITY_BASELINE; default parity-baseline.toml when it exists)",
+        help="accepted drifts (env PARITY_BASELINE; default parity-baseline.toml beside the "
+        "parity.toml read, else ./parity-baseline.toml; an absent default accepts nothing)",
     )
     group.addoption(
         "--cassettes",
         default=None,
         metavar="DIR",
         help="recorded Express answers that stand in for Express when it is not selected "
-        "(env PARITY_CASSETTES; default fixtures/cassettes)",
+        "(env PARITY_CASSETTES; default cassettes/ beside the parity.toml read, else "
+        "fixtures/cassettes)",
     )
     group.addoption(
         "--fuzz-budget",
@@ -165,6 +171,9 @@ def overrides(config: pytest.Config) -> dict[str, Any]:
         "stage": int(opt.stage) if opt.stage else None,
         "allow_writes": opt.allow_writes,
         "catalog": opt.catalog,
+        "baseline": opt.baseline,
+        "cassettes": opt.cassettes,
+        "contracts": opt.contracts_dir,
         "sandbox_drift": ",".join(opt.sandbox_drift) if opt.sandbox_drift else None,
         "timeout": getattr(opt, "request_timeout", None),
         "retries": getattr(opt, "retries", None),
@@ -174,11 +183,17 @@ def overrides(config: pytest.Config) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if v is not None}
 
 
-def baseline_path(config: pytest.Config) -> tuple[Path, bool]:
+def rooted(config: pytest.Config, path: Path) -> Path:
+    """A relative default that is not found from the current directory, found from the
+    rootdir instead (a run started from a subdirectory still finds the repository's files)."""
+    if path.is_absolute() or path.exists():
+        return path
+    candidate = config.rootpath / path
+    return candidate if candidate.exists() else path
+
+
+def baseline_path(config: pytest.Config, settings: Settings) -> tuple[Path, bool]:
     """The baseline file and whether the user named it (then it must exist)."""
-    given = config.option.baseline or os.environ.get("PARITY_BASELINE") or None
-    path = Path(given or DEFAULT_BASELINE)
-    if not path.is_absolute() and not path.exists():
-        rooted = config.rootpath / path
-        path = rooted if rooted.exists() or given is None else path
-    return path, given is not None
+    named = settings.file_sources.get("baseline", "default") not in ("default",)
+    named = named and not settings.file_sources["baseline"].startswith("beside ")
+    return rooted(config, settings.baseline), named
