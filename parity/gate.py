@@ -247,6 +247,10 @@ class Verdict:
 #: A record in one of these states is a verdict on the endpoint; anything else
 #: (``skipped``, ``not-testable``, ``not-applicable``, an unknown state) judged nothing.
 JUDGED_STATES = frozenset({"pass", "accepted"}) | BLOCKING_STATES
+#: A check family that has nothing to judge on an endpoint (the catalog does not describe
+#: what it needs) neither judges it nor holds it back: the endpoint needs a verdict from
+#: another record. Skipped and not-testable records do hold it back.
+NEUTRAL_STATES = frozenset({"not-applicable"})
 
 
 def _records(cell: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -262,10 +266,10 @@ def not_judged(
     """The endpoints of ``endpoints`` the matrix did not judge, each with why.
 
     An endpoint is judged when it has records for its catalog scenarios (``scenarios``;
-    any record when not given) and every one of them is a verdict. One skipped or
-    not-testable record (the success scenario refused on production while its 404 and 400
-    scenarios ran, or one backend skipped) leaves it not judged: the gate says which
-    scenarios and why rather than count the endpoint as checked.
+    any record when not given), at least one a verdict and every other ``not-applicable``
+    at most. One skipped or not-testable record (the success scenario refused on production
+    while its 404 and 400 scenarios ran, or one backend skipped) leaves it not judged: the
+    gate says which scenarios and why rather than count the endpoint as checked.
     """
     by_endpoint: dict[str, list[Mapping[str, Any]]] = {}
     for cell in cells:
@@ -279,9 +283,11 @@ def not_judged(
         if not mine:
             out[endpoint] = "not in the matrix"
             continue
-        unjudged = [r for r in mine if r.get("state") not in JUDGED_STATES]
-        if not unjudged:
+        unjudged = [r for r in mine if r.get("state") not in JUDGED_STATES | NEUTRAL_STATES]
+        verdicts = [r for r in mine if r.get("state") in JUDGED_STATES]
+        if verdicts and not unjudged:
             continue
+        unjudged = unjudged or [r for r in mine if r.get("state") not in JUDGED_STATES]
         first = unjudged[0]
         state, why = str(first.get("state")), str(first.get("summary") or "")
         reason = f"{state}: {why}" if why and why != state else state

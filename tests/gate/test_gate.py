@@ -263,6 +263,18 @@ def test_only_the_catalog_scenarios_decide() -> None:
     assert "GET /api/mocs (not in the matrix)" in verdict.failed[0].detail
 
 
+def test_not_applicable_neither_judges_nor_blocks() -> None:
+    m = matrix()
+    na = [_record("not-applicable", "no cache keys in the catalog")]
+    m["cells"].append(
+        {"endpoint": "GET /api/mocs", "check": "cache", "state": "not-applicable", "records": na}
+    )
+    assert judge(m).go  # the envelope cell judged it
+    _smoke_cells(m, state="not-applicable", records=[_record("not-applicable", "n/a")])
+    verdict = judge(m)  # nothing but not-applicable: no verdict
+    assert not verdict.go and "GET /api/mocs (not-applicable: " in verdict.failed[0].detail
+
+
 def test_a_failed_test_with_no_cell_blocks() -> None:
     m = matrix()
     m["summary"] = {
