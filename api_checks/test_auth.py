@@ -31,7 +31,7 @@ from parity.sweeps import Target, authenticated, owner_only, sweep_marks, varied
 from parity.tokens import BadToken, bad_token
 from parity.verdicts import answer, conclude, judge_errors, record, request_summary
 
-pytestmark = pytest.mark.auth
+pytestmark = [pytest.mark.auth, pytest.mark.parity_family("auth")]
 
 CHECK = "auth"
 REFERENCE = "express"

@@ -44,7 +44,12 @@ from parity.results import CheckResult
 from parity.runner import provisioned
 from parity.verdicts import conclude, record
 
-pytestmark = [pytest.mark.boundary, pytest.mark.writes, pytest.mark.parity_check("boundary")]
+pytestmark = [
+    pytest.mark.boundary,
+    pytest.mark.writes,
+    pytest.mark.parity_check("boundary"),
+    pytest.mark.parity_family("boundary"),
+]
 
 CHECK = "boundary"
 

@@ -39,6 +39,9 @@ _BODY_LIMIT = 20_000  # characters of pretty JSON kept in the evidence
 _ABSENT = "(absent)"
 
 
+pytestmark = pytest.mark.parity_family("catalog-scenarios")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case" not in metafunc.fixturenames:
         return

@@ -33,7 +33,7 @@ from parity.runner import run_variants
 from parity.sweeps import Target, every_endpoint, varied
 from parity.verdicts import GATEWAY_BACKENDS, conclude, record
 
-pytestmark = pytest.mark.cors
+pytestmark = [pytest.mark.cors, pytest.mark.parity_family("cors")]
 
 CHECK = "cors"
 

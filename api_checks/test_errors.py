@@ -32,7 +32,7 @@ from parity.runner import Exchange, run_scenario
 from parity.sweeps import Target, every_endpoint, sweep_marks, varied, with_params
 from parity.verdicts import answer, conclude, judge_errors, record, request_summary
 
-pytestmark = pytest.mark.auth
+pytestmark = [pytest.mark.auth, pytest.mark.parity_family("errors")]
 
 CHECK = "errors"
 REFERENCE = "express"

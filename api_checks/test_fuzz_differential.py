@@ -33,7 +33,11 @@ from parity.fuzz import FUZZ_CHECK, FuzzKind, fuzz_case, fuzz_targets
 from parity.fuzzbody import body_strategy, body_targets
 from parity.plugin import ParityRun, ResultSink, get_state
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
+pytestmark = [
+    pytest.mark.fuzz,
+    pytest.mark.parity_check(FUZZ_CHECK),
+    pytest.mark.parity_family("fuzz"),
+]
 
 DEFAULT_EXAMPLES = 30
 #: Bodies per write endpoint: fewer, each one sets up and tears down state on both backends.

@@ -51,7 +51,11 @@ from parity.results import CheckResult
 from parity.runner import provisioned
 from parity.templating import placeholders, render
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.parity_check(FUZZ_CHECK)]
+pytestmark = [
+    pytest.mark.fuzz,
+    pytest.mark.parity_check(FUZZ_CHECK),
+    pytest.mark.parity_family("fuzz"),
+]
 
 #: Generated requests per operation (small: the suite runs this for both backends).
 SCHEMATHESIS_EXAMPLES = 10

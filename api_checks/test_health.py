@@ -34,6 +34,9 @@ from parity.verdicts import GATEWAY_BACKENDS, conclude, record, short
 _MISSING = object()
 
 
+pytestmark = pytest.mark.parity_family("health")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "debug_route" in metafunc.fixturenames:
         spec = collection_catalog(metafunc.config).checks.health

@@ -19,7 +19,7 @@ from parity.differential import LiveSource, Source, not_testable_records, run_ca
 from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.replay import CassetteSource
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.parity_family("differential")]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,7 +22,7 @@ from parity.plugin import MARKERS, ParityRun, ResultSink, get_state
 from parity.plugin_options import rooted
 from parity.runner import run_scenario
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.parity_family("contract")]
 
 
 def _writes(case: Case) -> bool:

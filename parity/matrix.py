@@ -45,6 +45,7 @@ SCHEMA_VERSION = 1
 #: Worse states rank higher: the cell shows the worst of its records.
 STATE_RANK: dict[str, int] = {
     "pass": 0,
+    "not-applicable": 1,  # the check has nothing to judge here: any other record says more
     "skipped": 1,
     "not-testable": 2,
     "accepted": 3,

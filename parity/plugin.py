@@ -25,6 +25,7 @@ from parity.client import BackendClient
 from parity.collect import RESULTS_KEY, TARGET_KEY, target_of
 from parity.config import Settings
 from parity.errors import BackendUnreachable, GuardRefused, ParityError, UsageError
+from parity.families import NOT_APPLICABLE, unmet
 from parity.guard import writes_refused
 from parity.plugin_matrix import MatrixReporter
 from parity.plugin_options import (
@@ -84,6 +85,8 @@ MARKERS: dict[str, str] = {
     "writes": "creates, changes or deletes data on the target",
     "parity_check": "parity_check(name): the matrix check a test reports when it emits no "
     "records itself (default: the test function's name)",
+    "parity_family": "parity_family(name): the check family a test belongs to; where the "
+    "catalog does not give the family what it needs, its cells are not-applicable",
 }
 
 
@@ -134,7 +137,14 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.xmlpath = str(Path(settings.reports_dir) / "junit.xml")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A family the catalog does not serve: not-applicable cells with the reason, before
+    # any fixture starts a backend and before pytest's own skip marks (an empty parameter
+    # set is the usual sign of a missing catalog section; parity/families.py).
+    family_marker = item.get_closest_marker("parity_family")
+    if family_marker is not None and family_marker.args:
+        _not_applicable(item, str(family_marker.args[0]))
     # The production guard for every check marked ``writes``: skipped with the reason,
     # never silently passed. The user's own target setting decides, not a sandbox's.
     if item.get_closest_marker("writes") is None:
@@ -142,6 +152,28 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = writes_refused(get_state(item.config).base_settings, item.name)
     if reason is not None:
         pytest.skip(reason)
+
+
+def _not_applicable(item: pytest.Item, name: str) -> None:
+    state = get_state(item.config)
+    try:
+        reason = unmet(name, collection_catalog(item.config), state.base_settings)
+    except ParityError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if reason is None:
+        return
+    target = target_of(item) or {"endpoint": f"({name})", "check": name}
+    record = CheckResult(
+        endpoint=target["endpoint"],
+        check=target["check"],
+        state="not-applicable",
+        summary=f"{name}: {reason}",
+        backend=target.get("backend"),
+        scenario=target.get("scenario"),
+        test_id=item.nodeid,
+    )
+    item.user_properties.append((RESULTS_KEY, record.to_dict()))
+    pytest.skip(f"{NOT_APPLICABLE}: {name}: {reason}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 __all__ = ["ORIGINS", "SEVERITIES", "STATES", "CheckResult", "Origin", "Severity", "State"]
 
-State = Literal["pass", "drift", "missing", "accepted", "skipped", "error", "not-testable"]
+State = Literal[
+    "pass", "drift", "missing", "accepted", "skipped", "error", "not-testable", "not-applicable"
+]
 Origin = Literal["gateway", "application"]
 Severity = Literal["breaking", "additive", "cosmetic"]
 
@@ -26,6 +28,8 @@ STATES: tuple[State, ...] = (
     "skipped",
     "error",
     "not-testable",
+    # the catalog does not describe what the check family needs (parity/families.py)
+    "not-applicable",
 )
 ORIGINS: tuple[Origin, ...] = ("gateway", "application")
 SEVERITIES: tuple[Severity, ...] = ("breaking", "additive", "cosmetic")
