@@ -87,6 +87,7 @@ def test_contract(
         scenario=case.scenario.name,
         expected=case.scenario.expect,
         url=exchange.url,
+        content_type=exchange.headers.get("content-type"),
     )
     outcome.apply_baseline(parity_baseline)
     parity_results.add(outcome.to_result())

@@ -31,6 +31,7 @@ __all__ = [
     "READ_ONLY_METHODS",
     "ROLE_CREDENTIALS",
     "ROUTE_PARAM",
+    "Answers",
     "Case",
     "Catalog",
     "Creates",
@@ -99,6 +100,10 @@ Method = Annotated[
 Status = Annotated[int, Field(ge=100, le=599)]
 Statuses = Annotated[tuple[Status, ...], BeforeValidator(_listify), Field(min_length=1)]
 Scalar = str | int | float | bool
+#: What an answer's body is: ``json`` (parsed and diffed), ``text`` (compared as text),
+#: ``binary`` (compared by length and digest), ``empty``, or ``any`` (whatever the
+#: reference answers: JSON is diffed, anything else compared as text).
+Answers = Literal["json", "text", "binary", "empty", "any"]
 SavePaths = dict[str, str]
 
 
@@ -225,6 +230,8 @@ class Scenario(RequestParts):
     expect: Statuses
     creates: Creates | None = None
     tags: list[str] = []
+    #: Overrides the endpoint's ``answers`` for this scenario (e.g. a 204 delete).
+    answers: Answers | None = None
 
 
 class Endpoint(_Model):
@@ -243,6 +250,12 @@ class Endpoint(_Model):
     additional_properties: bool = True
     maps: list[str] = []
     scenarios: list[Scenario] = Field(min_length=1)
+    #: What the endpoint's answers carry; a body of another kind is an answer the suite
+    #: cannot judge as declared (an error naming this setting), never a traceback.
+    answers: Answers = "json"
+
+    def answers_of(self, scenario: Scenario) -> Answers:
+        return scenario.answers or self.answers
 
     @field_validator("maps")
     @classmethod

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from jsonschema.exceptions import SchemaError
 
 from parity.baseline import BASELINE_KEY, Baseline
 from parity.errors import ContractError
-from parity.infer import FORMAT_PATTERNS, contract_path
+from parity.infer import FORMAT_PATTERNS, contract_path, length_class, media_type
 from parity.inputs import parse_json, read_text
 from parity.redact import redact
 from parity.results import CheckResult, Origin, Severity, State
@@ -363,6 +363,7 @@ def check_response(
     expected: Iterable[int] = (),
     url: str | None = None,
     gateway_backends: Iterable[str] = GATEWAY_BACKENDS,
+    content_type: str | None = None,
 ) -> ContractOutcome:
     """Validate one answer against the contract of ``method route -> status``."""
     endpoint = f"{method.upper()} {route}"
@@ -408,6 +409,8 @@ def check_response(
             Violation("status", "no contract", f"one of {_statuses(known)}", str(status), "status")
         ]
         return out
+    if contract.schema.get("type") == "string":  # the recorded answer is not JSON
+        return _check_text(out, contract.schema, is_json, text, content_type)
     if not is_json:
         out.state = "drift"
         actual = repr((text or "")[:80])
@@ -428,6 +431,36 @@ def check_response(
         out.note = (
             f"a gateway-shaped body ({json.dumps(body)}) from {backend}, not behind a gateway"
         )
+    return out
+
+
+def _check_text(
+    out: ContractOutcome,
+    schema: Mapping[str, Any],
+    is_json: bool,
+    text: str | None,
+    content_type: str | None,
+) -> ContractOutcome:
+    """A text contract (the recorded answer was text, HTML, empty or a file): the body is
+    not JSON, of the recorded media type and length class."""
+    wanted_type = schema.get("contentMediaType")
+    lengths = list(schema.get("x-parity-length") or [])
+    found: list[Violation] = []
+    if is_json:
+        found.append(Violation("$", "JSON", f"a {wanted_type or 'text'} body", "JSON", "type"))
+    else:
+        got_type = media_type(content_type)
+        if wanted_type and got_type != wanted_type:
+            found.append(
+                Violation("content-type", "media type", wanted_type, got_type or "none", "type")
+            )
+        got_length = length_class(text or "")
+        if lengths and got_length not in lengths:
+            found.append(Violation("$", "length", " or ".join(lengths), got_length, "value"))
+    if found:
+        out.state, out.violations = "drift", found
+    else:
+        out.origin = None
     return out
 
 

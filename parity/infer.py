@@ -52,6 +52,9 @@ __all__ = [
     "contract_path",
     "dump_schema",
     "infer_body_schema",
+    "length_class",
+    "media_type",
+    "text_schema",
 ]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -238,17 +241,38 @@ class _Fold:
     scenarios: set[str] = field(default_factory=set)
     cassettes: set[str] = field(default_factory=set)
     enum_values: dict[str, set[str]] = field(default_factory=dict)
+    #: Bodies that are not JSON: (media type, length class) of each, for a text contract
+    #: (used only when no sample of this status is JSON: then they were the odd ones).
+    texts: set[tuple[str, str]] = field(default_factory=set)
+    text_samples: int = 0
+    json_samples: int = 0
+    text_seen: tuple[set[str], set[str]] = field(default_factory=lambda: (set(), set()))
+
+    def add_text(self, content_type: str, text: str, scenario: str | None, cassette: str) -> None:
+        self.texts.add((media_type(content_type), length_class(text)))
+        self.text_samples += 1
+        if scenario:
+            self.text_seen[0].add(scenario)
+        self.text_seen[1].add(cassette)
+
+    def to_text(self) -> None:
+        """Make the text samples the fold's samples (no sample of this status was JSON)."""
+        self.samples, self.scenarios, self.cassettes = self.text_samples, *self.text_seen
 
     def add(self, body: Any, scenario: str | None, cassette: str) -> None:
         self.builder.add_object(body)
-        self.samples += 1
-        if scenario:
-            self.scenarios.add(scenario)
-        self.cassettes.add(cassette)
+        self.json_samples += 1
+        self._seen(scenario, cassette)
         for path in self.rules.enums:
             for value in _values(body, path):
                 if value is None or isinstance(value, str | int | float | bool):
                     self.enum_values.setdefault(path, set()).add(_canon(value))
+
+    def _seen(self, scenario: str | None, cassette: str) -> None:
+        self.samples += 1
+        if scenario:
+            self.scenarios.add(scenario)
+        self.cassettes.add(cassette)
 
 
 def infer_body_schema(samples: Iterable[Any], rules: EndpointRules | None = None) -> dict[str, Any]:
@@ -259,7 +283,38 @@ def infer_body_schema(samples: Iterable[Any], rules: EndpointRules | None = None
     return _finish(fold)
 
 
+#: Length classes of a body that is not JSON: stable across captures (a page's exact
+#: length changes with every deploy), yet an empty or a truncated answer shows.
+_LENGTHS = ((0, "empty"), (256, "short"), (64 * 1024, "long"))
+
+
+def length_class(text: str) -> str:
+    """``empty`` / ``short`` (up to 256 characters) / ``long`` (up to 64 KiB) / ``huge``."""
+    size = len(text)
+    return next((name for limit, name in _LENGTHS if size <= limit), "huge")
+
+
+def media_type(content_type: str | None) -> str:
+    """``text/html; charset=utf-8`` -> ``text/html`` (``""`` when there is none)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def text_schema(texts: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The contract of bodies that are not JSON: a string, its media type and length
+    class when every sample agrees (JSON Schema's ``contentMediaType``)."""
+    kinds = sorted(set(texts))
+    schema: dict[str, Any] = {"type": "string"}
+    types = {t for t, _ in kinds}
+    lengths = {n for _, n in kinds}
+    if len(types) == 1 and next(iter(types)):
+        schema["contentMediaType"] = next(iter(types))
+    schema["x-parity-length"] = sorted(lengths)
+    return schema
+
+
 def _finish(fold: _Fold) -> dict[str, Any]:
+    if fold.texts and not fold.json_samples:
+        return text_schema(fold.texts)
     schema: dict[str, Any] = _flatten(fold.builder.to_schema())
     maps: list[int] = []
     for path in fold.rules.maps:
@@ -355,7 +410,13 @@ def _fold_cassettes(
                 if record.endpoint and record.scenario
                 else record.scenario
             )
-            folds[fold_key].add(record.body, scenario, cassette.name)
+            if record.is_json:
+                folds[fold_key].add(record.body, scenario, cassette.name)
+            else:  # text, HTML, an empty body, a file: a contract of its own kind
+                headers = record.response.get("headers") or {}
+                ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+                text = str(record.response.get("text") or "")
+                folds[fold_key].add_text(str(ctype), text, scenario, cassette.name)
             report.samples += 1
     return folds
 
@@ -366,9 +427,6 @@ def _usable(record: Recorded, backend: str, report: ContractsReport) -> bool:
         return False
     if record.expected and record.status not in record.expected:
         report.skipped["a status the catalog does not expect (see `parity capture`)"] += 1
-        return False
-    if not record.is_json:
-        report.skipped["not a JSON body"] += 1
         return False
     return True
 
@@ -405,6 +463,14 @@ def build_contracts(
         )
     names: dict[str, str] = {}
     produced: set[Path] = set()
+    for fold in folds.values():
+        if not fold.json_samples:
+            fold.to_text()  # every answer of this status was text, HTML, empty or a file
+        elif fold.text_samples:  # JSON answers, and some that were not: those are the odd ones
+            report.skipped["not JSON where the other answers of its status are"] += (
+                fold.text_samples
+            )
+            report.samples -= fold.text_samples
     for (method, route, status), fold in sorted(folds.items()):
         name = contract_dir_name(method, route)
         if names.setdefault(name, f"{method} {route}") != f"{method} {route}":

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from parity.errors import InternalError, ParityError
 from parity.redact import redact, redact_text
 
 __all__ = ["ReportRedactor", "install_log_redaction"]
@@ -60,6 +61,14 @@ def redact_report(report: pytest.TestReport) -> None:
     report.user_properties = [(k, redact(v)) for k, v in report.user_properties]
 
 
+def _one_line(report: pytest.TestReport, exc: BaseException) -> None:
+    """A suite error (a backend that answered what the catalog says it cannot, a setting
+    to fix) reads as its message, which names the backend, the URL and the fix: the
+    traceback of the suite's own code would only bury it. Bugs keep their traceback."""
+    if isinstance(exc, ParityError) and not isinstance(exc, InternalError):
+        report.longrepr = f"{type(exc).__name__}: {exc}"
+
+
 class ReportRedactor:
     """The pytest plugin object (registered by :mod:`parity.plugin`)."""
 
@@ -72,6 +81,8 @@ class ReportRedactor:
         if call.excinfo is not None:
             _redact_exception(call.excinfo.value)
         report: pytest.TestReport = yield
+        if call.excinfo is not None and report.failed:
+            _one_line(report, call.excinfo.value)
         redact_report(report)
         return report
 

@@ -218,6 +218,25 @@ def _prepare_step(step: Step, variables: Mapping[str, Any], where: str) -> Prepa
     return _prepare_parts(step, step.method, path, step.role, variables, where)
 
 
+_TEXTUAL = ("text/", "application/xml", "application/javascript", "+xml", "+json")
+
+
+def _body_text(response: httpx.Response, answers: str) -> str:
+    """A body that is not JSON, as the checks compare it: text as text, anything else
+    (an image, a PDF, bytes that are no UTF-8) by content type, length and digest, so
+    two identical files compare equal and never flood a report."""
+    ctype = response.headers.get("content-type", "").lower()
+    raw = response.content
+    textual = any(t in ctype for t in _TEXTUAL) or (not ctype and answers != "binary")
+    if answers != "binary" and textual:
+        try:
+            return raw.decode(response.encoding or "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    return f"<binary {ctype or 'no content type'}, {len(raw)} bytes, sha256 {digest}>"
+
+
 def _first_bytes(response: httpx.Response) -> str:
     """How a body that is not JSON starts: its content type and first bytes, redacted."""
     ctype = response.headers.get("content-type") or "no content type"
@@ -335,9 +354,14 @@ def _no_redirect_loop(
         )
 
 
-def _unjudgeable(client: BackendClient, request: PreparedRequest, response: httpx.Response) -> None:
+def _unjudgeable(
+    client: BackendClient,
+    request: PreparedRequest,
+    response: httpx.Response,
+    endpoint: str = "",
+) -> None:
     """Raise :class:`UnexpectedAnswer` for a redirect loop, or a body that is not JSON
-    where the status promises one."""
+    where the status promises one and the catalog declares JSON (``answers: json``)."""
     what = f"{client.name} backend answered {request.method} {request.path}"
     status = response.status_code
     if response.is_redirect:
@@ -353,7 +377,12 @@ def _unjudgeable(client: BackendClient, request: PreparedRequest, response: http
             f"{what} {status} with a body that is not JSON ({_first_bytes(response)})",
             backend=client.name,
             url=client.base_url,
-            hint="JSON was expected: look for a proxy, CDN or error page in front of the API",
+            hint=(
+                f"The catalog says {endpoint or 'this endpoint'} answers JSON (answers: json, "
+                "the default). If this body is by design, declare answers: text (or binary, "
+                "empty, any) on the endpoint or the scenario; otherwise look for a proxy, CDN "
+                "or error page in front of the API"
+            ),
         ) from None
 
 
@@ -374,7 +403,7 @@ def _exchange(
     try:
         body_json = response.json()
     except ValueError:
-        text = response.text
+        text = _body_text(response, endpoint.answers_of(scenario))
     harvest(body_json)  # a token this answer hands out is redacted by value from now on
     try:
         elapsed_ms = response.elapsed.total_seconds() * 1000
@@ -509,8 +538,9 @@ def run_variants(
                     cleanup = f"cannot clean up what it created: {exc}"
                 else:
                     run.undo.append(("created (delete)", creates.delete, dict(run.variables)))
-            if expect_json or response.is_redirect:
-                _unjudgeable(client, request, response)
+            answers = endpoint.answers_of(variant)
+            if (expect_json and answers == "json") or response.is_redirect:
+                _unjudgeable(client, request, response, endpoint.id)
             exchange = _exchange(client, endpoint, variant, request, response, run_id)
             if cleanup is not None:
                 exchange.teardown_errors.append(cleanup)
