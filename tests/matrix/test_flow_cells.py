@@ -62,7 +62,7 @@ def test_a_failed_flow_is_drift_a_crashed_one_error(
         "FLOW /login", "browser-flow", "login-with-good-password"
     )  # fmt: skip
     assert record.state == state and record.summary.startswith(summary), record.summary
-    assert str(exc) in record.evidence["failure"]
+    assert str(exc) in record.evidence["error"]
     assert record.evidence["flow"].startswith("e2e/test_login.py::")
 
 
@@ -111,10 +111,24 @@ def test_a_broken_flow_is_a_failing_cell_and_the_headline_says_so(tmp_path: Path
     login = cells[("FLOW /login", "browser-flow")]
     assert login["state"] == "drift" and login["backend"] == "serverless"
     assert login["scenario"] == "login-with-good-password"
-    assert 'get_by_test_id("login-submit")' in login["evidence"]["failure"]
+    assert 'get_by_test_id("login-submit")' in login["evidence"]["error"]
     assert cells[("FLOW /browse", "browser-flow")]["state"] == "pass"
     summary = matrix["summary"]
     assert summary["failing"] == 1 and not summary["clean"]
     assert "1 of 2 endpoints at parity; 1 failing cell(s)" in run.output
     html = (reports / "parity-matrix.html").read_text()
     assert '<div class="headline bad" id="headline">' in html
+    # one click on the page shows the failure text
+    from playwright.sync_api import sync_playwright
+
+    from e2e.conftest import CHROMIUM_ARGS, _chromium_executable
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium_executable(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto((reports / "parity-matrix.html").as_uri())
+            page.click('tr[data-endpoint="FLOW /login"] button[data-check="browser-flow"]')
+            assert 'get_by_test_id("login-submit")' in page.inner_text("#detail")
+        finally:
+            browser.close()
