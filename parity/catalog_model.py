@@ -24,6 +24,7 @@ from pydantic import (
 
 from parity import jsonpath
 from parity.checkspec import Checks
+from parity.envelope import OptionalEnvelope
 from parity.payloads import make_payload, min_size, parse_size
 
 __all__ = [
@@ -53,10 +54,13 @@ __all__ = [
 ]
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Variables every template may use without saving them first: the run id, and the
+#: Variables every template may use without saving them first: the run id; ``unique``
+#: (one value per scenario run, the same in its set-up steps and its request: a natural
+#: key such as a username that must not exist yet) and ``nonce`` (a new value per
+#: request), both carrying the run id so cleanup finds what they named; and the
 #: credentials of the request's own role (resolved from the settings when it is sent, so
 #: a catalog never holds a secret; parity.credentials).
-BUILTIN_VARIABLES = frozenset({"run_id", "username", "password", "token"})
+BUILTIN_VARIABLES = frozenset({"run_id", "unique", "nonce", "username", "password", "token"})
 #: ``{<role>_username}``, ``{<role>_password}``, ``{<role>_token}``: another role's.
 ROLE_CREDENTIALS = ("username", "password", "token")
 
@@ -199,6 +203,20 @@ class Resource(_Model):
     create: Step
     save: SavePaths = {}
     delete: Step | None = None
+    #: Why the API cannot delete it (a registered user, an audit entry): what each run
+    #: leaves behind is then counted in the report instead of leaking unseen.
+    leaves: str | None = None
+
+    @model_validator(mode="after")
+    def _deleted_or_left(self) -> Resource:
+        if self.delete is None and not self.leaves:
+            raise ValueError(
+                "declare delete: (the request that deletes it) or leaves: (why the API "
+                "cannot delete it)"
+            )
+        if self.delete is not None and self.leaves:
+            raise ValueError("give delete: or leaves:, not both")
+        return self
 
 
 class Creates(_Model):
@@ -394,14 +412,18 @@ class Catalog(_Model):
     roles: list[str] = Field(min_length=1)
     ignore_routes: dict[str, str] = {}
     #: JSON paths whose values become an ``enum`` in inferred contracts; nothing else
-    #: does, so schemas never learn ids or titles.
-    enum_fields: list[str] = ["status"]
+    #: does, so schemas never learn ids or titles. None by default: which values are an
+    #: enumeration is the API's convention (the MOC catalog names ``status``, ``error.code``).
+    enum_fields: list[str] = []
     resources: dict[str, Resource] = {}
     endpoints: list[Endpoint] = Field(min_length=1)
     #: Settings of the boundary, auth, errors, CORS and health checks (parity.checkspec).
     checks: Checks = Checks()
     #: The list endpoints' paging and item shape (parity.cleanup reads it).
     lists: Lists = Lists()
+    #: The API's success and error envelope and its gateway's answers (parity.envelope);
+    #: ``none`` or absent: no envelope, answers are judged by their status only.
+    envelope: OptionalEnvelope = None
 
     @field_validator("enum_fields")
     @classmethod

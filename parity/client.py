@@ -151,6 +151,11 @@ class _Health:
     down: str | None = None  # why it was marked down
 
 
+def _current_test() -> str | None:
+    """The pytest node id running now, when under pytest."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0] or None
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -199,6 +204,8 @@ class BackendClient:
         self.down_after = max(0, down_after)  # 0: never mark down
         #: Every request that needed more than one attempt, in order.
         self.retry_log: list[Retry] = []
+        #: Resources created that the API cannot delete: (test node id, resource, why).
+        self.left_log: list[tuple[str | None, str, str]] = []
         self._health = _Health()
         self._transport = transport
         self._clients: dict[str, httpx.Client] = {}
@@ -213,6 +220,16 @@ class BackendClient:
         """Stop sending to this backend: every later request fails at once with ``reason``."""
         with self._lock:
             self._health.down = reason
+
+    def note_left(self, resource: str, why: str) -> None:
+        """A resource the API cannot delete was created (the report counts them)."""
+        with self._lock:
+            self.left_log.append((_current_test(), resource, why))
+
+    def left_by(self, test: str) -> list[tuple[str, str]]:
+        """(resource, why) of each undeletable resource created while ``test`` ran."""
+        with self._lock:
+            return [(r, why) for t, r, why in self.left_log if t == test]
 
     def retries_of(self, test: str) -> list[Retry]:
         """The retried requests sent while pytest ran ``test`` (a node id)."""
@@ -354,7 +371,7 @@ class BackendClient:
 
     def _log(self, what: str, attempts: int, reasons: list[str], outcome: str) -> None:
         method, _, path = what.partition(" ")
-        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0] or None
+        test = _current_test()
         entry = Retry(self.name, method, path.split("?", 1)[0], attempts, list(reasons), outcome)
         entry.test = test
         with self._lock:

@@ -182,6 +182,22 @@ def _headline(
     return line + (f" ({', '.join(notes)})" if notes else "")
 
 
+def _left_behind(records: Sequence[CheckResult]) -> dict[str, int]:
+    """Undeletable resources created, counted once per test (each of its records carries
+    the same list)."""
+    per_test: dict[str, list[Any]] = {}
+    for r in records:
+        left = r.evidence.get("left_behind") if isinstance(r.evidence, dict) else None
+        if isinstance(left, list) and left:
+            per_test.setdefault(r.test_id or f"{r.endpoint} {r.check}", left)
+    counts: dict[str, int] = {}
+    for left in per_test.values():
+        for entry in left:
+            name = str(entry.get("resource")) if isinstance(entry, dict) else str(entry)
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def build_matrix(
     records: Iterable[CheckResult],
     *,
@@ -252,6 +268,9 @@ def build_matrix(
             "clean": not failing and not outside and exit_status in (None, 0),
             "stale_baseline": sum(1 for b in baseline if b.get("state") == "stale"),
             "retried_cells": sum(1 for c in cells if c["retried"]),
+            # resources the API cannot delete (catalog leaves:), per resource: what the
+            # run left on the target, so it never leaks unseen
+            "left_behind": _left_behind(records),
         },
         "checks": checks,
         "endpoints": rows,

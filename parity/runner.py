@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,7 @@ __all__ = [
     "provisioned",
     "run_scenario",
     "run_variants",
+    "unique_value",
 ]
 
 #: Request headers never kept in an Exchange (they carry credentials).
@@ -259,6 +261,13 @@ def _excerpt(response: httpx.Response) -> str:
     return json.dumps(doc)[:200]
 
 
+def unique_value(run_id: str) -> str:
+    """A value no earlier run used (``p`` + the run id + 4 random hex digits): lower-case
+    letters and digits only, so it fits a username, a slug or an e-mail's local part, and
+    it carries the run id, so cleanup finds what it named."""
+    return f"p{run_id}{secrets.token_hex(2)}"
+
+
 class _Run:
     """State of one scenario run: variables so far and what to undo."""
 
@@ -266,7 +275,16 @@ class _Run:
         self.client = client
         self.label = label
         self.variables = variables
+        self.run_id = str(variables.get("run_id", ""))
+        variables.setdefault("unique", unique_value(self.run_id))
         self.undo: list[tuple[str, Step, dict[str, Any]]] = []
+        #: A DELETE of this run answered 2xx: a resource then missing at teardown may be
+        #: the one it deleted. Without one, a 404 at teardown is a finding.
+        self.deleted = False
+
+    def sent(self, request: PreparedRequest, response: httpx.Response) -> None:
+        if request.method == "DELETE" and response.is_success:
+            self.deleted = True
 
     def setup_error(self, what: str, problem: str, hint: str) -> SetupError:
         return SetupError(
@@ -277,13 +295,16 @@ class _Run:
         )
 
     def scope(self, role: str, variables: Mapping[str, Any] | None = None) -> RequestVariables:
-        """What a request of ``role`` may fill in: saved variables and credentials."""
-        variables = self.variables if variables is None else variables
+        """What one request of ``role`` may fill in: saved variables, a fresh ``nonce``
+        and the credentials."""
+        variables = {**(self.variables if variables is None else variables)}
+        variables["nonce"] = unique_value(self.run_id)
         return RequestVariables(variables, role, self.client.users, self.client.auth)
 
     def step(self, what: str, step: Step) -> httpx.Response:
         request = _prepare_step(step, self.scope(step.role), f"{self.label}: {what}")
         response = request.send(self.client)
+        self.sent(request, response)
         _no_redirect_loop(self.client, request.method, request.path, response)
         expected = step.expect or ()
         if (response.status_code not in expected) if expected else not response.is_success:
@@ -325,9 +346,19 @@ class _Run:
                     step, self.scope(step.role, variables), f"{self.label}: {what}"
                 )
                 response = request.send(self.client)
-                # 404/410: already gone (the scenario itself may have deleted it).
-                ok = step.expect or (*range(200, 300), 404, 410)
-                if response.status_code not in ok:
+                # 404/410 means already gone: fine when this run deleted something (the
+                # scenario may have deleted it itself), a finding otherwise (the candidate
+                # changed its id or slug, or deleted it as a side effect): never a silent leak.
+                gone = (404, 410) if self.deleted else ()
+                ok = step.expect or (*range(200, 300), *gone)
+                if response.status_code in (404, 410) and response.status_code not in ok:
+                    errors.append(
+                        f"{what}: {request.method} {request.path} answered "
+                        f"{response.status_code}: it was gone before its teardown, and this "
+                        "run deleted nothing; its id or slug may have changed, and then it "
+                        "is still there (parity cleanup --run-id finds it)"
+                    )
+                elif response.status_code not in ok:
                     errors.append(
                         f"{what}: {request.method} {request.path} answered "
                         f"{response.status_code}: {_excerpt(response)}"
@@ -467,6 +498,8 @@ def _provision(run: _Run, catalog: Catalog, names: Iterable[str]) -> None:
         run.save(f"resource {name}", response, {**resource.create.save, **resource.save})
         if resource.delete is not None:
             run.undo.append((f"resource {name} (delete)", resource.delete, dict(run.variables)))
+        else:  # declared undeletable: counted, never silent
+            run.client.note_left(name, resource.leaves or "")
 
 
 @contextmanager
@@ -528,6 +561,7 @@ def run_variants(
         for variant in variants:
             request = prepare(endpoint, variant, run.scope(variant.role))
             response = request.send(client)
+            run.sent(request, response)
             creates = variant.creates
             cleanup: str | None = None
             if creates is not None and response.is_success:
@@ -552,7 +586,7 @@ def run_variants(
                 exc.teardown_errors = tuple(errors)
             exc.add_note("teardown also failed: " + "; ".join(errors))
         raise
-    saved = {k: v for k, v in run.variables.items() if k != "run_id"}
+    saved = {k: v for k, v in run.variables.items() if k not in ("run_id", "unique")}
     errors = run.teardown()
     for exchange in exchanges:
         exchange.saved = dict(saved)

@@ -329,7 +329,8 @@ def test_duplicate_endpoint_ids_and_scenarios(tmp_path: Path) -> None:
 def test_resource_cycle(tmp_path: Path) -> None:
     text = BASE.replace(
         "  thing:\n",
-        "  a:\n    uses: [thing]\n    create: {method: POST, path: /a}\n  thing:\n    uses: [a]\n",
+        "  a:\n    uses: [thing]\n    create: {method: POST, path: /a}\n    leaves: test\n"
+        "  thing:\n    uses: [a]\n",
     )
     path = tmp_path / "catalog.yaml"
     path.write_text(text)

@@ -400,7 +400,13 @@ def test_provisioned_yields_state_and_deletes_it(
     from parity.runner import provisioned
 
     with provisioned(client, catalog, ["thing"], "r42") as variables:
-        assert variables == {"run_id": "r42", "boxId": "b1", "thingId": "t2"}
+        assert variables == {
+            "run_id": "r42",
+            "unique": variables["unique"],
+            "boxId": "b1",
+            "thingId": "t2",
+        }
+        assert variables["unique"].startswith("pr42")  # a natural key carries the run id
         assert api.things == {"t2": "b1"}
     assert api.things == {} and api.boxes == set()
     api.fail["DELETE /boxes/.*"] = 500
