@@ -1,16 +1,18 @@
 """Every catalog scenario against each selected backend: the status the catalog expects,
-and a body in one of the two shapes the frontend must cope with (the application envelope,
-or an API Gateway-originated ``{"message": ...}``).
+and a body as the catalog's ``envelope:`` says (the API's success or error envelope, or an
+answer its gateway gives instead); an API that declares no envelope is judged by the status
+alone. Nothing about the API is assumed here: the envelope is data (parity.envelope).
 
 Scenarios tagged with a marker name (``smoke``, ``auth``, ...) carry that marker, so
 ``pytest -m smoke --backend=serverless`` includes the catalog's smoke scenarios.
 
 Each case is one record in the matrix (check ``catalog-scenario``): ``pass`` when the answer
 is right; ``drift`` when it is wrong, with the evidence (the request, the expected statuses,
-the answer's status, the headers that matter and the body), redacted, and the test fails;
-``error`` only when the suite could not judge (a set-up that failed, a backend that did not
-answer, a body that is not JSON: the runner raises, and :mod:`parity.collect` makes the
-cell), or when the teardown failed.
+the answer's status, the headers that matter and the body, one difference per failed
+condition), redacted, and the test fails; ``error`` only when the suite could not judge (a
+set-up that failed, a backend that did not answer, a body that is not JSON where the catalog
+says JSON: the runner raises, and :mod:`parity.collect` makes the cell), or when the
+teardown failed.
 """
 
 from __future__ import annotations
@@ -24,19 +26,18 @@ from parity.baseline import Baseline
 from parity.catalog import Case
 from parity.client import BackendClient
 from parity.diff import Difference
+from parity.envelope import Envelope, Judgement, judge
 from parity.normalize import COMPARED_HEADERS
 from parity.plugin import MARKERS, ParityRun, ResultSink, collection_catalog
 from parity.redact import redact, redact_text
-from parity.results import CheckResult, Origin
+from parity.results import CheckResult
 from parity.runner import Exchange, run_scenario
 from parity.verdicts import conclude, record, short
 
-GATEWAY_STATUSES = {401, 403, 404, 413, 500, 503, 504}
 #: The matrix column of this check: the name the collector gives the test (``target_of``),
 #: so a crashed case's ``error`` cell lands beside the others.
 CHECK = "catalog-scenario"
 _BODY_LIMIT = 20_000  # characters of pretty JSON kept in the evidence
-_ABSENT = "(absent)"
 
 
 pytestmark = pytest.mark.parity_family("catalog-scenarios")
@@ -56,65 +57,52 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case", params)
 
 
-def _shape(body: Any) -> str:
-    if isinstance(body, dict) and body.get("status") in ("success", "error"):
-        return "envelope"
-    if isinstance(body, dict) and set(body) == {"message"}:
-        return "gateway"
-    return "unknown"
-
-
 def _body_or_text(exchange: Exchange) -> Any:
     return exchange.json if exchange.is_json else short(exchange.text or "", 200)
 
 
-def _findings(exchange: Exchange, backend_name: str) -> list[Difference]:
-    """What is wrong with the answer: the same conditions the check always asserted (the
-    expected status; the gateway's shape only from serverless, with a gateway status; else
-    the envelope with a string message, ``error``/``data: null``/an error code on an error
-    status, ``success`` and ``data`` otherwise), each a breaking difference."""
+def _findings(
+    exchange: Exchange, backend_name: str, envelope: Envelope | None
+) -> tuple[list[Difference], Judgement]:
+    """What is wrong with the answer, each a breaking difference: the expected status, and
+    every condition of the catalog's envelope the body fails (a JSON body only: an answer
+    the catalog declares as text or binary has no envelope)."""
     found: list[Difference] = []
-    body, status = exchange.json, exchange.status
-    shape = _shape(body)
-
-    def add(path: str, kind: Any, want: Any, got: Any, note: str, origin: Origin) -> None:
-        found.append(Difference(path, kind, want, got, "breaking", origin, note=note))
-
-    seen = _body_or_text(exchange)
+    judgement = (
+        judge(envelope, exchange.status, exchange.json, backend_name)
+        if exchange.is_json
+        else Judgement()
+    )
     if not exchange.ok:
         statuses = sorted(exchange.expected)
-        origin: Origin = "gateway" if shape == "gateway" else "application"
-        note = f"expected {statuses}, got {status}: {short(seen, 200)}"
-        add("status", "status", statuses, status, note, origin)
-    if shape == "gateway":
-        if not (backend_name == "serverless" and status in GATEWAY_STATUSES):
-            note = f"a gateway-shaped body {short(body, 120)} from {backend_name} with {status}"
-            add("$", "body", "the application envelope", body, note, "gateway")
-        return found
-    if shape != "envelope":
-        note = f"body is neither envelope nor gateway: {short(seen, 200)}"
-        add("$", "body", "the envelope or a gateway body", seen, note, "application")
-        return found
+        seen = short(_body_or_text(exchange), 200)
+        note = f"expected {statuses}, got {exchange.status}: {seen}"
+        found.append(
+            Difference(
+                "status", "status", statuses, exchange.status, "breaking", judgement.origin,
+                note=note,
+            )
+        )  # fmt: skip
+    for p in judgement.problems:
+        found.append(
+            Difference(
+                p.path, p.kind, p.expected, p.actual, "breaking", judgement.origin, note=p.note
+            )
+        )
+    return found, judgement
 
-    def wrong(path: str, kind: Any, want: Any, got: Any, note: str) -> None:
-        add(path, kind, want, got, note, "application")
 
-    message = body.get("message", _ABSENT)
-    if not isinstance(message, str):
-        wrong("message", "type", "a string", message, f"message is {short(message, 60)}")
-    data = body.get("data", _ABSENT)
-    want = "error" if status >= 400 else "success"
-    if body["status"] != want:
-        wrong("status", "value", want, body["status"], f"status {body['status']!r} on a {status}")
-    if status >= 400:
-        if data is not None:
-            wrong("data", "value", None, data, f"data is {short(data, 60)} on an error, not null")
-        error = body.get("error", _ABSENT)
-        if not (isinstance(error, dict) and error.get("code")):
-            wrong("error.code", "removed", "an error code", error, f"no code: {short(error, 80)}")
-    elif data == _ABSENT:
-        wrong("data", "removed", "data", _ABSENT, "no data on a success")
-    return found
+def _verdict(exchange: Exchange, envelope: Envelope | None, judgement: Judgement) -> str:
+    """What a right answer was right about."""
+    if envelope is None:
+        return "status only: the catalog declares no envelope"
+    if judgement.gateway:
+        return "gateway-originated"
+    if not exchange.is_json:
+        return "not JSON, as the catalog declares"
+    if envelope.shape_for(exchange.status) is None:
+        return "status only: no envelope declared for this status"
+    return "the application envelope"
 
 
 def _answer(exchange: Exchange) -> dict[str, Any]:
@@ -160,15 +148,16 @@ def test_catalog_scenario(
         backend, parity_run.catalog, case.endpoint, case.scenario, parity_run.run_id
     )
     endpoint, scenario = case.endpoint.key, case.scenario.name
+    envelope = parity_run.catalog.envelope
+    found, judgement = _findings(exchange, backend_name, envelope)
     # redacted before anything keeps them: the values are the answer's own
     diffs = [
         Difference(
             d.path, d.kind, redact(d.expected), redact(d.actual), d.severity, d.origin,
             note=redact_text(d.note),
         )
-        for d in _findings(exchange, backend_name)
+        for d in found
     ]  # fmt: skip
-    gateway = _shape(exchange.json) == "gateway"
     evidence: dict[str, Any] = {"request": _request(exchange)}
     evidence["expected"] = {"statuses": sorted(exchange.expected)}
     if diffs:  # the whole answer for a wrong one; the status says enough for a right one
@@ -184,10 +173,9 @@ def test_catalog_scenario(
             backend=backend_name,
             scenario=scenario,
             status=exchange.status,
-            ok=f"{exchange.status} as expected, "
-            + ("gateway-originated" if gateway else "the application envelope"),
+            ok=f"{exchange.status} as expected, {_verdict(exchange, envelope, judgement)}",
             evidence=redact(evidence),
-            origin="gateway" if gateway else None,
+            origin="gateway" if judgement.gateway else None,
         )
     ]
     if exchange.teardown_errors:  # the answer was judged; cleaning up after it failed
