@@ -36,6 +36,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from parity.baseline import Baseline
 from parity.catalog import Case, Catalog, Endpoint
 from parity.client import BackendClient
+from parity.config import role_env_key
 from parity.differential import FAILING_STATES, LiveSource, Source, run_case
 from parity.results import CheckResult, State
 
@@ -161,16 +162,24 @@ def curl_line(
     has_body: bool = False,
 ) -> str:
     """A shell line reproducing the request (the token is a variable, never the secret);
-    ``has_body`` sends ``body`` as JSON."""
+    ``has_body`` sends ``body`` as JSON. ``path`` is a route path or the path as sent (which
+    already holds the base URL's own path, ``/api`` of ``https://host/api``: not doubled);
+    the auth header is the backend's own (its header name and template)."""
+    base = httpx.URL(client.base_url)
+    prefix = base.path.rstrip("/")
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix) :]
     url = httpx.URL(client.base_url + path, params={k: str(v) for k, v in query.items()})
     parts = ["curl", "-sS", "-i", "-X", method, str(url)]
     if has_body:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         parts += ["-H", "Content-Type: application/json", "--data-raw", data]
     line = " ".join(shlex.quote(p) for p in parts)
-    if role != "anonymous":
-        var = f"PARITY_TOKEN_{role.upper()}"
-        return line + f' -H "Authorization: Bearer ${var}"'
+    if role != "anonymous" and client.auth.mode != "none":
+        var = f"PARITY_TOKEN_{role_env_key(role)}"
+        auth = client.auth.settings
+        value = auth.template.replace("{token}", f"${var}")
+        return line + f' -H "{auth.header}: {value}"'
     return line
 
 

@@ -17,6 +17,7 @@ Placeholders are only ever the catalog's own: generated text never contains brac
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from hypothesis import strategies as st
@@ -30,8 +31,10 @@ __all__ = [
     "MISSING",
     "body_strategy",
     "body_targets",
+    "field_paths",
     "run_id_prefix",
     "tagged_fields",
+    "tagged_paths",
 ]
 
 #: Integers every integer field is tried with, besides the known values and their neighbours.
@@ -86,7 +89,8 @@ def _available(catalog: Catalog, scenario: Scenario) -> set[str]:
 
 def body_targets(catalog: Catalog) -> list[Case]:
     """One case per write endpoint with a JSON object body: its first plain 2xx scenario
-    (a user's role, no header override) is the base every generated body is sent from."""
+    (no header override; anonymous too: a register or login endpoint is a write) is the
+    base every generated body is sent from."""
     cases: list[Case] = []
     for endpoint in catalog.endpoints:
         if endpoint.read_only:
@@ -98,7 +102,6 @@ def body_targets(catalog: Catalog) -> list[Case]:
                 if _is_success(s)
                 and s.has_json
                 and isinstance(s.json_body, dict)
-                and s.role != "anonymous"
                 and not any(k.lower() == "authorization" for k in s.headers)
             ),
             None,
@@ -117,30 +120,53 @@ def run_id_prefix(values: list[Any]) -> str | None:
     return None
 
 
+Path = tuple[str, ...]
+
+
+def field_paths(body: Any, prefix: Path = ()) -> list[tuple[Path, Any]]:
+    """Every field of a JSON object at any depth, with its value: ``{"user": {"name": x}}``
+    gives ``(("user",), {...})`` and ``(("user", "name"), x)``. Lists are values (their
+    items are not fields: an item's position means nothing to a schema)."""
+    out: list[tuple[Path, Any]] = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            out.append(((*prefix, str(key)), value))
+            out += field_paths(value, (*prefix, str(key)))
+    return out
+
+
 def tagged_fields(endpoint: Endpoint) -> dict[str, str]:
-    """Body fields whose catalog values carry the run id, with the prefix to keep on any
-    value generated for them (``{"title": "parity {run_id} "}``), e.g. by Schemathesis."""
-    values: dict[str, list[Any]] = {}
+    """Top-level body fields whose catalog values carry the run id, with the prefix to keep
+    on any value generated for them (``{"title": "parity {run_id} "}``), e.g. by
+    Schemathesis; :func:`tagged_paths` gives the nested ones too."""
+    return {".".join(p): prefix for p, prefix in tagged_paths(endpoint).items() if len(p) == 1}
+
+
+def tagged_paths(endpoint: Endpoint) -> dict[Path, str]:
+    """Body fields at any depth (and multipart fields) whose catalog values carry the run
+    id, with the prefix to keep on any value generated for them."""
+    values: dict[Path, list[Any]] = {}
     for scenario in endpoint.scenarios:
         if scenario.has_json and isinstance(scenario.json_body, dict):
-            for key, value in scenario.json_body.items():
-                values.setdefault(key, []).append(value)
+            for path, value in field_paths(scenario.json_body):
+                values.setdefault(path, []).append(value)
         if scenario.multipart is not None:
             for key, value in scenario.multipart.fields.items():
-                values.setdefault(key, []).append(value)
-    found = {key: run_id_prefix(vals) for key, vals in values.items()}
-    return {key: prefix for key, prefix in sorted(found.items()) if prefix is not None}
+                values.setdefault((key,), []).append(value)
+    found = {path: run_id_prefix(vals) for path, vals in values.items()}
+    return {path: prefix for path, prefix in sorted(found.items()) if prefix is not None}
 
 
-def _known(endpoint: Endpoint, available: set[str]) -> dict[str, list[Any]]:
-    """Each body field the endpoint's scenarios send, with the values usable from the base
-    scenario (a placeholder it cannot fill is dropped; the field is still fuzzed)."""
-    known: dict[str, list[Any]] = {}
+def _known(endpoint: Endpoint, available: set[str]) -> dict[Path, list[Any]]:
+    """Each body field (at any depth) the endpoint's scenarios send, with the values usable
+    from the base scenario (a placeholder it cannot fill is dropped; the field is still
+    fuzzed)."""
+    known: dict[Path, list[Any]] = {}
     for scenario in endpoint.scenarios:
         if not (scenario.has_json and isinstance(scenario.json_body, dict)):
             continue
-        for key, value in scenario.json_body.items():
-            values = known.setdefault(key, [])
+        for path, value in field_paths(scenario.json_body):
+            values = known.setdefault(path, [])
             if set(placeholders(value)) <= available and value not in values:
                 values.append(value)
     return known
@@ -188,7 +214,9 @@ def _field(values: list[Any]) -> st.SearchStrategy[Any]:
     options: list[st.SearchStrategy[Any]] = []
     if templated:  # a saved id or list ("{albumId}", "{ids}"): keep the real one first
         options.append(st.sampled_from(templated))
-    if kinds and kinds <= {int}:
+    if kinds and kinds <= {dict}:  # a nested object: emptied, or one of the catalog's
+        options.append(st.sampled_from([{}, *plain]))
+    elif kinds and kinds <= {int}:
         options.append(_integers(plain))
     elif kinds and kinds <= {list}:
         options.append(_lists(plain, None))
@@ -205,40 +233,62 @@ def _field(values: list[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(*options)
 
 
+def _set(body: dict[str, Any], path: Path, value: Any) -> None:
+    """Set (or, for :data:`MISSING`, remove) ``path`` in ``body``; a parent that an earlier
+    change made a non-object is left alone (that change wins)."""
+    node: Any = body
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return
+    if not isinstance(node, dict):
+        return
+    if value is MISSING:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+
+
 def body_strategy(case: Case, catalog: Catalog) -> st.SearchStrategy[dict[str, Any]]:
-    """Bodies for ``case``: its base body with up to three fields changed (or removed) and
-    at most one unknown field added."""
-    base = dict(case.scenario.json_body)
+    """Bodies for ``case``: its base body with up to three fields (at any depth) changed or
+    removed, and at most one unknown field added at any level of nesting."""
+    base = case.scenario.json_body
     known = _known(case.endpoint, _available(catalog, case.scenario))
-    for key, value in base.items():  # the base's value is usable by definition
-        known.setdefault(key, [])
-        if value not in known[key]:
-            known[key].insert(0, value)
+    base_values = dict(field_paths(base))
+    for path, value in base_values.items():  # the base's value is usable by definition
+        known.setdefault(path, [])
+        if value not in known[path]:
+            known[path].insert(0, value)
     # A field picked for a change gets a value other than the base's (shrinking then drops
     # the pick rather than converging on the base body).
     fields = {
-        key: _field([v for v in values if v != base.get(key, MISSING)] or values)
-        for key, values in sorted(known.items())
+        path: _field([v for v in values if v != base_values.get(path, MISSING)] or values)
+        for path, values in sorted(known.items())
     }
+    # Unknown keys at every level: the body itself and each nested object.
+    levels = [(), *sorted(p for p, v in base_values.items() if isinstance(v, dict))]
     unknown_value = st.one_of(st.sampled_from(("x", 1, None, True)), _TEXT)
-    # One change = (field, new value), drawn together so that shrinking can drop a whole
+    unknown = st.tuples(
+        st.tuples(st.sampled_from(levels), st.sampled_from(BODY_UNKNOWN_KEYS)).map(
+            lambda lk: (*lk[0], lk[1])
+        ),
+        unknown_value,
+    )
+    # One change = (path, new value), drawn together so that shrinking can drop a whole
     # change without the next change's value being read as this one's.
     changes = st.one_of(
-        *(st.tuples(st.just(key), strategy) for key, strategy in fields.items()),
-        st.tuples(st.sampled_from(BODY_UNKNOWN_KEYS), unknown_value),
+        *(st.tuples(st.just(path), strategy) for path, strategy in fields.items()),
+        unknown,
     )
 
     @st.composite
     def bodies(draw: st.DrawFn) -> dict[str, Any]:
-        body = dict(base)
+        body = copy.deepcopy(base)
         # Mostly one change per body, so one field's difference is not hidden by another
         # field both backends reject; up to three to catch interactions.
         picked = draw(st.lists(changes, min_size=1, max_size=3, unique_by=lambda c: c[0]))
-        for key, value in picked:
-            if value is MISSING:
-                body.pop(key, None)
-            else:
-                body[key] = value
-        return body
+        for path, value in picked:
+            _set(body, path, value)
+        return dict(body)
 
     return bodies()

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import find, given, settings
 
+from parity.auth import StaticTokenProvider
 from parity.catalog import Case, load_catalog
 from parity.client import BackendClient
+from parity.config import AuthSettings
 from parity.fuzz import curl_line, fuzz_case, fuzz_targets, query_strategy
 from parity.fuzzbody import BODY_UNKNOWN_KEYS, MISSING, body_strategy, body_targets, run_id_prefix
 from parity.runner import Exchange
@@ -45,12 +47,27 @@ def test_list_queries_use_known_and_unknown_keys(query: dict[str, object]) -> No
     assert set(query) <= known | unknown
 
 
+def _static(name: str, url: str, header: str = "Authorization", template: str = "Bearer {token}"):  # type: ignore[no-untyped-def]
+    settings = AuthSettings(backend=name, mode="static", header=header, template=template)
+    return BackendClient(name, url, StaticTokenProvider(settings))
+
+
 def test_curl_line_reproduces_without_the_secret() -> None:
-    client = BackendClient("serverless", "http://127.0.0.1:9/")
+    client = _static("serverless", "http://127.0.0.1:9/")
     line = curl_line(client, "GET", "/api/mocs/search", {"q": "🧱 x"}, "alice")
     assert line.startswith("curl -sS -i -X GET 'http://127.0.0.1:9/api/mocs/search?q=%F0%9F%A7%B1")
     assert line.endswith('-H "Authorization: Bearer $PARITY_TOKEN_ALICE"')
     assert "Authorization" not in curl_line(client, "GET", "/health", {}, "anonymous")
+
+
+def test_curl_line_keeps_the_base_path_once_and_the_backends_own_auth_header() -> None:
+    client = _static("express", "http://127.0.0.1:9/api", header="X-Auth", template="Token {token}")
+    for path in ("/users/1", "/api/users/1"):  # a route, or the path as it was sent
+        line = curl_line(client, "GET", path, {}, "power-user")
+        assert " http://127.0.0.1:9/api/users/1 " in line, line
+    assert line.endswith('-H "X-Auth: Token $PARITY_TOKEN_POWER_USER"')
+    bare = BackendClient("express", "http://127.0.0.1:9")  # auth mode none: no header
+    assert "-H" not in curl_line(bare, "GET", "/x", {}, "alice")
 
 
 # --- bodies (parity/fuzzbody.py) ---------------------------------------------------------
@@ -70,8 +87,45 @@ def test_body_targets_are_json_writes_with_a_users_2xx_base() -> None:
     assert "images.upload" not in targets  # multipart: not a JSON body
     for case in targets.values():
         assert not case.endpoint.read_only and isinstance(case.scenario.json_body, dict)
-        assert case.scenario.role != "anonymous"
         assert all(200 <= s < 300 for s in case.scenario.expect)
+
+
+WRAPPED = """\
+version: 1
+roles: [anonymous]
+endpoints:
+  - id: users.register
+    method: POST
+    route: /users
+    scenarios:
+      - name: ok
+        json: {user: {username: "u{unique}", email: "{unique}@x.test", profile: {bio: "hi"}}}
+        expect: 201
+"""
+
+
+def test_a_wrapped_anonymous_write_is_fuzzed_at_every_depth(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text(WRAPPED, encoding="utf-8")
+    catalog = load_catalog(path)
+    (case,) = body_targets(catalog)  # register: an anonymous write is a target too
+    assert case.scenario.role == "anonymous"
+    bodies = body_strategy(case, catalog)
+
+    def user(body: dict[str, Any]) -> Any:
+        return body.get("user")
+
+    find(bodies, lambda b: isinstance(user(b), dict) and "email" not in user(b))
+    find(bodies, lambda b: isinstance(user(b), dict) and user(b).get("username") is None)
+    find(bodies, lambda b: isinstance(user(b), dict) and "id" in user(b))  # unknown, nested
+    find(bodies, lambda b: isinstance(user(b), dict) and user(b).get("profile") == {})
+
+    def nested_unknown(b: dict[str, Any]) -> bool:
+        profile = user(b).get("profile") if isinstance(user(b), dict) else None
+        return isinstance(profile, dict) and "__proto__" in profile
+
+    find(bodies, nested_unknown)
+    find(bodies, lambda b: user(b) == [] or user(b) is None)  # the wrapper itself
 
 
 def _body_case(endpoint_id: str) -> Case:
@@ -127,7 +181,7 @@ def test_body_strategy_covers_the_edges() -> None:
 
 
 def test_curl_line_carries_a_json_body() -> None:
-    client = BackendClient("express", "http://127.0.0.1:9")
+    client = _static("express", "http://127.0.0.1:9")
     line = curl_line(client, "POST", "/api/mocs", {}, "alice", {"title": "🧱 it's"}, has_body=True)
     assert "-H 'Content-Type: application/json'" in line
     assert '--data-raw \'{"title":"🧱 it\'"\'"\'s"}\'' in line
