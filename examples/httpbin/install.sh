@@ -45,6 +45,12 @@ install_one() {  # name requirements-file
     say "$name: installed"
 }
 
+# One install at a time: two test workers (pytest -n 2) may both start the pair on a
+# fresh machine, and the second must wait for the first instead of rebuilding its venv.
+mkdir -p "$outside"
+exec 9>"$outside/.httpbin-install.lock"
+flock 9
+
 install_one httpbin "$here/requirements-httpbin.txt"
 install_one httpbinx "$here/requirements-httpbinx.txt"
 say "ready: $outside/httpbin/venv/bin/gunicorn, $outside/httpbinx/venv/bin/uvicorn"

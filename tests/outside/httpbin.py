@@ -154,6 +154,11 @@ def start_server(name: str, log_dir: Path, attempts: int = 3) -> Server:
     raise RuntimeError(f"{name} did not start in {attempts} attempts; last log:\n{last}")
 
 
+def _stop_all(servers: list[Server]) -> None:
+    for server in servers:
+        _stop(server.process)
+
+
 @contextmanager
 def httpbin_pair(log_dir: Path | None = None) -> Iterator[HttpbinPair]:
     """Start httpbin and httpbinx, yield their URLs, stop both (also on an exception)."""
@@ -161,7 +166,7 @@ def httpbin_pair(log_dir: Path | None = None) -> Iterator[HttpbinPair]:
         if log_dir is None:
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="httpbin-")))
         servers: list[Server] = []
-        stack.callback(lambda: [_stop(s.process) for s in servers])
+        stack.callback(_stop_all, servers)  # runs when the block exits, raised or not
         servers.append(start_server("httpbin", log_dir))
         servers.append(start_server("httpbinx", log_dir))
         yield HttpbinPair(servers[0].url, servers[1].url)
