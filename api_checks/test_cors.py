@@ -1,16 +1,19 @@
-"""CORS (``pytest -m cors``): moc-api.md "CORS", the plan's risk I2.
+"""CORS (``pytest -m cors``): the plan's risk I2, from the policy in ``checks.cors``.
 
-For every catalog endpoint, on every backend:
+For every catalog endpoint, the browser's two requests are sent to every backend:
 
-- a preflight ``OPTIONS`` from each allowed origin of ``checks.cors`` must succeed, echo
-  the origin, allow the endpoint's method and the declared methods and headers
-  (``Authorization``, ``Content-Type``; case-insensitive) and carry ``Access-Control-Max-Age``;
-  from the disallowed origin it must carry no ``Access-Control-Allow-Origin``;
-- the actual request (the endpoint's success scenario, sent with an ``Origin``) must carry
-  ``Access-Control-Allow-Origin`` for an allowed origin and none for the disallowed one.
+- a preflight ``OPTIONS`` (the endpoint's method, the declared request headers) from each
+  allowed origin (under a policy of any origin, the probe origins) and from the disallowed
+  origin when one is declared;
+- the actual request (the endpoint's success scenario, sent with an ``Origin``) from the
+  first allowed origin and from the disallowed one.
 
-A finding on the serverless side is ``gateway``-originated: API Gateway's CORS configuration
-answers the preflight and replaces whatever headers the Lambda sets.
+Above all the two backends' CORS answers are compared (status, ``Access-Control-*``,
+``Vary``): a difference is drift even where both satisfy the policy, because the frontend
+sees one backend or the other by rollout weight. Against the policy only what the catalog
+declares is judged (parity/cors.py). A finding on the serverless side is
+``gateway``-originated: API Gateway's CORS configuration answers the preflight and
+replaces whatever headers the Lambda sets.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from parity.auth import ANONYMOUS
 from parity.baseline import Baseline
 from parity.catalog import ROUTE_PARAM
 from parity.checkspec import CorsChecks
-from parity.cors import check_actual, check_preflight, preflight_headers
+from parity.cors import CorsAnswer, check_actual, check_preflight, compare_cors, preflight_headers
 from parity.diff import Difference
 from parity.guard import refuse_writes
 from parity.plugin import ParityRun, ResultSink, collection_catalog
@@ -36,6 +39,7 @@ from parity.verdicts import GATEWAY_BACKENDS, conclude, record
 pytestmark = [pytest.mark.cors, pytest.mark.parity_family("cors")]
 
 CHECK = "cors"
+REFERENCE = "express"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -70,8 +74,47 @@ def _origin_of(backend: str) -> Origin:
     return "gateway" if backend in GATEWAY_BACKENDS else "application"
 
 
-def _origins(spec: CorsChecks) -> list[tuple[str, bool]]:
-    return [(o, True) for o in spec.allowed_origins] + [(spec.disallowed_origin, False)]
+def _origins(spec: CorsChecks, *, first_only: bool = False) -> list[tuple[str, bool]]:
+    allowed = spec.origins[:1] if first_only else spec.origins
+    refused = [spec.disallowed_origin] if spec.disallowed_origin else []
+    return [(o, True) for o in allowed] + [(o, False) for o in refused]
+
+
+def _compared(
+    answers: dict[str, dict[str, CorsAnswer]],
+    backend: str,
+    where: dict[str, str],
+    allowed: dict[str, bool],
+) -> tuple[list[Difference], str]:
+    """``backend``'s differences from the reference, and what the record says about it."""
+    if backend == REFERENCE:
+        return [], f"{REFERENCE} is the reference"
+    if REFERENCE not in answers:
+        return [], f"not compared ({REFERENCE} not selected)"
+    diffs: list[Difference] = []
+    for origin, got in answers[backend].items():
+        diffs += compare_cors(
+            REFERENCE,
+            answers[REFERENCE][origin],
+            backend,
+            got,
+            origin=origin,
+            allowed=allowed[origin],
+            where=where[origin],
+            finding_origin=_origin_of(backend),
+        )
+    return diffs, f"the same CORS answers as {REFERENCE}"
+
+
+def _policy_said(spec: CorsChecks, origins: list[tuple[str, bool]], preflight: bool) -> str:
+    let_in = [o for o, allowed in origins if allowed]
+    kept_out = [o for o, allowed in origins if not allowed]
+    said = f"{', '.join(let_in)} let in" + (" (any origin)" if spec.any_origin else "")
+    if kept_out:
+        said += f", {', '.join(kept_out)} kept out"
+    if preflight and (spec.methods or spec.headers):
+        said += f" (allowing {', '.join([*spec.methods, *spec.headers])})"
+    return said
 
 
 def test_preflight(
@@ -84,22 +127,19 @@ def test_preflight(
     """The browser's preflight for this endpoint's request, from each origin."""
     endpoint = preflight_case.endpoint
     path = ROUTE_PARAM.sub(quote(cors_spec.param_value, safe=""), endpoint.route)
-    records: list[CheckResult] = []
+    origins = _origins(cors_spec)
+    answers: dict[str, dict[str, CorsAnswer]] = {}
+    policy: dict[str, list[Difference]] = {}
+    wheres: dict[str, dict[str, str]] = {}
     for name in parity_run.selected:
         client = parity_run.client(name)
-        diffs: list[Difference] = []
-        seen: dict[str, Any] = {}
-        for origin, allowed in _origins(cors_spec):
+        answers[name], policy[name], wheres[name] = {}, [], {}
+        for origin, allowed in origins:
             headers = preflight_headers(origin, endpoint.method, cors_spec.headers)
             response = client.request("OPTIONS", path, ANONYMOUS, headers=headers)
-            got = {
-                k.lower(): v
-                for k, v in response.headers.items()
-                if k.lower().startswith("access-control-")
-            }
-            seen[origin] = {"status": response.status_code, "headers": got}
-            where = f"{name}: OPTIONS {path} from {origin}"
-            diffs += check_preflight(
+            answers[name][origin] = CorsAnswer.of(response.status_code, response.headers)
+            where = wheres[name][origin] = f"{name}: OPTIONS {path} from {origin}"
+            policy[name] += check_preflight(
                 response.status_code,
                 response.headers,
                 origin=origin,
@@ -109,18 +149,22 @@ def test_preflight(
                 where=where,
                 finding_origin=_origin_of(name),
             )
+    records: list[CheckResult] = []
+    for name in parity_run.selected:
+        compared, how = _compared(answers, name, wheres[name], dict(origins))
         records.append(
             record(
                 endpoint=endpoint.key,
                 check=CHECK,
-                diffs=diffs,
+                diffs=policy[name] + compared,
                 baseline=parity_baseline,
                 backend=name,
                 scenario="preflight",
-                ok=f"preflight allowed from {', '.join(cors_spec.allowed_origins)} "
-                f"(methods and {', '.join(cors_spec.headers)} allowed), "
-                f"refused from {cors_spec.disallowed_origin}",
-                evidence={"path": path, "preflights": seen},
+                ok=f"preflight: {_policy_said(cors_spec, origins, True)}; {how}",
+                evidence={
+                    "path": path,
+                    "preflights": {o: a.to_dict() for o, a in answers[name].items()},
+                },
             )
         )
     parity_results.extend(records)
@@ -144,9 +188,11 @@ def test_actual_request_cors(
         pytest.fail(summary, pytrace=False)
     if parity_run.catalog.writes(target.endpoint, target.scenario):
         refuse_writes(parity_run.settings, f"the CORS check of {target.id}'s request")
-    pairs = [(cors_spec.allowed_origins[0], True), (cors_spec.disallowed_origin, False)]
+    pairs = _origins(cors_spec, first_only=True)
     variants = [varied(target.scenario, headers={"Origin": o}) for o, _ in pairs]
-    records: list[CheckResult] = []
+    answers: dict[str, dict[str, CorsAnswer]] = {}
+    policy: dict[str, list[Difference]] = {}
+    wheres: dict[str, dict[str, str]] = {}
     for name in parity_run.selected:
         exchanges = run_variants(
             parity_run.client(name),
@@ -156,36 +202,32 @@ def test_actual_request_cors(
             variants,
             parity_run.run_id,
         )
-        diffs: list[Difference] = []
-        seen = {}
+        answers[name], policy[name], wheres[name] = {}, [], {}
         for (origin, allowed), exchange in zip(pairs, exchanges, strict=True):
             request = f"{exchange.method} {target.endpoint.route}"
-            where = f"{name}: {request} from {origin} ({exchange.status})"
-            seen[origin] = {
-                "status": exchange.status,
-                "headers": {
-                    k: v
-                    for k, v in exchange.headers.items()
-                    if k.startswith("access-control-") or k == "vary"
-                },
-            }
-            diffs += check_actual(
+            where = wheres[name][origin] = f"{name}: {request} from {origin} ({exchange.status})"
+            answers[name][origin] = CorsAnswer.of(exchange.status, exchange.headers)
+            policy[name] += check_actual(
                 exchange.headers,
                 origin=origin,
                 allowed=allowed,
                 where=where,
                 finding_origin=_origin_of(name),
+                policy=cors_spec,
             )
+    records: list[CheckResult] = []
+    for name in parity_run.selected:
+        compared, how = _compared(answers, name, wheres[name], dict(pairs))
         records.append(
             record(
                 endpoint=target.endpoint.key,
                 check=CHECK,
-                diffs=diffs,
+                diffs=policy[name] + compared,
                 baseline=parity_baseline,
                 backend=name,
                 scenario="actual",
-                ok=f"the answer allows {pairs[0][0]} and not {pairs[1][0]}",
-                evidence={"answers": seen},
+                ok=f"the answer: {_policy_said(cors_spec, pairs, False)}; {how}",
+                evidence={"answers": {o: a.to_dict() for o, a in answers[name].items()}},
             )
         )
     parity_results.extend(records)

@@ -1,9 +1,13 @@
-"""Catalog coverage (``pytest -m parity``): every route Express serves (its
-``/debug/routes`` listing) has a catalog entry, so the parity matrix covers the whole API.
+"""Catalog coverage (``pytest -m parity``, family ``coverage``): every route the reference
+serves has a catalog entry, so the parity matrix covers the whole API.
 
-A route the catalog does not cover appears in the matrix as ``missing`` (check
-``catalog``); covered routes pass. Routes listed under ``ignore_routes`` are left out on
-purpose. Where Express has no ``/debug/routes`` (production) the check is not testable.
+The routes come from the source the catalog's ``checks.coverage`` declares: a listing
+endpoint of the reference (Express' ``/debug/routes``) or an OpenAPI document (a file beside
+the catalog, or a path on the reference such as ``/openapi.json``). A route the catalog does
+not cover appears in the matrix as ``missing`` (check ``catalog``); covered routes pass.
+Routes listed under ``ignore_routes`` are left out on purpose. Where the source cannot be
+read on this target (a test-only listing on production, the reference not selected) the
+check is not testable; where it does not look as declared, it is an error.
 """
 
 from __future__ import annotations
@@ -11,40 +15,54 @@ from __future__ import annotations
 import pytest
 
 from parity.catalog import parse_route_listing, route_key
-from parity.plugin import ParityRun, ResultSink
+from parity.checkspec import CoverageChecks
+from parity.errors import ParityError
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult
+from parity.route_source import RouteSourceUnavailable, read_routes
 
-pytestmark = pytest.mark.parity
+pytestmark = [pytest.mark.parity, pytest.mark.parity_family("coverage")]
 
-LISTING = "GET /debug/routes"
+CHECK = "catalog"
 
 
-@pytest.mark.parity_check("catalog", endpoint=LISTING)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "route_source" not in metafunc.fixturenames:
+        return
+    spec = collection_catalog(metafunc.config).checks.coverage
+    # One case, reported on the source's row (a family without a source is not-applicable
+    # on a row of its own).
+    label = spec.label if spec is not None else "(coverage)"
+    mark = pytest.mark.parity_check(CHECK, endpoint=label)
+    metafunc.parametrize("route_source", [pytest.param(label, id="routes", marks=[mark])])
+
+
 def test_every_express_route_is_in_the_catalog(
-    parity_run: ParityRun, parity_results: ResultSink
+    parity_run: ParityRun, parity_results: ResultSink, route_source: str
 ) -> None:
-    if "express" not in parity_run.selected:
-        why = "Express is not selected: nothing lists the routes to cover"
-        parity_results.add(CheckResult(LISTING, "catalog", "not-testable", why))
-        pytest.skip(why)
-    resp = parity_run.client("express").request("GET", "/debug/routes")
-    if resp.status_code != 200:
-        why = f"Express answers {resp.status_code} to /debug/routes (production, or no such hook)"
-        parity_results.add(CheckResult(LISTING, "catalog", "not-testable", why))
-        pytest.skip(why)
     catalog = parity_run.catalog
-    listing = resp.json()
-    missing = catalog.uncovered_routes(listing)
-    served = sorted({route_key(m, p) for m, p in parse_route_listing(listing)})
+    spec: CoverageChecks | None = catalog.checks.coverage
+    assert spec is not None  # the family is not-applicable without it
+    reference = parity_run.client(spec.reference) if spec.reference in parity_run.selected else None
+    try:
+        routes, where = read_routes(spec, catalog, reference)
+    except RouteSourceUnavailable as exc:
+        parity_results.add(CheckResult(route_source, CHECK, "not-testable", str(exc)))
+        pytest.skip(f"not-testable: {exc}")
+    except ParityError as exc:
+        parity_results.add(CheckResult(route_source, CHECK, "error", str(exc)))
+        pytest.fail(str(exc), pytrace=False)
+    missing = catalog.uncovered_routes(routes)
+    served = sorted({route_key(m, p) for m, p in parse_route_listing(routes)})
     for key in served:
         if key in missing:
             parity_results.add(
                 CheckResult(
                     key,
-                    "catalog",
+                    CHECK,
                     "missing",
-                    "served by Express (/debug/routes) but not in the catalog: add an entry "
-                    f"to {catalog.path} or list it under ignore_routes with a reason",
+                    f"listed by {where} but not in the catalog: add an entry to "
+                    f"{catalog.path} or list it under ignore_routes with a reason",
                     origin="application",
                     severity="breaking",
                 )
@@ -53,8 +71,8 @@ def test_every_express_route_is_in_the_catalog(
         endpoint = catalog.find(*key.split(" ", 1))
         if endpoint is not None:  # ignored routes are not endpoints of the matrix
             parity_results.add(
-                CheckResult(endpoint.key, "catalog", "pass", f"catalog entry {endpoint.id}")
+                CheckResult(endpoint.key, CHECK, "pass", f"catalog entry {endpoint.id}")
             )
-    assert not missing, "routes Express serves that the catalog does not cover: " + ", ".join(
+    assert not missing, f"routes {where} lists that the catalog does not cover: " + ", ".join(
         missing
     )

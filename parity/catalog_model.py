@@ -29,6 +29,7 @@ from parity.payloads import make_payload, min_size, parse_size
 
 __all__ = [
     "BUILTIN_VARIABLES",
+    "CHECK_OPERATORS",
     "READ_ONLY_METHODS",
     "ROLE_CREDENTIALS",
     "ROUTE_PARAM",
@@ -38,6 +39,8 @@ __all__ = [
     "Creates",
     "Endpoint",
     "FileSpec",
+    "Flow",
+    "FlowStep",
     "Lists",
     "Multipart",
     "Noise",
@@ -46,6 +49,7 @@ __all__ = [
     "Scenario",
     "Step",
     "builtin_variables",
+    "check_operator",
     "express_to_template",
     "parse_route_listing",
     "role_variable_prefix",
@@ -226,6 +230,56 @@ class Creates(_Model):
     delete: Step
 
 
+# --- flows: the critical user flows, step by step (api_checks/test_smoke.py) -------------
+
+#: A ``check:`` value that is a mapping with one of these keys alone is an operator:
+#: ``{contains: x}`` (a list holding x), ``{present: true|false}``, ``{equals: v}`` (v may
+#: itself be a mapping). Any other value is compared for equality.
+CHECK_OPERATORS = ("equals", "contains", "present")
+
+
+def check_operator(expected: Any) -> tuple[str, Any]:
+    """``(operator, operand)`` of a ``check:`` value (``equals`` unless spelt otherwise)."""
+    if isinstance(expected, dict) and len(expected) == 1:
+        ((key, operand),) = expected.items()
+        if key in CHECK_OPERATORS:
+            return str(key), operand
+    return "equals", expected
+
+
+class FlowStep(Step):
+    """One request of a flow: a :class:`Step` whose answer is judged by its ``expect``
+    status (any 2xx when absent) and its ``check`` assertions (JSON path -> value), and
+    which may ``save`` values for the next steps. ``creates`` (as in a scenario) deletes
+    what the step made after the flow, whatever happens in between."""
+
+    name: str | None = None  # what the step does, for the report ("upload a file")
+    check: dict[str, Any] = {}
+    creates: Creates | None = None
+
+    @field_validator("check")
+    @classmethod
+    def _checks(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for path, expected in value.items():
+            _json_path(path)
+            operator, operand = check_operator(expected)
+            if operator == "present" and not isinstance(operand, bool):
+                raise ValueError(f"{path}: present takes true or false, not {operand!r}")
+        return value
+
+
+class Flow(_Model):
+    """A critical user flow: requests in order against one backend. ``uses`` resources
+    are created before it and deleted after it (as a scenario's are); every step must
+    answer as it says, and the flow stops at the first one that does not."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str | None = None
+    tags: list[str] = []
+    uses: list[str] = []
+    steps: list[FlowStep] = Field(min_length=1)
+
+
 class Noise(_Model):
     """Declared noise: JSON paths whose values differ by nature, lists compared as sets."""
 
@@ -391,20 +445,33 @@ def parse_route_listing(payload: Any) -> list[tuple[str, str]]:
 
 class Lists(_Model):
     """How the API's list endpoints page and where a page keeps its items: what
-    ``parity cleanup`` walks to find a run's stragglers (moc-api.md, "Envelope")."""
+    ``parity cleanup`` walks to find a run's stragglers.
 
+    ``style``: ``page`` (page number and size), ``offset`` (offset and limit), ``cursor``
+    (the next page's cursor at ``next_cursor`` in the body, or a ``Link: <...>; rel="next"``
+    header), or ``none`` (one answer holds everything). Whatever the style, a ``Link``
+    header with ``rel="next"`` is followed. The total is at ``total`` in the body or in the
+    ``total_header`` (``X-Total-Count``); ``items: $`` when the body itself is the list."""
+
+    style: Literal["page", "offset", "cursor", "none"] = "page"
     page_param: str = "page"
     limit_param: str = "limit"
+    offset_param: str = "offset"
+    cursor_param: str = "cursor"
+    next_cursor: str | None = None  # JSON path of the next cursor (cursor style)
     first_page: Annotated[int, Field(ge=0)] = 1
     page_size: Annotated[int, Field(ge=1)] = 100  # the API's largest ``limit``
-    items: str = "data.items"  # JSON path of the page's items
+    items: str = "data.items"  # JSON path of the page's items ("$": the body is the list)
     total: str | None = "data.total"  # JSON path of the total count (None: page until short)
+    total_header: str | None = None  # a header holding the total (X-Total-Count)
     created_at: str = "createdAt"  # an item's creation time (``--older-than``)
 
-    @field_validator("items", "total", "created_at")
+    @field_validator("items", "total", "created_at", "next_cursor")
     @classmethod
     def _json_paths(cls, value: str | None) -> str | None:
-        return None if value is None else _json_path(value)
+        if value is None or value == "$":
+            return value
+        return _json_path(value)
 
 
 class Catalog(_Model):
@@ -424,6 +491,8 @@ class Catalog(_Model):
     #: The API's success and error envelope and its gateway's answers (parity.envelope);
     #: ``none`` or absent: no envelope, answers are judged by their status only.
     envelope: OptionalEnvelope = None
+    #: The critical user flows (api_checks/test_smoke.py), each a list of steps.
+    flows: list[Flow] = []
 
     @field_validator("enum_fields")
     @classmethod
@@ -514,3 +583,29 @@ class Catalog(_Model):
             or scenario.creates is not None
             or any(s.method not in READ_ONLY_METHODS for s in steps)
         )
+
+    def flow_writes(self, flow: Flow) -> bool:
+        """Whether running the flow changes state (a step, or a resource it uses)."""
+        creates = [self.resources[name].create for name in self.resource_order(flow.uses)]
+        return any(s.method not in READ_ONLY_METHODS for s in [*flow.steps, *creates])
+
+    def route_for(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
+        """The endpoint a request to ``path`` (a concrete path or one with ``{variables}``)
+        reaches, and the route parameters as ``path`` spells them; the most literal route
+        wins (``/api/mocs/stats`` before ``/api/mocs/{mocId}``). None: no endpoint."""
+        best: tuple[int, Endpoint, dict[str, str]] | None = None
+        wanted = path.split("?", 1)[0].rstrip("/") or "/"
+        for endpoint in self.endpoints:
+            if endpoint.method != method.upper():
+                continue
+            pattern = "".join(
+                f"(?P<{m.group(1)}>[^/]+)" if m.group(1) else re.escape(m.group(0))
+                for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}|[^{]+|\{", endpoint.route)
+            )
+            found = re.fullmatch(pattern.rstrip("/") or "/", wanted)
+            if found is None:
+                continue
+            literal = len(ROUTE_PARAM.sub("", endpoint.route))
+            if best is None or literal > best[0]:
+                best = (literal, endpoint, found.groupdict())
+        return None if best is None else (best[1], best[2])

@@ -16,8 +16,9 @@ rule, the error envelope, the CORS policy and the health fields are data, declar
         presigned: {presign: {...}, upload: {...}, complete: {...}}
         ceiling: {high: 64MiB, precision: 64KiB, margin: 64KiB}
       auth: {other_user: bob}
-      errors: {envelope: {...}, unknown_id: ..., unknown_routes: [...], fault: {...}}
-      cors: {allowed_origins: [...], disallowed_origin: ..., methods: [...], headers: [...]}
+      errors: {envelope: {...}, validation_status: 400, unknown_ids: {...}, fault: {...}}
+      cors: {allowed_origins: [...] or "*", disallowed_origin: ..., credentials: false, ...}
+      coverage: {listing: {endpoint: ..., items: ...}} or {openapi: {file: ...} or {url: ...}}
       health: {endpoint: health, fields: [...], web_config: {...}, debug_routes: [...]}
 
 Every sub-section is optional; a check whose section is missing is skipped with a reason.
@@ -29,8 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from parity.jsonpath import JsonPathError
+from parity.jsonpath import parse as parse_json_path
 from parity.payloads import parse_size
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,14 +46,17 @@ __all__ = [
     "Ceiling",
     "Checks",
     "CorsChecks",
+    "CoverageChecks",
     "DirectUpload",
     "Envelope",
     "ErrorChecks",
     "Fault",
     "FileTemplate",
     "HealthChecks",
+    "OpenApiSource",
     "PresignedUpload",
     "RequestTemplate",
+    "RouteListing",
     "WebConfig",
 ]
 
@@ -73,6 +79,20 @@ def _route_key(value: str) -> str:
     if not method.isalpha() or not path.startswith("/"):
         raise ValueError(f"{value!r} is not 'METHOD /path'")
     return f"{method.upper()} {path}"
+
+
+def _json_path(value: str) -> str:
+    try:
+        parse_json_path(value)
+    except JsonPathError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _origin(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or value.endswith("/"):
+        raise ValueError(f"{value!r} is not an origin (scheme://host[:port])")
+    return value
 
 
 class _Model(BaseModel):
@@ -165,13 +185,37 @@ class AuthChecks(_Model):
 
 
 class Envelope(_Model):
-    """Where an application error answer keeps its parts (JSON paths), and the error code
-    each status must carry."""
+    """Where an application error answer keeps its parts: JSON paths, each optional (an API
+    whose errors carry no code declares ``code: null``), and the code each status must
+    carry. Only what is declared is validated and compared."""
 
-    code: str = "error.code"
-    details: str | None = "error.details"
-    message: str | None = "message"
+    code: str | None = None
+    details: str | None = None
+    message: str | None = None
     codes: dict[int, str] = {}
+
+    @field_validator("code", "details", "message")
+    @classmethod
+    def _paths(cls, value: str | None) -> str | None:
+        return None if value is None else _json_path(value)
+
+    @model_validator(mode="after")
+    def _codes_need_a_place(self) -> Envelope:
+        if self.codes and self.code is None:
+            raise ValueError(
+                "codes: declared but code: is null; give code: the JSON path of the error "
+                "code, or drop codes:"
+            )
+        return self
+
+    @property
+    def declared(self) -> bool:
+        """Whether the catalog declares any part of an error envelope."""
+        return any(p is not None for p in (self.code, self.details, self.message))
+
+
+def _no_envelope(value: Any) -> Any:
+    return {} if value is None else value
 
 
 class Fault(_Model):
@@ -182,32 +226,179 @@ class Fault(_Model):
     status: int = 500
 
 
+def _statuses(value: Any) -> Any:
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
+
+
 class ErrorChecks(_Model):
-    envelope: Envelope = Envelope()
-    unknown_id: str
+    """The API's error conventions. ``envelope`` absent (or null, or no path in it): the
+    API declares no error shape, so the checks compare the backends' error answers
+    (status, content type, shape) instead of asserting one."""
+
+    envelope: Annotated[Envelope, BeforeValidator(_no_envelope)] = Envelope()
+    #: The status (or statuses) of a validation error: the catalog scenarios expecting it
+    #: are the validation cases. Empty: no validation cases.
+    validation_status: Annotated[list[HttpStatus], BeforeValidator(_statuses)] = []
+    not_found_status: HttpStatus = 404
+    #: An unknown value per route parameter, ``default`` for the others.
+    unknown_ids: dict[str, Scalar] = {}
+    unknown_id: Scalar | None = None  # the old spelling of unknown_ids.default
     unknown_routes: list[Annotated[str, BeforeValidator(_route_key)]] = []
-    validation_status: int = 400
     fault: Fault | None = None
+
+    @model_validator(mode="after")
+    def _one_default(self) -> ErrorChecks:
+        if self.unknown_id is not None and "default" in self.unknown_ids:
+            raise ValueError(
+                "unknown_id: and unknown_ids.default: both given; keep unknown_ids.default"
+            )
+        return self
+
+    def unknown_value(self, param: str) -> str | None:
+        """The unknown value to send for route parameter ``param`` (None: none declared)."""
+        value = self.unknown_ids.get(param, self.unknown_ids.get("default", self.unknown_id))
+        return None if value is None else str(value)
 
 
 # --- CORS --------------------------------------------------------------------------------
 
 
+#: The origin sent when the policy allows any origin and the catalog names none to send.
+PROBE_ORIGIN = "https://parity-probe.invalid"
+
+
+def _origin_value(value: Any) -> Any:
+    return _origin(value) if isinstance(value, str) else value
+
+
+OriginUrl = Annotated[str, BeforeValidator(_origin_value)]
+
+
 class CorsChecks(_Model):
-    allowed_origins: list[str] = Field(min_length=1)
-    disallowed_origin: str
+    """The CORS policy the frontend relies on. The backends' CORS answers are always
+    compared with each other; against the policy only what is declared here is judged."""
+
+    #: ``"*"`` (any origin) or the origins that must be allowed.
+    allowed_origins: Literal["*"] | list[str]
+    #: An origin that must be refused (none for a policy of any origin).
+    disallowed_origin: OriginUrl | None = None
+    #: The origins sent under a policy of any origin (default: one made-up origin).
+    probe_origins: list[OriginUrl] = []
+    #: true: Access-Control-Allow-Credentials: true and the origin echoed (never ``*``);
+    #: false: credentials never allowed; absent: not judged.
+    credentials: bool | None = None
     methods: list[str] = []  # each must be in Access-Control-Allow-Methods
     headers: list[str] = []  # each must be in Access-Control-Allow-Headers
-    max_age: bool = True  # Access-Control-Max-Age must be present
+    max_age: bool | None = None  # true: Access-Control-Max-Age present; false: absent
     param_value: str = "parity-cors"  # fills route parameters of preflight paths
 
-    @field_validator("allowed_origins", "disallowed_origin")
+    @field_validator("allowed_origins", mode="before")
     @classmethod
-    def _origins(cls, value: Any) -> Any:
-        for origin in value if isinstance(value, list) else [value]:
-            if not str(origin).startswith(("http://", "https://")) or str(origin).endswith("/"):
+    def _allowed(cls, value: Any) -> Any:
+        # One message for both spellings (a union would report the "*" branch only).
+        if value == "*" or (isinstance(value, list) and "*" in value):
+            return "*"
+        if not isinstance(value, list) or not value:
+            raise ValueError(f'{value!r}: give "*" (any origin) or a list of origins')
+        for origin in value:
+            if not isinstance(origin, str):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+            _origin(origin)
         return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> CorsChecks:
+        if self.any_origin and self.disallowed_origin is not None:
+            raise ValueError(
+                'disallowed_origin: a policy of any origin ("*") refuses none; drop it or '
+                "list the allowed origins"
+            )
+        if not self.any_origin and self.probe_origins:
+            raise ValueError('probe_origins: only for allowed_origins: "*" (the list is sent)')
+        return self
+
+    @property
+    def any_origin(self) -> bool:
+        return self.allowed_origins == "*"
+
+    @property
+    def origins(self) -> list[str]:
+        """The origins the checks send as allowed ones."""
+        if isinstance(self.allowed_origins, list):
+            return list(self.allowed_origins)
+        return list(self.probe_origins) or [PROBE_ORIGIN]
+
+
+# --- coverage ----------------------------------------------------------------------------
+
+
+class RouteListing(_Model):
+    """A listing of the routes the reference serves (Express' ``/debug/routes``)."""
+
+    endpoint: str  # a catalog endpoint id, or "METHOD /path" on the reference
+    role: str = Field("anonymous", alias="as")
+    items: str | None = None  # JSON path of the route list in the answer; None: the answer
+    #: How an item spells a route: ``{method, path}`` objects (keys below; the method may be
+    #: a string, a list or ``{"get": true}``), ``"GET /x/:id"`` strings, or ``[method, path]``.
+    shape: Literal["objects", "strings", "pairs"] = "objects"
+    method: str = "method"
+    path: str = "path"
+
+    @field_validator("items")
+    @classmethod
+    def _items(cls, value: str | None) -> str | None:
+        return None if value is None else _json_path(value)
+
+    @property
+    def route(self) -> str | None:
+        """``METHOD /path`` when ``endpoint`` is spelt so, else None (an endpoint id)."""
+        try:
+            return _route_key(self.endpoint)
+        except ValueError:
+            return None
+
+
+class OpenApiSource(_Model):
+    """An OpenAPI document: its ``paths`` x methods are the routes."""
+
+    file: str | None = None  # relative to the catalog file (JSON or YAML)
+    url: str | None = None  # a path on the reference, e.g. /openapi.json
+    base_path: str = ""  # prefixed to every document path (its servers' base path)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> OpenApiSource:
+        if (self.file is None) == (self.url is None):
+            raise ValueError("give exactly one of file: (beside the catalog) or url: (/path)")
+        if self.url is not None and not self.url.startswith("/"):
+            raise ValueError(f"url: {self.url!r} is not a path on the reference (/...)")
+        if self.base_path and (not self.base_path.startswith("/") or self.base_path.endswith("/")):
+            raise ValueError(f"base_path: {self.base_path!r} must start and not end with /")
+        return self
+
+
+class CoverageChecks(_Model):
+    """Where the routes the reference serves are listed: exactly one source."""
+
+    listing: RouteListing | None = None
+    openapi: OpenApiSource | None = None
+    reference: Literal["express"] = "express"  # the backend whose routes count
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CoverageChecks:
+        if (self.listing is None) == (self.openapi is None):
+            raise ValueError("give exactly one source of routes: listing: or openapi:")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The source as the matrix names it."""
+        if self.listing is not None:
+            return self.listing.route or self.listing.endpoint
+        assert self.openapi is not None
+        return f"GET {self.openapi.url}" if self.openapi.url else f"openapi {self.openapi.file}"
 
 
 # --- health and runtime config ---------------------------------------------------------
@@ -233,6 +424,7 @@ class Checks(_Model):
     errors: ErrorChecks | None = None
     cors: CorsChecks | None = None
     health: HealthChecks | None = None
+    coverage: CoverageChecks | None = None
 
     def problems(self, catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str, str]]:
         """Cross-references the models cannot check: ``(location, problem, hint)``."""
@@ -280,3 +472,43 @@ class Checks(_Model):
         if self.health is not None:
             for bad in endpoint(("health", "endpoint"), self.health.endpoint):
                 yield bad, f"unknown endpoint id {self.health.endpoint!r}", hint_ep
+        if self.errors is not None:
+            yield from _error_problems(self.errors, catalog)
+        if self.coverage is not None and self.coverage.listing is not None:
+            yield from _listing_problems(self.coverage.listing, catalog, roles)
+
+
+def _error_problems(
+    spec: ErrorChecks, catalog: Catalog
+) -> Iterator[tuple[tuple[Any, ...], str, str]]:
+    params = sorted({p for e in catalog.endpoints for p in e.route_params})
+    for name in spec.unknown_ids:
+        if name != "default" and name not in params:
+            yield (
+                ("errors", "unknown_ids", name),
+                f"no route has a parameter {name!r}",
+                f"Use one of {', '.join(params) or '(none)'} or default",
+            )
+
+
+def _listing_problems(
+    listing: RouteListing, catalog: Catalog, roles: set[str]
+) -> Iterator[tuple[tuple[Any, ...], str, str]]:
+    loc = ("coverage", "listing")
+    if listing.role not in roles:
+        yield (*loc, "as"), f"unknown role {listing.role!r}", "Use one of the catalog's roles"
+    if listing.route is not None:
+        return
+    ids = {e.id for e in catalog.endpoints}
+    if listing.endpoint not in ids:
+        yield (
+            (*loc, "endpoint"),
+            f"unknown endpoint id {listing.endpoint!r}",
+            "Use the id of an entry under endpoints:, or METHOD /path",
+        )
+    elif catalog.get(listing.endpoint).route_params:
+        yield (
+            (*loc, "endpoint"),
+            f"the listing endpoint {listing.endpoint!r} has route parameters",
+            "Give a route without parameters as METHOD /path",
+        )

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from parity import jsonpath
 from parity.auth import ANONYMOUS
 from parity.catalog import Catalog, Lists, Step
@@ -57,8 +59,26 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def run_marker(run_id: str) -> re.Pattern[str]:
-    """Matches ``parity <run id>`` as whole words (run ``ab12`` is not run ``ab123``)."""
-    return re.compile(rf"(?<![\w-]){MARKER} {re.escape(run_id)}(?![\w-])")
+    """Matches ``parity <run id>`` (a title) and ``parity-<run id>-`` (a file name) as whole
+    words, and a ``{unique}`` value ``p<run id>`` + 4 hex digits (a username, a slug):
+    run ``ab12`` is not run ``ab123``."""
+    rid = re.escape(run_id)
+    return re.compile(
+        rf"(?<![\w-]){MARKER} {rid}(?![\w-])|(?<![\w-]){MARKER}-{rid}-"
+        rf"|p{rid}[0-9a-f]{{4}}(?![0-9a-f])"
+    )
+
+
+def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every string in a JSON value, nested ones included (bounded depth)."""
+    if isinstance(value, str):
+        yield value
+    elif depth < 8 and isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, depth + 1)
+    elif depth < 8 and isinstance(value, list):
+        for item in value[:100]:
+            yield from _strings(item, depth + 1)
 
 
 def require_selection(run_id: str | None, older_than: object) -> None:
@@ -126,14 +146,39 @@ class Straggler:
         return self.state.startswith("failed")
 
 
+def _page_items(doc: Any, lists: Lists) -> Any:
+    return doc if lists.items == "$" else jsonpath.extract(doc, lists.items, default=None)
+
+
+def _total(resp: httpx.Response, doc: Any, lists: Lists) -> int | None:
+    if lists.total_header:
+        raw = resp.headers.get(lists.total_header, "")
+        return int(raw) if raw.strip().isdigit() else None
+    total = jsonpath.extract(doc, lists.total, default=None) if lists.total else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _first_params(lists: Lists) -> dict[str, Any]:
+    if lists.style == "page":
+        return {lists.page_param: lists.first_page, lists.limit_param: lists.page_size}
+    if lists.style == "offset":
+        return {lists.offset_param: 0, lists.limit_param: lists.page_size}
+    if lists.style == "cursor":
+        return {lists.limit_param: lists.page_size}
+    return {}
+
+
 def _items(
     backends: Backends, backend: str, role: str, kind: Kind, lists: Lists
 ) -> Iterator[dict[str, Any]]:
+    """Every item the list path answers, page by page in the catalog's paging style."""
     client = backends[backend]
+    target: str = kind.list_path
+    params: dict[str, Any] | None = _first_params(lists)
+    seen = 0
+    visited: set[str] = set()
     for n in range(MAX_PAGES):
-        page = lists.first_page + n
-        params = {lists.page_param: page, lists.limit_param: lists.page_size}
-        resp = client.request("GET", kind.list_path, role, params=params)
+        resp = client.request("GET", target, role, params=params)
         if resp.status_code in (401, 403):
             return  # this role may not list this kind
         if resp.status_code != 200:
@@ -144,20 +189,49 @@ def _items(
                 url=client.base_url,
                 hint="Check that the backend is healthy and the catalog's create path lists",
             )
-        doc = resp.json()
-        items = jsonpath.extract(doc, lists.items, default=None)
+        try:
+            doc = resp.json()
+        except ValueError:
+            doc = None
+        items = _page_items(doc, lists)
         if not isinstance(items, list):
             raise BackendError(
                 f"GET {kind.list_path} as {role}: no list at {lists.items} in the answer",
                 backend=backend,
                 url=client.base_url,
-                hint="Fix lists.items in the catalog to the JSON path of a page's items",
+                hint="Fix lists.items in the catalog to the JSON path of a page's items "
+                "($ when the answer itself is the list)",
             )
         yield from (i for i in items if isinstance(i, dict))
-        total = jsonpath.extract(doc, lists.total, default=None) if lists.total else None
-        seen = (n + 1) * lists.page_size
-        if len(items) < lists.page_size or (isinstance(total, int) and seen >= total):
+        seen += len(items)
+        total = _total(resp, doc, lists)
+        following = resp.links.get("next", {}).get("url")
+        if following:  # a Link header says where the next page is, whatever the style
+            nxt = str(resp.url.join(following))
+            if nxt in visited:  # a next link back to a page already read: the end
+                return
+            visited.add(nxt)
+            target, params = nxt, None
+            continue
+        if lists.style == "none" or not items or (total is not None and seen >= total):
             return
+        if lists.style == "cursor":
+            cursor = (
+                jsonpath.extract(doc, lists.next_cursor, default=None)
+                if lists.next_cursor
+                else None
+            )
+            if cursor in (None, ""):
+                return
+            params = {lists.limit_param: lists.page_size, lists.cursor_param: cursor}
+            continue
+        if len(items) < lists.page_size:
+            return
+        params = dict(_first_params(lists))
+        if lists.style == "page":
+            params[lists.page_param] = lists.first_page + n + 1
+        else:
+            params[lists.offset_param] = seen
 
 
 def _created(item: dict[str, Any], field: str) -> datetime | None:
@@ -167,8 +241,11 @@ def _created(item: dict[str, Any], field: str) -> datetime | None:
 def _label(
     item: dict[str, Any], run_id: str | None, cutoff: datetime | None, created_field: str
 ) -> str | None:
-    """The text field that makes ``item`` a straggler, or ``None``."""
-    texts = [v for v in item.values() if isinstance(v, str)]
+    """The text field that makes ``item`` a straggler, or ``None``: any string at any
+    depth (a tag inside a nested object counts) that carries the run's marker
+    (``parity <run id>`` in a title, ``parity-<run id>-`` in a file name, or a
+    ``{unique}`` natural key ``p<run id>xxxx``)."""
+    texts = list(_strings(item))
     if run_id is not None:
         marker = run_marker(run_id)
         for text in texts:

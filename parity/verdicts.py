@@ -212,7 +212,7 @@ def judge_error(
                     note=f"{backend} is not behind a gateway but answered {short(got.body, 80)}",
                 )
             )
-    elif got.status == expected_status:
+    elif got.status == expected_status and envelope.code is not None:  # code: null: none
         actual = _get(got.body, envelope.code)
         if not got.is_json or actual == _ABSENT:
             diffs.append(

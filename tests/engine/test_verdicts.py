@@ -25,7 +25,12 @@ from parity.tokens import bad_token, resign
 from parity.verdicts import conclude, judge_error, record
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVELOPE = Envelope(codes={401: "UNAUTHORIZED", 403: "FORBIDDEN", 400: "VALIDATION_ERROR"})
+ENVELOPE = Envelope(
+    code="error.code",
+    details="error.details",
+    message="message",
+    codes={401: "UNAUTHORIZED", 403: "FORBIDDEN", 400: "VALIDATION_ERROR"},
+)
 
 
 def _env(code: str, message: str = "Unauthorized", details: Any = None) -> dict[str, Any]:
@@ -130,6 +135,7 @@ POLICY = CorsChecks(
     disallowed_origin="https://evil.example.com",
     methods=["GET", "POST"],
     headers=["Authorization", "Content-Type"],
+    max_age=True,
 )
 GOOD = {
     "Access-Control-Allow-Origin": "https://app.example.com",
@@ -170,8 +176,11 @@ def test_preflight_rules() -> None:
     assert _pre(204, {}, allowed=False) == []
     leak = _pre(204, {"Access-Control-Allow-Origin": "*"}, allowed=False)
     assert leak[0].kind == "header-added"
+    # "*" covers Content-Type but never Authorization (the Fetch standard)
     wildcard = {**GOOD, "access-control-allow-headers": "*"}
-    assert _pre(204, wildcard) == []
+    [d] = _pre(204, wildcard)
+    assert "lacks Authorization" in d.note and "Content-Type" not in d.note.split("(")[0]
+    assert _pre(204, {**GOOD, "access-control-allow-headers": "*,authorization"}) == []
 
 
 def test_actual_request_rules() -> None:

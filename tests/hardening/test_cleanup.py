@@ -438,3 +438,71 @@ def test_a_malformed_lists_path_is_a_catalog_error(tmp_path: Path) -> None:
     bad.write_text(text + "\nlists: {items: 'data..items['}\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=r"lists.*items"):
         load_catalog(bad)
+
+
+def test_the_run_marker_finds_file_names_natural_keys_and_nested_tags() -> None:
+    from parity.cleanup import _label
+
+    marker = run_marker("ab12")
+    assert marker.search("parity-ab12-image.png") and marker.search("upab12c0de")
+    assert marker.search("pab12c0de@example.test")
+    assert not marker.search("parity-ab123-image.png") and not marker.search("pab12c0de9")
+    nested = {"id": 1, "user": {"profile": {"bio": "parity ab12 bio"}}, "tags": ["x"]}
+    assert _label(nested, "ab12", None, "createdAt") == "parity ab12 bio"
+    assert _label({"id": 2, "name": "someone else"}, "ab12", None, "createdAt") is None
+
+
+class _StyledApi:
+    """One list answered in another paging style: offset/limit with the total in a header,
+    a cursor in the body, a Link header, or a bare list."""
+
+    base_url = "http://styled.invalid"
+
+    def __init__(self, style: str, rows: list[dict[str, Any]]) -> None:
+        self.style, self.rows, self.calls = style, rows, 0
+
+    def request(self, method: str, path: str, role: str, **kw: Any) -> httpx.Response:
+        if method == "DELETE":
+            return httpx.Response(204)
+        self.calls += 1
+        params = kw.get("params") or {}
+        url = httpx.URL(path if path.startswith("http") else self.base_url + path)
+        request = httpx.Request("GET", url.copy_merge_params(params or {}))
+        if self.style == "offset":
+            at, size = int(params["offset"]), int(params["limit"])
+            page = self.rows[at : at + size]
+            headers = {"X-Total-Count": str(len(self.rows))}
+            return httpx.Response(200, json=page, headers=headers, request=request)
+        if self.style == "cursor":
+            at = int(params.get("cursor", 0))
+            nxt = at + 2 if at + 2 < len(self.rows) else None
+            body = {"items": self.rows[at : at + 2], "next": nxt}
+            return httpx.Response(200, json=body, request=request)
+        if self.style == "link":
+            at = int(str(request.url.params.get("from", "0")))
+            nxt = f'</api/mocs?from={at + 2}>; rel="next"'
+            link = {"Link": nxt} if at + 2 < len(self.rows) else {}
+            return httpx.Response(200, json=self.rows[at : at + 2], headers=link, request=request)
+        return httpx.Response(200, json=self.rows, request=request)  # none: one answer
+
+
+@pytest.mark.parametrize(
+    ("style", "lists"),
+    [
+        ("offset", {"style": "offset", "items": "$", "total": None, "total_header": "X-Total-Count",
+                    "page_size": 2}),
+        ("cursor", {"style": "cursor", "items": "items", "next_cursor": "next", "total": None}),
+        ("link", {"style": "page", "items": "$", "total": None, "page_size": 2}),
+        ("none", {"style": "none", "items": "$", "total": None}),
+    ],
+)  # fmt: skip
+def test_cleanup_pages_in_every_style(style: str, lists: dict[str, Any]) -> None:
+    from parity.catalog import Lists
+
+    rows = [{"id": f"m{n}", "title": f"parity st01 moc {n}"} for n in range(5)]
+    rows.append({"id": "keep", "title": "not ours"})
+    api = _StyledApi(style, rows)
+    catalog = load_catalog(ROOT / "fixtures/catalog.yaml")
+    catalog = catalog.model_copy(update={"lists": Lists(**lists)})
+    found = cleanup({"express": api}, catalog, ["alice"], run_id="st01")  # type: ignore[arg-type]
+    assert sorted({s.id for s in found}) == [f"m{n}" for n in range(5)], style
