@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup browser demo test test-embedded test-real lint bench clean
+.PHONY: setup browser outside demo test test-embedded test-real lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml
 browser: $(STAMP)
 	@bash scripts/ensure-browser.sh $(VENV)
 
-setup: $(STAMP) browser
+# The outside pairs (examples/*/install.sh): json-server from npm vs json-server-py, httpbin
+# vs httpbinx from PyPI, each in its own environment under .outside/, pinned.
+outside:
+	@bash scripts/ensure-outside-pairs.sh
+
+setup: $(STAMP) browser outside
 
 demo: setup
 	$(VENV)/bin/parity demo

@@ -104,7 +104,12 @@ def _changed_collections(db: Path) -> list[str]:
 
 def _run_suite(work: Path) -> SuiteRun:
     if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip(f"Node.js and npm are needed to install json-server ({INSTALL_SCRIPT.name})")
+        # never a skip: a missing pair would read as a pair without differences
+        pytest.fail(
+            f"Node.js and npm are needed to install json-server ({INSTALL_SCRIPT.name}): "
+            "`make setup` installs them (scripts/ensure-outside-pairs.sh)",
+            pytrace=False,
+        )
     install(quiet=True)  # idempotent: well under a second once installed
     reports = work / "reports"
     reports.mkdir(parents=True)
