@@ -12,8 +12,10 @@ the API's error conventions (the plan's risk I3: error response format differenc
 Each case is judged on every backend against what the catalog declares (the status; the
 envelope's code and message where their places are declared) and against the reference:
 the status, the content type, and the declared envelope parts, or, where the catalog
-declares no envelope, the shape of the error body. API Gateway's own ``{"message": ...}``
-answers are said to be gateway-originated (parity/errors_check.py).
+declares no envelope, the shape of the error body. The envelope's parts that
+``checks.errors.envelope`` leaves out come from the top-level ``envelope:`` (its error
+shape); a gateway's own answers, as ``envelope.gateway`` declares them, are said to be
+gateway-originated (parity/errors_check.py).
 
 The tests keep the names of HTTP's usual statuses (404, 400, 500: CI scripts and docs
 select them by name); the statuses they expect come from the catalog.
@@ -28,8 +30,9 @@ import pytest
 from parity.auth import ANONYMOUS
 from parity.baseline import Baseline
 from parity.catalog import Case, Catalog
-from parity.checkspec import ErrorChecks
+from parity.checkspec import Envelope, ErrorChecks
 from parity.diff import Answer
+from parity.envelope import Gateway
 from parity.errors_check import judge_errors
 from parity.guard import refuse_writes
 from parity.plugin import ParityRun, ResultSink, collection_catalog
@@ -110,6 +113,16 @@ def errors_spec(parity_run: ParityRun) -> ErrorChecks:
     return spec
 
 
+def _conventions(run: ParityRun, spec: ErrorChecks) -> Envelope:
+    """The error envelope to judge by (this section's, completed by the top-level one)."""
+    return spec.conventions(run.catalog.envelope)
+
+
+def _gateway(run: ParityRun) -> Gateway | None:
+    """The gateway answers the catalog declares (documented, so not drift by themselves)."""
+    return run.catalog.envelope.gateway if run.catalog.envelope is not None else None
+
+
 def _no_scenario(target: Target, scenario: str, results: ResultSink) -> None:
     if target.scenario is None:
         summary = f"{target.id} has no success scenario to vary"
@@ -154,13 +167,14 @@ def test_unknown_id_is_404(
     records = judge_errors(
         {n: answer(e) for n, e in exchanges.items()},
         errors_spec.not_found_status,
-        errors_spec.envelope,
+        _conventions(parity_run, errors_spec),
         parity_baseline,
         endpoint=target.endpoint.key,
         check=CHECK,
         scenario=name,
         requests={n: request_summary(e) for n, e in exchanges.items()},
         reference=REFERENCE,
+        gateway_shape=_gateway(parity_run),
     )
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with an unknown id")
@@ -181,13 +195,14 @@ def test_unknown_route_is_404(
     records = judge_errors(
         answers,
         errors_spec.not_found_status,
-        errors_spec.envelope,
+        _conventions(parity_run, errors_spec),
         parity_baseline,
         endpoint=route_case,
         check=CHECK,
         scenario=f"{errors_spec.not_found_status}-unknown-route",
         requests=requests,
         reference=REFERENCE,
+        gateway_shape=_gateway(parity_run),
     )
     parity_results.extend(records)
     conclude(records, f"unknown route {route_case}")
@@ -217,13 +232,14 @@ def test_validation_rule_is_400(
     records = judge_errors(
         {n: answer(e) for n, e in exchanges.items()},
         status,
-        errors_spec.envelope,
+        _conventions(parity_run, errors_spec),
         parity_baseline,
         endpoint=case.endpoint.key,
         check=CHECK,
         scenario=f"{status}-{case.scenario.name}",
         requests={n: request_summary(e) for n, e in exchanges.items()},
         reference=REFERENCE,
+        gateway_shape=_gateway(parity_run),
     )
     parity_results.extend(records)
     conclude(records, f"{case.endpoint.key} [{case.scenario.name}]")
@@ -274,13 +290,14 @@ def test_fault_header_gives_500(
     records += judge_errors(
         judged,
         fault.status,
-        errors_spec.envelope,
+        _conventions(parity_run, errors_spec),
         parity_baseline,
         endpoint=target.endpoint.key,
         check=CHECK,
         scenario=name,
         requests={n: request_summary(e) for n, e in exchanges.items()},
         reference=REFERENCE,
+        gateway_shape=_gateway(parity_run),
     )
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with {fault.header}: {fault.value}")

@@ -38,6 +38,7 @@ from parity.payloads import parse_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from parity.catalog import Catalog
+    from parity.envelope import Envelope as ApiEnvelope
 
 __all__ = [
     "TOKEN_VARIANTS",
@@ -201,7 +202,8 @@ class Envelope(_Model):
 
     @model_validator(mode="after")
     def _codes_need_a_place(self) -> Envelope:
-        if self.codes and self.code is None:
+        # Left out, code: may come from the top-level envelope: (Checks.problems checks it).
+        if self.codes and self.code is None and "code" in self.model_fields_set:
             raise ValueError(
                 "codes: declared but code: is null; give code: the JSON path of the error "
                 "code, or drop codes:"
@@ -212,6 +214,15 @@ class Envelope(_Model):
     def declared(self) -> bool:
         """Whether the catalog declares any part of an error envelope."""
         return any(p is not None for p in (self.code, self.details, self.message))
+
+    def inherit(self, *, code: str | None, message: str | None) -> Envelope:
+        """This envelope with the parts it leaves out (not even null) taken from these."""
+        update = {
+            name: value
+            for name, value in (("code", code), ("message", message))
+            if name not in self.model_fields_set and value is not None
+        }
+        return self.model_copy(update=update) if update else self
 
 
 def _no_envelope(value: Any) -> Any:
@@ -256,6 +267,14 @@ class ErrorChecks(_Model):
                 "unknown_id: and unknown_ids.default: both given; keep unknown_ids.default"
             )
         return self
+
+    def conventions(self, api: ApiEnvelope | None) -> Envelope:
+        """The error envelope to judge by: this section's, the parts it leaves out taken
+        from the catalog's top-level ``envelope:`` (its error shape's code and message)."""
+        error = api.error if api is not None else None
+        if error is None:
+            return self.envelope
+        return self.envelope.inherit(code=error.code, message=error.message)
 
     def unknown_value(self, param: str) -> str | None:
         """The unknown value to send for route parameter ``param`` (None: none declared)."""
@@ -481,6 +500,13 @@ class Checks(_Model):
 def _error_problems(
     spec: ErrorChecks, catalog: Catalog
 ) -> Iterator[tuple[tuple[Any, ...], str, str]]:
+    merged = spec.conventions(catalog.envelope)
+    if merged.codes and merged.code is None:
+        yield (
+            ("errors", "envelope", "codes"),
+            "codes: declared but no place of the error code is",
+            "Give checks.errors.envelope.code (or envelope.error.code) its JSON path",
+        )
     params = sorted({p for e in catalog.endpoints for p in e.route_params})
     for name in spec.unknown_ids:
         if name != "default" and name not in params:

@@ -8,9 +8,11 @@ about the shape of an error: the candidate's answer is compared with the referen
 instead (status, content type, and the shape of the body: keys and value types, not
 values).
 
-An answer in API Gateway's own ``{"message": ...}`` shape from a backend behind the gateway
-is documented, not a drift by itself (the record says it is gateway-originated); a backend
-not behind a gateway answering so where an envelope is declared is a finding.
+A gateway's own answer (API Gateway's ``{"message": "Not Found"}``), as the catalog's
+top-level ``envelope.gateway`` declares it, from a backend and with a status it allows, is
+documented: not a drift by itself, the record says it is gateway-originated, and its shape
+is not compared. A gateway-shaped answer it does not allow is a finding where an envelope is
+declared. No gateway declared: no answer is a gateway's.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from typing import Any
 
 from parity.baseline import Baseline
 from parity.checkspec import Envelope
-from parity.diff import Answer, Difference, is_gateway_shaped
+from parity.diff import Answer, Difference
+from parity.envelope import Gateway
 from parity.jsonpath import JsonPathError, extract
 from parity.results import CheckResult, Origin, Severity
-from parity.verdicts import GATEWAY_BACKENDS, ErrorJudgement, record, short
+from parity.verdicts import ErrorJudgement, record, short
 
 __all__ = ["body_shape", "judge_error", "judge_errors", "media_type"]
 
@@ -155,11 +158,13 @@ def judge_error(
     envelope: Envelope,
     *,
     reference: tuple[str, Answer] | None = None,
+    gateway_shape: Gateway | None = None,
 ) -> ErrorJudgement:
     """Judge one backend's error answer against what the catalog declares, and against the
-    reference backend's answer to the same request (``reference``: its name and answer)."""
+    reference backend's answer to the same request (``reference``: its name and answer).
+    ``gateway_shape``: the catalog's declared gateway answers (None: none)."""
     diffs: list[Difference] = []
-    gateway = is_gateway_shaped(got.body) and backend in GATEWAY_BACKENDS
+    gateway = _from_gateway(gateway_shape, backend, got)
     origin: Origin = "gateway" if gateway else "application"
     where = f"{backend} answered {got.status}"
     if gateway:
@@ -177,17 +182,31 @@ def judge_error(
             )
         )
     if envelope.declared and not gateway:
-        diffs += _against_envelope(backend, got, expected_status, envelope, where)
+        shaped = gateway_shape is not None and gateway_shape.matches(got.body)
+        diffs += _against_envelope(backend, got, expected_status, envelope, where, shaped)
     if reference is not None and reference[0] != backend:
-        diffs += _against_reference(backend, got, reference[0], reference[1], envelope)
+        ref_name, ref = reference
+        documented = gateway or _from_gateway(gateway_shape, ref_name, ref)
+        diffs += _against_reference(backend, got, ref_name, ref, envelope, documented)
     return ErrorJudgement(diffs, gateway, where if not diffs else "")
 
 
+def _from_gateway(gateway: Gateway | None, backend: str, got: Answer) -> bool:
+    """Whether ``got`` is the declared gateway's own answer, allowed from ``backend``."""
+    return (
+        gateway is not None
+        and got.is_json
+        and gateway.matches(got.body)
+        and gateway.allows(backend, got.status)
+    )
+
+
 def _against_envelope(
-    backend: str, got: Answer, status: int, envelope: Envelope, where: str
+    backend: str, got: Answer, status: int, envelope: Envelope, where: str, shaped: bool
 ) -> list[Difference]:
-    """The declared parts of the error envelope, on an answer with the expected status."""
-    if is_gateway_shaped(got.body):  # from a backend that is not behind a gateway
+    """The declared parts of the error envelope, on an answer with the expected status
+    (``shaped``: it looks like a gateway's answer, which this backend may not give)."""
+    if shaped:
         return [
             _diff(
                 "$",
@@ -195,7 +214,8 @@ def _against_envelope(
                 "the error envelope",
                 got.body,
                 "breaking",
-                f"{backend} is not behind a gateway but answered {short(got.body, 80)}",
+                f"{backend} answered in the gateway's shape {short(got.body, 80)}, which the "
+                f"catalog allows it not (envelope.gateway)",
             )
         ]
     if got.status != status:
@@ -244,11 +264,11 @@ def _against_envelope(
 
 
 def _against_reference(
-    backend: str, got: Answer, ref_name: str, ref: Answer, envelope: Envelope
+    backend: str, got: Answer, ref_name: str, ref: Answer, envelope: Envelope, gateway: bool
 ) -> list[Difference]:
     """What differs from the reference's answer: the status, the content type, and the
-    declared envelope parts (or, with no envelope declared, the body's shape)."""
-    gateway = is_gateway_shaped(got.body) or is_gateway_shaped(ref.body)
+    declared envelope parts (or, with no envelope declared, the body's shape); nothing of
+    the body where either is a documented gateway answer (``gateway``)."""
     origin: Origin = "gateway" if gateway else "application"
     if got.status != ref.status:
         return [
@@ -322,6 +342,7 @@ def judge_errors(
     scenario: str,
     requests: Mapping[str, dict[str, Any]],
     reference: str = "express",
+    gateway_shape: Gateway | None = None,
 ) -> list[CheckResult]:
     """One record per backend for an error case: each answer judged against the declared
     conventions and against the ``reference`` backend's answer to the same request."""
@@ -329,7 +350,9 @@ def judge_errors(
     records = []
     for name, got in answers.items():
         against = (reference, ref) if ref is not None and name != reference else None
-        verdict = judge_error(name, got, status, envelope, reference=against)
+        verdict = judge_error(
+            name, got, status, envelope, reference=against, gateway_shape=gateway_shape
+        )
         records.append(
             record(
                 endpoint=endpoint,

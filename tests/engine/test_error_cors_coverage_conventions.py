@@ -18,6 +18,7 @@ from parity.catalog import Catalog, load_catalog
 from parity.checkspec import CorsChecks, Envelope, RouteListing
 from parity.cors import CorsAnswer, check_actual, check_preflight, compare_cors
 from parity.diff import Answer
+from parity.envelope import Gateway
 from parity.errors import CatalogError
 from parity.errors_check import body_shape, judge_error
 from parity.route_source import (
@@ -131,6 +132,47 @@ def test_without_an_envelope_the_backends_answers_are_compared() -> None:
     diffs = judge_error("serverless", typed, 400, none, reference=("express", moved)).diffs
     assert {(d.path, d.kind) for d in diffs} == {("errors[*]", "type"), ("n", "type")}
     assert body_shape({"a": [1, 2], "b": None}) == {"a": ["number"], "b": "null"}
+
+
+def test_the_top_level_envelope_fills_what_checks_errors_leaves_out(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    top = "envelope:\n  error: {message: detail, code: err.kind}\n"
+    path.write_text(
+        BASE.replace("endpoints:", top + "endpoints:", 1)
+        + "  errors: {envelope: {codes: {404: MISSING}, details: err.info}}\n",
+        encoding="utf-8",
+    )
+    catalog = load_catalog(path)
+    assert catalog.checks.errors is not None
+    merged = catalog.checks.errors.conventions(catalog.envelope)
+    assert (merged.code, merged.message, merged.details) == ("err.kind", "detail", "err.info")
+    # an explicit null is kept: this API's errors have no code, whatever the top level says
+    path.write_text(
+        BASE.replace("endpoints:", top + "endpoints:", 1) + "  errors: {envelope: {code: null}}\n",
+        encoding="utf-8",
+    )
+    catalog = load_catalog(path)
+    assert catalog.checks.errors is not None
+    assert catalog.checks.errors.conventions(catalog.envelope).code is None
+    # codes with no place for the code anywhere
+    _fails(tmp_path, "errors: {envelope: {codes: {404: MISSING}}}", "checks.errors.envelope.codes")
+
+
+def test_a_declared_gateway_answer_is_documented_not_compared() -> None:
+    gateway = Gateway(backends=["serverless"], statuses=[404], keys=["message"])
+    env = Envelope(code="error.code", message="message", codes={404: "NOT_FOUND"})
+    ref = Answer(404, {}, {"message": "no such thing", "error": {"code": "NOT_FOUND"}})
+    own = Answer(404, {}, {"message": "Not Found"})
+    verdict = judge_error(
+        "serverless", own, 404, env, reference=("express", ref), gateway_shape=gateway
+    )
+    assert verdict.diffs == [] and verdict.gateway
+    # from a backend the gateway is not in front of, or with another status: a finding
+    [diff] = judge_error("express", own, 404, env, gateway_shape=gateway).diffs
+    assert "gateway's shape" in diff.note
+    # no gateway declared: the same answer is judged like any other
+    [lacks] = judge_error("serverless", own, 404, env).diffs
+    assert "without error.code" in lacks.note
 
 
 def test_the_shipped_catalog_declares_the_moc_conventions() -> None:
