@@ -11,9 +11,9 @@ For every catalog endpoint, the browser's two requests are sent to every backend
 Above all the two backends' CORS answers are compared (status, ``Access-Control-*``,
 ``Vary``): a difference is drift even where both satisfy the policy, because the frontend
 sees one backend or the other by rollout weight. Against the policy only what the catalog
-declares is judged (parity/cors.py). A finding on the serverless side is
-``gateway``-originated: API Gateway's CORS configuration answers the preflight and
-replaces whatever headers the Lambda sets.
+declares is judged (parity/cors.py). A finding on a backend behind the gateway the catalog
+declares (``envelope.gateway.backends``) is ``gateway``-originated: API Gateway's CORS
+configuration answers the preflight and replaces whatever headers the Lambda sets.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult, Origin
 from parity.runner import run_variants
 from parity.sweeps import Target, every_endpoint, varied
-from parity.verdicts import GATEWAY_BACKENDS, conclude, record
+from parity.verdicts import conclude, record
 
 pytestmark = [pytest.mark.cors, pytest.mark.parity_family("cors")]
 
@@ -70,8 +70,13 @@ def cors_spec(parity_run: ParityRun) -> CorsChecks:
     return spec
 
 
-def _origin_of(backend: str) -> Origin:
-    return "gateway" if backend in GATEWAY_BACKENDS else "application"
+def _origin_of(run: ParityRun, backend: str) -> Origin:
+    """A backend behind the gateway the catalog declares (``envelope.gateway``, whose CORS
+    configuration answers for it) has gateway-originated findings."""
+    gateway = run.catalog.envelope.gateway if run.catalog.envelope is not None else None
+    if gateway is None or (gateway.backends and backend not in gateway.backends):
+        return "application"
+    return "gateway"
 
 
 def _origins(spec: CorsChecks, *, first_only: bool = False) -> list[tuple[str, bool]]:
@@ -81,6 +86,7 @@ def _origins(spec: CorsChecks, *, first_only: bool = False) -> list[tuple[str, b
 
 
 def _compared(
+    run: ParityRun,
     answers: dict[str, dict[str, CorsAnswer]],
     backend: str,
     where: dict[str, str],
@@ -101,7 +107,7 @@ def _compared(
             origin=origin,
             allowed=allowed[origin],
             where=where[origin],
-            finding_origin=_origin_of(backend),
+            finding_origin=_origin_of(run, backend),
         )
     return diffs, f"the same CORS answers as {REFERENCE}"
 
@@ -147,11 +153,11 @@ def test_preflight(
                 method=endpoint.method,
                 policy=cors_spec,
                 where=where,
-                finding_origin=_origin_of(name),
+                finding_origin=_origin_of(parity_run, name),
             )
     records: list[CheckResult] = []
     for name in parity_run.selected:
-        compared, how = _compared(answers, name, wheres[name], dict(origins))
+        compared, how = _compared(parity_run, answers, name, wheres[name], dict(origins))
         records.append(
             record(
                 endpoint=endpoint.key,
@@ -212,12 +218,12 @@ def test_actual_request_cors(
                 origin=origin,
                 allowed=allowed,
                 where=where,
-                finding_origin=_origin_of(name),
+                finding_origin=_origin_of(parity_run, name),
                 policy=cors_spec,
             )
     records: list[CheckResult] = []
     for name in parity_run.selected:
-        compared, how = _compared(answers, name, wheres[name], dict(pairs))
+        compared, how = _compared(parity_run, answers, name, wheres[name], dict(pairs))
         records.append(
             record(
                 endpoint=target.endpoint.key,
