@@ -388,6 +388,10 @@ class Case(NamedTuple):
     def id(self) -> str:
         return f"{self.endpoint.id}/{self.scenario.name}"
 
+    def __repr__(self) -> str:
+        # What Allure and pytest show as the parameter: the case, not the whole model.
+        return f"Case({self.id})"
+
 
 def route_key(method: str, route: str) -> str:
     return f"{method.upper()} {route}"

@@ -13,9 +13,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
+import typer.main
 from rich.console import Console
 from rich.markup import escape
 
@@ -31,7 +33,7 @@ from parity.errors import InternalError, ParityError
 from parity.launcher import SandboxProcess, runtime_dir
 from parity.redact import redact_text
 
-__all__ = ["app", "main"]
+__all__ = ["app", "command", "main"]
 
 app = typer.Typer(
     name="parity",
@@ -131,7 +133,8 @@ def sandbox(
             secret = key.endswith("_PASSWORD") or "_TOKEN_" in key  # expired tokens too
             console.print(f"  {key}={'********' if secret else value}")
         console.print(
-            f"\nIn another shell: [bold]set -a; . {env_file}; set +a; pytest -m smoke[/]\n"
+            f"\nIn another shell: [bold]set -a; . {env_file}; set +a; "
+            f"{escape(_pytest_command())} -m smoke[/]\n"
             "Ctrl-C stops everything."
         )
         while not stop and proc.running:
@@ -159,6 +162,13 @@ app.command()(cleanup)
 app.command()(check)
 
 
+def _pytest_command() -> str:
+    """How to run this installation's pytest (a bare ``pytest`` may be another one)."""
+    exe = Path(sys.executable)
+    pytest_bin = exe.parent / "pytest"
+    return str(pytest_bin) if pytest_bin.exists() else f"{exe} -m pytest"
+
+
 def _debugging() -> bool:
     return _debug or os.environ.get("PARITY_DEBUG", "").strip().lower() in _TRUE
 
@@ -168,9 +178,48 @@ def _say(text: str) -> None:
     err.print("[bold red]error:[/]", escape(redact_text(" ".join(text.split()))), soft_wrap=True)
 
 
+def _drift_names() -> str:
+    try:  # the sandbox is optional (a plain install has none): then it cannot drift either
+        from sandbox.drift import DRIFTS
+    except ImportError:
+        return ""
+    return ", ".join(sorted(DRIFTS))
+
+
+def _flags_without_placeholder() -> None:
+    # Typer's help shows a value type after every option, "<bool>" for a flag (--help
+    # included): a flag takes no value, so it shows none.
+    option = typer.core.TyperOption
+    if getattr(option, "_parity_polished", False):
+        return
+    shown = option.display_type_rich
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return "" if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    option.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    option._parity_polished = True  # type: ignore[attr-defined]
+
+
+def command(argv: list[str] | None = None) -> Any:
+    """The click command behind ``parity``, with its help polished: a flag shows no value
+    placeholder (Typer prints ``<bool>``, which reads as "takes a value"), and, when help
+    is asked for, ``sandbox --drift`` lists the drift names."""
+    _flags_without_placeholder()
+    group = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    if "sandbox" in args and any(a in ("--help", "-h") for a in args):
+        names = _drift_names()
+        sandbox_cmd = getattr(group, "commands", {}).get("sandbox")
+        for param in getattr(sandbox_cmd, "params", []):
+            if "--drift" in getattr(param, "opts", ()) and names:
+                param.help = f"{param.help} (repeatable): one of {names}"
+    return group
+
+
 def main() -> None:
     try:
-        app()
+        command()(prog_name="parity")
     except ParityError as exc:
         if _debugging():
             raise

@@ -157,7 +157,9 @@ def check(
         ),
     ] = None,
 ) -> None:
-    """Check one input file (catalog, parity.toml, baseline, cassette, contract, HAR, matrix,
-    runtime config) as a run would read it: exit 0 and a summary, or exit 2 and the error."""
+    """Check one input file as a run would read it: exit 0 and a summary, or 2 and the error.
+
+    Any of: the catalog, parity.toml, a baseline, a cassette, a contract, a HAR file, a
+    matrix, the runtime config."""
     summary = check_file(file, kind, catalog=catalog, schema=schema)
     console.print(f"[bold green]ok[/] {escape(str(file))}: {escape(summary)}")

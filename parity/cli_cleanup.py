@@ -46,8 +46,13 @@ def cleanup(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="list what would be deleted, delete nothing")
     ] = False,
-    express_url: Annotated[str | None, typer.Option("--express-url")] = None,
-    serverless_url: Annotated[str | None, typer.Option("--serverless-url")] = None,
+    express_url: Annotated[
+        str | None, typer.Option("--express-url", help="the Express backend (PARITY_EXPRESS_URL)")
+    ] = None,
+    serverless_url: Annotated[
+        str | None,
+        typer.Option("--serverless-url", help="the serverless backend (PARITY_SERVERLESS_URL)"),
+    ] = None,
     env_file: Annotated[
         Path | None,
         typer.Option("--env-file", help="KEY=value settings to use (e.g. the sandbox's env file)"),
@@ -73,8 +78,10 @@ def cleanup(
         typer.Option("--s3-prefix", help="list only under this prefix (PARITY_S3_PREFIX)"),
     ] = None,
 ) -> None:
-    """Delete the suite's resources of one run (--run-id) or older than a duration, as
-    each test user, on each backend; print what was removed."""
+    """Delete what one run (--run-id) or any run older than a duration left behind.
+
+    As each test user, on each backend, through the API (and, with --s3-bucket, the
+    uploads it never completed); prints what was removed."""
     require_selection(run_id, older_than)
     age = parse_duration(older_than) if older_than is not None else None
     settings = Settings.load(

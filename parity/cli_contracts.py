@@ -160,7 +160,7 @@ def capture(
     ] = False,
     reports_dir: Annotated[Path, typer.Option("--reports-dir")] = Path("reports"),
 ) -> None:
-    """Record every catalog scenario (or a HAR file) into fixtures/cassettes/, redacted."""
+    """Record every catalog scenario (or a HAR file) into the cassettes, redacted."""
     if backend not in ("express", "serverless"):
         raise UsageError(f"unknown backend {backend!r}", hint="Use --backend express or serverless")
     settings = Settings.load(

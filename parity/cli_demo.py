@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from rich.table import Table
 
 from parity.config import parse_env_file
 from parity.launcher import SandboxProcess
+from parity.session import RUN_ID_ENV
 
 __all__ = ["demo"]
 
@@ -39,7 +42,9 @@ CHECK_MARKERS = "not load and not fuzz"
 
 def _step(title: str, cmd: list[str], env: dict[str, str]) -> tuple[int, float]:
     console.rule(f"[bold]{title}")
-    console.print(f"$ {' '.join(cmd[2:] if cmd[1] == '-m' else cmd)}", style="dim")
+    # quoted as a shell would need it, so the line can be pasted as it is
+    shown = ["pytest" if cmd[2:3] == ["pytest"] else "parity", *cmd[3:]] if cmd[1] == "-m" else cmd
+    console.print(f"$ {escape(shlex.join(shown))}", style="dim")
     started = time.monotonic()
     code = subprocess.run(cmd, env=env, check=False).returncode
     return code, time.monotonic() - started
@@ -67,12 +72,16 @@ def demo(
     junit = reports_dir / "junit.xml"
     allure = reports_dir / "allure-results"
     timings: list[tuple[str, int, float]] = []
+    # One run id for the whole demo (capture and checks), the one `parity cleanup` takes.
+    run_id = os.environ.get(RUN_ID_ENV) or secrets.token_hex(4)
+    console.print(f"run id {run_id} (parity cleanup --run-id {run_id} deletes what it left)")
     with _sandbox(sandbox_env, reports_dir) as sandbox:
         env = {
             **os.environ,
             **sandbox,
             "PARITY_BACKEND": "both",
             "PARITY_REPORTS_DIR": str(reports_dir),
+            RUN_ID_ENV: run_id,
         }
         parity = [sys.executable, "-m", "parity"]
         # A demo must not rewrite the committed cassette: it records into reports/.

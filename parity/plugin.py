@@ -27,6 +27,7 @@ from parity.config import Settings
 from parity.errors import BackendUnreachable, GuardRefused, ParityError, UsageError
 from parity.families import NOT_APPLICABLE, unmet
 from parity.guard import writes_refused
+from parity.plugin_markers import MarkerTypos
 from parity.plugin_matrix import MatrixReporter
 from parity.plugin_options import (
     BACKEND_CHOICES,
@@ -117,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Before anything runs or logs: reports and log records are redacted where made.
     if not config.pluginmanager.has_plugin("parity-redactor"):
         config.pluginmanager.register(ReportRedactor(), "parity-redactor")
+        config.pluginmanager.register(MarkerTypos(), "parity-marker-typos")
     install_log_redaction()
     toml = Path(config.option.parity_config) if config.option.parity_config else None
     try:

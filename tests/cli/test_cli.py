@@ -27,6 +27,26 @@ def test_help_lists_the_commands() -> None:
         assert command in out
 
 
+def _help(*args: str) -> str:
+    return subprocess.run(
+        [*PARITY, *args, "--help"], capture_output=True, text=True, check=True, cwd=ROOT,
+        env={**_env(), "COLUMNS": "200"},
+    ).stdout  # fmt: skip
+
+
+def test_help_reads_as_written() -> None:
+    from sandbox.drift import DRIFTS
+
+    assert "<bool>" not in _help() and "<bool>" not in _help("cleanup")
+    cleanup = _help("cleanup")
+    assert "the Express backend" in cleanup and "the serverless backend" in cleanup
+    for command in ("cleanup", "check"):  # each summary is one sentence, not cut in two
+        line = next(ln for ln in _help().splitlines() if f" {command} " in ln)
+        assert line.rstrip(" │").endswith("."), line
+    sandbox = " ".join(_help("sandbox").split())
+    assert all(name in sandbox for name in DRIFTS), sandbox
+
+
 def _port_open(url: str) -> bool:
     parts = urlsplit(url)
     with socket.socket() as s:
