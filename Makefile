@@ -10,8 +10,10 @@ PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	@echo "installing the suite and its dev extras from PyPI into $(VENV) (a minute or two on a fresh machine)"
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install --progress-bar off -e '.[dev]' | grep -E '^(Collecting|Successfully)' || true
+	@$(PY) -c "import parity, pytest, httpx" || { echo "the install failed: run '$(PY) -m pip install -e .[dev]' to see why" >&2; exit 1; }
 	touch $(STAMP)
 
 # Debian's chromium where we can install it (root + apt); Playwright's download elsewhere.
