@@ -1,23 +1,28 @@
-"""Locust user mix shaped like real use of the MOC Instructions API.
+"""Locust user mix built from the catalog: the simulated users and their tasks are the
+catalog's ``checks.load`` (or, without one, its read-only scenarios at equal weight), run
+through the engine (:mod:`parity.load_mix`); nothing about the API is written here.
 
 Run it through ``parity load`` (which starts the sandbox when no URL is given, fetches
 tokens and writes ``reports/load-<backend>.json``), or by hand::
 
     PARITY_LOAD_TOKEN_ALICE=... locust -f load/locustfile.py --host http://127.0.0.1:3000
 
-The mix: anonymous browsers (most of the traffic: gallery pages, search, MOC details),
-logged-in users (browsing too, plus wishlist edits, their profile and the odd image
-upload). Requests are named by route template (``GET /api/mocs/{mocId}``), so the figures
-group per endpoint the way the parity matrix does.
+Every request is named by its route template (``GET /api/mocs/{mocId}``), so the figures
+group per endpoint the way the parity matrix does; an answer counts as a failure when its
+status is not one the catalog expects.
 
 Environment (set by ``parity load``; tokens live only in the environment, never in files):
 
+``PARITY_CATALOG``
+    the catalog (default: the settings' catalog, ``fixtures/catalog.yaml``).
 ``PARITY_LOAD_TOKEN_<ROLE>``
-    an ID token per logged-in role (``ALICE``, ``BOB``); none = no logged-in users run.
-``PARITY_LOAD_AUTH_HEADER`` / ``PARITY_LOAD_AUTH_TEMPLATE``
-    header name and value template (default ``Authorization`` / ``Bearer {token}``).
+    a token per logged-in role of the mix (``ALICE``, ``POWER_USER``); a role without one
+    runs none of the tasks that need it (unless ``PARITY_LOAD_AUTH_MODE`` is ``none``).
+``PARITY_LOAD_AUTH_HEADER`` / ``PARITY_LOAD_AUTH_TEMPLATE`` / ``PARITY_LOAD_AUTH_MODE``
+    header name and value template (default ``Authorization`` / ``Bearer {token}``), and
+    the auth mode (``none``: the API needs no credentials).
 ``PARITY_LOAD_WRITES``
-    ``0`` leaves out uploads and wishlist edits (read-only mix, e.g. on production).
+    ``0`` leaves out the tasks that write (a read-only mix, e.g. on production).
 ``PARITY_LOAD_FAILURES_FILE``
     where to write the run's final error list (JSON) when it quits (master or single
     process only); ``parity load`` turns it into failure counts per status code.
@@ -35,56 +40,55 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
-import random
+import re
 import secrets
-import struct
-import zlib
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
 
-from locust import HttpUser, between, constant, events, task
+from locust import HttpUser, between, constant, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from parity.catalog import load_catalog
+from parity.config_model import role_env_key
 from parity.load import DEFAULT_THINK_TIME, FAILURES_ENV, THINK_TIME_ENV, parse_think_time
-
-SEARCH_TERMS = ("castle", "technic", "ship", "city", "train", "parity")
-THEMES = ("Castle", "Technic", "City", "Space")
+from parity.load_mix import LoadAnswer, LoadRequest, Player, Task, UserKind, build_mix
 
 
-def _png(width: int = 32, height: int = 32) -> bytes:
-    """A valid solid-colour RGB PNG (the API sniffs the type and size from the header)."""
+def _catalog_path() -> Path:
+    given = os.environ.get("PARITY_CATALOG")
+    if given:
+        return Path(given)
+    from parity.config import Settings
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + b"\xc8\x30\x30" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+    return Settings.load({}).catalog
 
 
-PNG = _png()
-
+_CATALOG = load_catalog(_catalog_path())
+_MODE = os.environ.get("PARITY_LOAD_AUTH_MODE", "")
+_TOKEN_PREFIX = "PARITY_LOAD_TOKEN_"
 _TOKENS = {
-    key[len("PARITY_LOAD_TOKEN_") :].lower(): value
-    for key, value in os.environ.items()
-    if key.startswith("PARITY_LOAD_TOKEN_") and value
+    role: value
+    for role in _CATALOG.roles
+    if (value := os.environ.get(_TOKEN_PREFIX + role_env_key(role)))
 }
-_ROLES = itertools.cycle(sorted(_TOKENS) or [""])
-# every name the mix creates carries "parity <run id>", so `parity cleanup --run-id` finds
-# what an interrupted run left behind
+# every name the mix creates carries the run id, so `parity cleanup --run-id` finds what an
+# interrupted run left behind
 _RUN_ID = os.environ.get("PARITY_RUN_ID") or secrets.token_hex(4)
 _HEADER = os.environ.get("PARITY_LOAD_AUTH_HEADER", "Authorization")
 _TEMPLATE = os.environ.get("PARITY_LOAD_AUTH_TEMPLATE", "Bearer {token}")
 _WRITES = os.environ.get("PARITY_LOAD_WRITES", "1") not in ("0", "false", "no")
 _WAIT = parse_think_time(os.environ.get(THINK_TIME_ENV, DEFAULT_THINK_TIME), THINK_TIME_ENV)
-DELETE_TRIES = 3
+MIX = build_mix(
+    _CATALOG,
+    writes_allowed=_WRITES,
+    usable=lambda role: _MODE == "none" or role in _TOKENS,
+)
+for _line in MIX.left_out:  # into Locust's log (parity load: load-<backend>.log)
+    logging.getLogger("parity.load").warning("left out of the mix: %s", _line)
 
 
 @events.init.add_listener
@@ -102,133 +106,88 @@ def _write_failures_on_quit(environment: Environment, **_: Any) -> None:
     environment.events.quit.add_listener(write)
 
 
-def _ids(response: Any) -> list[str]:
-    try:
-        data = response.json().get("data")
-    except Exception:
-        return []
-    items = data.get("items", []) if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        return []
-    return [i["id"] for i in items if isinstance(i, dict) and "id" in i]
-
-
-class Browser(HttpUser):
-    """Shared browsing behaviour: gallery pages, search, a MOC's details."""
+class CatalogUser(HttpUser):
+    """A simulated user of one kind of the mix: its role (the kind's roles in turn), its
+    tasks (the kind's, by weight), sent through Locust's HTTP client."""
 
     abstract = True
     wait_time = constant(_WAIT[0]) if _WAIT[0] == _WAIT[1] else between(*_WAIT)
-    moc_ids: list[str]
+    kind: ClassVar[UserKind]
+    roles: ClassVar[Iterator[str | None]]
+    player: Player
 
     def on_start(self) -> None:
-        self.moc_ids = []
-
-    @task(5)
-    def gallery(self) -> None:
-        query: dict[str, Any] = {"page": random.randint(1, 3), "limit": 20}
-        if random.random() < 0.3:
-            query["theme"] = random.choice(THEMES)
-        with self.client.get(
-            "/api/mocs", params=query, name="GET /api/mocs", catch_response=True
-        ) as r:
-            if r.status_code == 200:
-                self.moc_ids = _ids(r) or self.moc_ids
-                r.success()
-
-    @task(3)
-    def search(self) -> None:
-        self.client.get(
-            "/api/mocs/search",
-            params={"q": random.choice(SEARCH_TERMS)},
-            name="GET /api/mocs/search",
-        )
-
-    @task(3)
-    def moc_details(self) -> None:
-        if not self.moc_ids:
-            return self.gallery()
-        self.client.get(f"/api/mocs/{random.choice(self.moc_ids)}", name="GET /api/mocs/{mocId}")
-
-    @task(1)
-    def stats(self) -> None:
-        self.client.get("/api/mocs/stats", name="GET /api/mocs/stats")
-
-
-class AnonymousVisitor(Browser):
-    """Most of the traffic: people browsing the gallery without logging in."""
-
-    weight = 3
-
-
-class LoggedInUser(Browser):
-    """A logged-in builder: browses, edits the wishlist, sometimes uploads an image."""
-
-    weight = 1 if _TOKENS else 0
-
-    leftovers: list[tuple[str, str]]
-
-    def on_start(self) -> None:
-        super().on_start()
-        self.leftovers = []
-        role = next(_ROLES)
-        token = _TOKENS.get(role, "")
-        self.client.headers[_HEADER] = _TEMPLATE.format(token=token)
+        self.player = Player(
+            _CATALOG, self.kind, next(self.roles), self._send,
+            run_id=_RUN_ID, tokens=_TOKENS, auth_header=_HEADER, auth_template=_TEMPLATE,
+        )  # fmt: skip
 
     def on_stop(self) -> None:
-        leftovers, self.leftovers = self.leftovers, []
-        for path, name in leftovers:
-            self._delete(path, name, retry=True)
+        self.player.stop()
 
-    def _delete(self, path: str, name: str, retry: bool = False) -> None:
-        """Delete something this user created, trying up to DELETE_TRIES times.
+    def _send(self, request: LoadRequest) -> LoadAnswer:
+        files: Any = request.files
+        if files is not None and not files:  # fields only, still multipart (as the runner)
+            files = {k: (None, v) for k, v in (request.data or {}).items()}
+            data = None
+        else:
+            data = request.data
+        with self.client.request(
+            request.method,
+            request.path,
+            name=request.name,
+            params=request.params or None,
+            json=request.json if request.has_json else None,
+            data=request.content if request.content is not None else data,
+            files=files,
+            headers=request.headers,
+            catch_response=True,
+        ) as r:
+            status = int(r.status_code or 0)
+            if status == 0:  # no answer: Locust keeps the exception as the failure
+                r.failure(r.error or "no answer")
+                return LoadAnswer(0)
+            if status in request.expected:
+                r.success()
+            else:
+                want = ", ".join(map(str, request.expected[:4])) + (
+                    "..." if len(request.expected) > 4 else ""
+                )
+                r.failure(f"HTTP {status}, expected {want}")
+            try:
+                body = r.json()
+            except ValueError:
+                body = None
+            return LoadAnswer(status, body)
 
-        Every try is counted (a failed one is an error of the target). On a retry a 404 is
-        success: the failed try may have deleted it before failing."""
-        for attempt in range(DELETE_TRIES):
-            with self.client.delete(path, name=name, catch_response=True) as r:
-                if r.status_code == 200 or ((retry or attempt) and r.status_code == 404):
-                    r.success()
-                    return
-        self.leftovers.append((path, name))
 
-    @task(2)
-    def profile(self) -> None:
-        self.client.get("/api/users/me", name="GET /api/users/me")
+def _run(task: Task) -> Callable[[CatalogUser], None]:
+    def run(user: CatalogUser) -> None:
+        user.player.run(task)
 
-    @task(2)
-    def wishlist(self) -> None:
-        self.client.get("/api/wishlist", name="GET /api/wishlist")
+    run.__name__ = task.id
+    return run
 
-    @task(1)
-    def my_images(self) -> None:
-        self.client.get("/api/images", params={"limit": 20}, name="GET /api/images")
 
-    @task(2)
-    def wishlist_edit(self) -> None:
-        if not _WRITES:
-            return
-        r = self.client.post(
-            "/api/wishlist",
-            json={"setNumber": "10294-1", "name": f"parity {_RUN_ID} load Titanic", "priority": 3},
-            name="POST /api/wishlist",
-        )
-        ids = [r.json()["data"]["id"]] if r.status_code == 201 else []
-        for item in ids:
-            self.client.patch(
-                f"/api/wishlist/{item}", json={"priority": 1}, name="PATCH /api/wishlist/{itemId}"
-            )
-            self._delete(f"/api/wishlist/{item}", "DELETE /api/wishlist/{itemId}")
+def _class_name(kind: str) -> str:
+    return "".join(p.capitalize() for p in re.split(r"[^A-Za-z0-9]+", kind) if p) + "User"
 
-    @task(1)
-    def upload(self) -> None:
-        if not _WRITES:
-            return
-        r = self.client.post(
-            "/api/images",
-            data={"title": f"parity {_RUN_ID} load image"},
-            files={"file": (f"parity-{_RUN_ID}-load.png", PNG, "image/png")},
-            name="POST /api/images",
-        )
-        if r.status_code == 201:
-            image = r.json()["data"]["id"]
-            self._delete(f"/api/images/{image}", "DELETE /api/images/{imageId}")
+
+# One Locust user class per kind of the mix, at the kind's weight; Locust finds them here.
+for _kind in MIX.users:
+    _roles: list[str | None] = list(_kind.roles) or [None]  # None: roles as the catalog says
+    _cls = type(
+        _class_name(_kind.name),
+        (CatalogUser,),
+        {
+            "abstract": False,
+            "weight": _kind.weight,
+            "kind": _kind,
+            "roles": itertools.cycle(_roles),
+            "tasks": {_run(t): t.weight for t in _kind.tasks},
+            "__module__": __name__,
+        },
+    )
+    globals()[_cls.__name__] = _cls
+# (Locust collects every user class it finds in the module: the loop's names would count twice)
+del _cls, _kind, _roles

@@ -54,6 +54,9 @@ __all__ = [
     "Fault",
     "FileTemplate",
     "HealthChecks",
+    "LoadChecks",
+    "LoadTask",
+    "LoadUsers",
     "OpenApiSource",
     "PresignedUpload",
     "RequestTemplate",
@@ -437,9 +440,79 @@ class HealthChecks(_Model):
     debug_routes: list[Annotated[str, BeforeValidator(_route_key)]] = []
 
 
+# --- load ------------------------------------------------------------------------------
+
+
+class LoadTask(_Model):
+    """One task of a simulated user: a catalog scenario (``endpoint-id/scenario-name``),
+    run as a check runs it (its ``uses:``/``steps:`` before, its deletes after), each
+    request named by its route template."""
+
+    scenario: str
+    weight: Annotated[int, Field(ge=1)] = 1
+    #: Variables kept from this task's answer for the user's later tasks (JSON paths; a
+    #: ``[*]`` path keeps a list, and each later use picks one of its values at random).
+    save: dict[str, str] = {}
+    #: ``catalog``: the scenario's own set-up; ``saved``: none, its variables come from
+    #: what the user's other tasks saved (a read of a listed item, without creating one).
+    setup: Literal["catalog", "saved"] = "catalog"
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_id(cls, value: str) -> str:
+        endpoint, sep, name = value.partition("/")
+        if not (endpoint and sep and name) or "/" in name:
+            raise ValueError(f"{value!r} is not 'endpoint-id/scenario-name'")
+        return value
+
+    @field_validator("save")
+    @classmethod
+    def _save_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for path in value.values():
+            _load_path(path)
+        return value
+
+
+def _load_path(value: str) -> str:
+    from parity import jsonpath
+
+    try:
+        jsonpath.parse(value)
+    except jsonpath.JsonPathError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+class LoadUsers(_Model):
+    """A kind of simulated user: who it is (``as``: the roles its users take in turn,
+    each request the catalog sends as a logged-in role is sent as the user's; left out,
+    each request goes as the catalog says), how many of it (``weight``), what it does."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    roles: list[str] = Field([], alias="as")
+    weight: Annotated[int, Field(ge=0)] = 1
+    tasks: list[LoadTask] = Field(min_length=1)
+
+
+class LoadChecks(_Model):
+    """The load mix (``parity load``, load/locustfile.py). Without it the mix is every
+    read-only scenario (GET, no set-up, 2xx expected) at equal weight. ``writes``: the mix
+    may write (a task whose scenario writes is refused otherwise); it still writes only
+    where the target allows writes, and leaves those tasks out elsewhere."""
+
+    writes: bool = False
+    users: list[LoadUsers] = Field(min_length=1)
+
+    def problems(self, catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str, str]]:
+        from parity.load_mix import mix_problems  # (it reads the catalog's models)
+
+        yield from mix_problems(self, catalog)
+
+
 class Checks(_Model):
     boundary: Boundary | None = None
     auth: AuthChecks | None = None
+    load: LoadChecks | None = None
     errors: ErrorChecks | None = None
     cors: CorsChecks | None = None
     health: HealthChecks | None = None
@@ -455,6 +528,8 @@ class Checks(_Model):
                 yield loc
 
         hint_ep = "Use the id of an entry under endpoints:"
+        if self.load is not None:
+            yield from self.load.problems(catalog)
         b = self.boundary
         if b is not None:
             for i, name in enumerate(b.uses):

@@ -1,4 +1,5 @@
-"""``parity load``: the Locust user mix against each backend in turn, same settings.
+"""``parity load``: the Locust user mix (the catalog's ``checks.load``, or its read-only
+scenarios) against each backend in turn, same settings.
 
 Registered on the app in :mod:`parity.cli`. With no URL for a selected backend, the
 embedded sandbox is started (once, for both backends) and stopped afterwards; the
@@ -15,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from parity.catalog import load_catalog
 from parity.config import Settings
 from parity.launcher import sandbox_unless
 from parity.load import (
@@ -27,6 +29,7 @@ from parity.load import (
     token_env,
     write_load,
 )
+from parity.load_mix import build_mix
 
 __all__ = ["load"]
 
@@ -79,12 +82,20 @@ def load(
         think_time_s=parse_think_time(think_time),
     )
     log = settings.reports_dir / "sandbox-load.log"
+    catalog = load_catalog(settings.catalog)
+    # Checked here, before anything starts, with the same rules the locustfile applies
+    # (roles are judged usable when the settings can log them in).
+    mix = build_mix(catalog, writes_allowed=settings.writes_allowed)
+    console.print(mix.summary())
+    for line in mix.left_out:
+        console.print(f"  left out: {line}")
     with sandbox_unless(not settings.needs_sandbox, settings, log, console) as target:
         for name in target.selected_backends:
             host = target.url_for(name)
             assert host is not None
-            env = token_env(target, name)
+            env = token_env(target, name, mix.roles())
             env["PARITY_LOAD_WRITES"] = "1" if target.writes_allowed else "0"
+            env["PARITY_CATALOG"] = str(settings.catalog.resolve())
             how = f"{workers} workers" if workers else "1 process"
             with console.status(f"{name}: {users} users for {duration} s ({how})..."):
                 stats = run_locust(host, run, env, target.reports_dir / f"load-{name}.log")

@@ -108,9 +108,13 @@ def _health(catalog: Catalog, settings: Settings) -> str | None:
 
 @family("load", marker="load", summary="a Locust run of the catalog's mix")
 def _load(catalog: Catalog, settings: Settings) -> str | None:
-    reads = [c for c in catalog.cases() if not catalog.writes(c.endpoint, c.scenario)]
-    if _section(catalog, "load") is None and not reads:
-        return "no checks.load mix and no read-only scenario to build one from"
+    from parity.load_mix import default_cases  # the default mix's own rule
+
+    if _section(catalog, "load") is None and not default_cases(catalog):
+        return (
+            "no checks.load mix and no read-only scenario (GET, no set-up, 2xx expected) "
+            "to build one from; see docs/catalog.md"
+        )
     return None
 
 

@@ -1,5 +1,6 @@
-"""``parity load``: run the Locust user mix (``load/locustfile.py``) headless against each
-backend in turn with the same settings, and turn Locust's final stats (``--json-file``) into
+"""``parity load``: run the Locust user mix (``load/locustfile.py``, built from the
+catalog's ``checks.load`` by :mod:`parity.load_mix`) headless against each backend in turn
+with the same settings, and turn Locust's final stats (``--json-file``) into
 ``reports/load-<backend>.json``.
 
 Locust runs as a child process (``python -m locust``), so this module needs nothing from
@@ -9,9 +10,9 @@ result is one merged document either way. Workers on other machines join with
 ``locust -f load/locustfile.py --worker --master-host HOST --master-port PORT`` (see
 docs/rollout-runbook.md).
 
-Tokens for the logged-in users are fetched here (the same token providers as the checks)
-and handed to Locust in its environment (``PARITY_LOAD_TOKEN_<ROLE>``); they are never
-written to a file. The load document (``schema_version`` 1)::
+Tokens for the mix's logged-in roles are fetched here (the same token providers as the
+checks) and handed to Locust in its environment (``PARITY_LOAD_TOKEN_<ROLE>``); they are
+never written to a file. The load document (``schema_version`` 1)::
 
     {"schema_version": 1, "backend": "serverless", "host": "...", "generated_at": "...",
      "users": 5, "spawn_rate": 5, "duration_s": 5, "workers": 0, "think_time_s": [0.5, 2.0],
@@ -42,7 +43,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.config import Settings
+from parity.config_model import role_env_key
 from parity.errors import ParityError, UsageError
 
 __all__ = [
@@ -72,7 +74,6 @@ __all__ = [
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
 SCHEMA_VERSION = 1
-LOGGED_IN_ROLES = ("alice", "bob")
 #: Between tasks, like a person reading a page; ``0`` for a short, dense run.
 DEFAULT_THINK_TIME = "0.5-2"
 THINK_TIME_ENV = "PARITY_LOAD_WAIT"
@@ -246,19 +247,30 @@ def write_load(doc: Mapping[str, Any], reports_dir: Path) -> Path:
     return out
 
 
-def token_env(settings: Settings, backend: str) -> dict[str, str]:
-    """``PARITY_LOAD_TOKEN_<ROLE>`` for the logged-in roles that have credentials."""
+def token_env(settings: Settings, backend: str, roles: Iterable[str]) -> dict[str, str]:
+    """``PARITY_LOAD_TOKEN_<ROLE>`` for the logged-in ``roles`` of the mix that have
+    credentials (a role without any is left to the mix: its tasks do not run), and how the
+    header is made."""
     from parity.auth import provider_for
 
     auth = settings.auth_for(backend)
-    env = {"PARITY_LOAD_AUTH_HEADER": auth.header, "PARITY_LOAD_AUTH_TEMPLATE": auth.template}
-    if auth.mode == "none":
+    env = {
+        "PARITY_LOAD_AUTH_HEADER": auth.header,
+        "PARITY_LOAD_AUTH_TEMPLATE": auth.template,
+        "PARITY_LOAD_AUTH_MODE": auth.mode,
+    }
+    known = (
+        (lambda r: role_env_key(r) in auth.tokens)
+        if auth.mode == "static"
+        else (lambda r: r in settings.users)
+    )
+    wanted = [r for r in roles if known(r)]
+    if auth.mode == "none" or not wanted:
         return env
     provider = provider_for(settings, backend)
     try:
-        roles = [r for r in LOGGED_IN_ROLES if r in settings.users] or list(settings.users)[:2]
-        for role in roles:
-            env[f"PARITY_LOAD_TOKEN_{role.upper()}"] = provider.token(role)
+        for role in wanted:
+            env[f"PARITY_LOAD_TOKEN_{role_env_key(role)}"] = provider.token(role)
     finally:
         provider.close()
     return env

@@ -49,8 +49,19 @@ def _parity(
 
 
 def _fresh_matrix(reports: Path) -> None:
-    smoke = [e.key for e in load_catalog(CATALOG).endpoints if "smoke" in e.tags]
-    cells = [{"endpoint": e, "check": "status", "state": "pass", "severity": None} for e in smoke]
+    """Every smoke endpoint judged: a passing record for each of its catalog scenarios
+    (the gate counts an endpoint as judged only then)."""
+    smoke = [e for e in load_catalog(CATALOG).endpoints if "smoke" in e.tags]
+    cells = [
+        {
+            "endpoint": e.key,
+            "check": "catalog-scenario",
+            "state": "pass",
+            "severity": None,
+            "records": [{"scenario": s.name, "state": "pass"} for s in e.scenarios],
+        }
+        for e in smoke
+    ]
     doc = {"generated_at": datetime.now(UTC).isoformat(), "cells": cells}
     (reports / "parity-matrix.json").write_text(json.dumps(doc))
 
@@ -100,7 +111,8 @@ def test_injected_latency_makes_the_gate_say_no_go_naming_p95(tmp_path: Path) ->
     # 700 ms a request gives few requests in 4 s: this gate accepts thin evidence
     # (min_requests) so that the criterion named is the one that broke
     toml = tmp_path / "parity.toml"
-    toml.write_text("[gate]\nmin_requests = 1\n")
+    # (a config file's other files default to its side: the catalog is named)
+    toml.write_text(f'catalog = "{CATALOG.as_posix()}"\n[gate]\nmin_requests = 1\n')
     md = _gate_md(reports, {"PARITY_CONFIG": str(toml)})
     assert "| p95 latency | FAIL |" in md
     assert "| error rate | pass |" in md  # the criterion named is the one that broke
