@@ -260,6 +260,9 @@ class ErrorChecks(_Model):
     #: An unknown value per route parameter, ``default`` for the others.
     unknown_ids: dict[str, Scalar] = {}
     unknown_id: Scalar | None = None  # the old spelling of unknown_ids.default
+    #: Endpoints whose unknown ids answer otherwise (endpoint id -> status), e.g. a list
+    #: nested under an unknown parent that answers 200 and an empty list.
+    unknown_id_status: dict[str, HttpStatus] = {}
     unknown_routes: list[Annotated[str, BeforeValidator(_route_key)]] = []
     fault: Fault | None = None
 
@@ -589,6 +592,14 @@ def _error_problems(
                 ("errors", "unknown_ids", name),
                 f"no route has a parameter {name!r}",
                 f"Use one of {', '.join(params) or '(none)'} or default",
+            )
+    ids = {e.id for e in catalog.endpoints}
+    for name in spec.unknown_id_status:
+        if name not in ids:
+            yield (
+                ("errors", "unknown_id_status", name),
+                f"unknown endpoint id {name!r}",
+                "Use the id of an entry under endpoints:",
             )
 
 

@@ -218,8 +218,8 @@ def _against_envelope(
                 f"catalog allows it not (envelope.gateway)",
             )
         ]
-    if got.status != status:
-        return []  # the status finding says it; another status has another envelope
+    if got.status != status or status < 400:
+        return []  # the status finding says it; a success has no error envelope
     declared = [p for p in (envelope.code, envelope.message) if p is not None]
     if not declared:
         return []

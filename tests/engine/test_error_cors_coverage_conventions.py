@@ -106,6 +106,19 @@ def test_unknown_ids_per_parameter_and_the_old_spelling(tmp_path: Path) -> None:
         "postId, userId",
     )
     _fails(tmp_path, "errors: {unknown_id: a, unknown_ids: {default: b}}", "both given")
+    # an endpoint whose unknown ids answer otherwise (a nested list: 200 and [])
+    nested = _catalog(tmp_path, "errors: {unknown_id_status: {posts.get: 200}}")
+    assert nested.checks.errors is not None
+    assert nested.checks.errors.unknown_id_status == {"posts.get": 200}
+    ok = Answer(200, {"content-type": "application/json"}, [])
+    env = Envelope(code="error.code", codes={404: "NOT_FOUND"})
+    assert judge_error("express", ok, 200, env).diffs == []  # no error envelope on a 200
+    _fails(
+        tmp_path,
+        "errors: {unknown_id_status: {post.get: 200}}",
+        "checks.errors.unknown_id_status.post.get",
+        "unknown endpoint id 'post.get'",
+    )
     _fails(tmp_path, "errors: {unknown_idz: a}", "unknown key 'unknown_idz'", "Did you mean")
     _fails(tmp_path, "errors: {validation_status: 42}", "validation_status")
     _fails(tmp_path, "errors: {envelope: {code: 'error..code'}}", "checks.errors.envelope")
