@@ -59,9 +59,7 @@ _COOKIE_KEYS = frozenset({"cookie", "setcookie", "cookies"})
 # A JWS (three segments) or JWE (five: Cognito's refresh tokens) starting with a JSON header.
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}")
 # "@" also URL-encoded: an e-mail in a query string or a form body.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Query parameters that carry a signature or a credential (presigned S3 URLs, CloudFront,
 # OAuth-style callbacks). The name is kept so a reader sees what was there.
 _SIGNED_PARAM = re.compile(

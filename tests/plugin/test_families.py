@@ -87,4 +87,3 @@ def test_a_family_that_does_not_apply_is_not_applicable_in_the_matrix(
     assert cells[("FAMILY /cors", "cors")] == "not-applicable"
     assert matrix["summary"]["states"]["not-applicable"] == 1
     assert matrix["summary"]["states"]["pass"] == 0  # not-applicable is never a pass
-
