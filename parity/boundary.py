@@ -31,7 +31,8 @@ from parity.auth import ANONYMOUS
 from parity.catalog import ROUTE_PARAM, Catalog, Endpoint
 from parity.checkspec import Boundary, DirectUpload, FileTemplate, RequestTemplate
 from parity.client import UNLIMITED_EXTENSION, BackendClient
-from parity.diff import Difference, is_gateway_shaped
+from parity.diff import Difference
+from parity.envelope import gateway_predicate
 from parity.errors import BackendError, BackendTimeout, BackendUnreachable, ParityError
 from parity.jsonpath import JsonPathError, extract
 from parity.payloads import iter_payload, make_payload, streamable
@@ -196,7 +197,7 @@ class UploadOutcome:
     status: int  # the deciding answer: the upload's, or the step that refused
     step: str  # upload | presign | storage | complete
     accepted: bool
-    gateway: bool  # the deciding answer is API Gateway-shaped ({"message": ...})
+    gateway: bool  # the deciding answer is the gateway's own (the catalog's envelope.gateway)
     body: Any = None  # excerpt of the deciding answer
     sent_sha256: str | None = None  # of the bytes that went out
     stored_sha256: str | None = None  # what the answer says was stored
@@ -247,6 +248,8 @@ class Uploader:
         self.catalog = catalog
         self.spec = spec
         self.variables = dict(variables)
+        # which refusals are the gateway's own: the catalog's envelope says (none: no gateway)
+        self.is_gateway = gateway_predicate(catalog.envelope)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -374,7 +377,7 @@ class Uploader:
             status=response.status_code,
             step="upload",
             accepted=response.is_success,
-            gateway=is_gateway_shaped(doc),
+            gateway=self.is_gateway(doc),
             body=_excerpt(response) if not response.is_success else None,
             sent_sha256=stream.sha256 if stream.done else None,
         )
@@ -413,7 +416,7 @@ class Uploader:
                 status=response.status_code,
                 step=step,
                 accepted=False,
-                gateway=is_gateway_shaped(doc),
+                gateway=self.is_gateway(doc),
                 body=_excerpt(response),
                 elapsed_s=round(time.monotonic() - started, 3),
             )

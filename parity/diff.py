@@ -4,10 +4,14 @@
 (DeepDiff), and gives every difference a kind, a severity and an origin:
 
 - severity ``breaking`` (status, type, missing field, missing endpoint, changed value,
-  order), ``additive`` (a new field or header) or ``cosmetic`` (human text: ``message``);
-- origin ``gateway`` when one side's answer is API Gateway's own (``{"message": ...}`` and
-  nothing else), or for CORS headers (the gateway's CORS configuration replaces whatever
-  the integration sends); ``application`` otherwise.
+  order), ``additive`` (a new field or header) or ``cosmetic`` (human text: the paths the
+  catalog's envelope names as messages);
+- origin ``gateway`` when one side's answer is the gateway's own (as the catalog's
+  ``envelope.gateway`` describes it), or for CORS headers (the gateway's CORS configuration
+  replaces whatever the integration sends); ``application`` otherwise.
+
+Without a catalog (``compare(text=None, gateway=None)``) the built-in rules stand in: a
+``message`` key is text, ``{"message": <one of API Gateway's texts>}`` is the gateway.
 
 Learned noise (paths that differ between two reference answers) and declared rules (catalog
 ``noise:``) are applied here, and what they removed is returned too: nothing is dropped
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import json
 import marshal
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -42,15 +46,18 @@ __all__ = [
     "Answer",
     "Comparison",
     "Difference",
+    "GatewayRule",
     "Kind",
     "Noise",
     "NoiseHit",
+    "TextRule",
     "compare",
     "diff_body",
     "diff_headers",
     "diff_status",
     "is_gateway_shaped",
     "learn_noise",
+    "text_rule",
     "worst_severity",
 ]
 
@@ -70,8 +77,14 @@ Kind = Literal[
     "header-changed",
 ]
 
-#: Keys holding human text: a changed value there is cosmetic, not breaking.
+#: Keys holding human text: a changed value there is cosmetic, not breaking. The built-in
+#: rule, for callers without a catalog; the checks pass the catalog envelope's message
+#: paths instead (:func:`text_rule`), and its gateway instead of :func:`is_gateway_shaped`.
 TEXT_FIELDS = frozenset({"message"})
+#: Whether a body path holds human text (a change there is cosmetic).
+TextRule = Callable[[Sequence[Part]], bool]
+#: Whether a body is the gateway's own answer (not the application's).
+GatewayRule = Callable[[Any], bool]
 SEVERITY_ORDER: tuple[Severity, ...] = ("cosmetic", "additive", "breaking")
 
 _ABSENT = "(absent)"  # how a missing value shows in a Difference
@@ -210,9 +223,8 @@ def is_gateway_shaped(body: Any) -> bool:
     )
 
 
-def _origin(expected: Answer, actual: Answer) -> Origin:
-    gateway = is_gateway_shaped(expected.body) or is_gateway_shaped(actual.body)
-    return "gateway" if gateway else "application"
+def _origin(expected: Answer, actual: Answer, gateway: GatewayRule = is_gateway_shaped) -> Origin:
+    return "gateway" if gateway(expected.body) or gateway(actual.body) else "application"
 
 
 def worst_severity(diffs: Iterable[Difference]) -> Severity | None:
@@ -221,11 +233,15 @@ def worst_severity(diffs: Iterable[Difference]) -> Severity | None:
 
 
 def diff_status(
-    expected: Answer, actual: Answer, *, noise: Noise | None = None
+    expected: Answer,
+    actual: Answer,
+    *,
+    noise: Noise | None = None,
+    gateway: GatewayRule = is_gateway_shaped,
 ) -> list[Difference]:
     if expected.status == actual.status or (noise is not None and noise.status):
         return []
-    missing = actual.status == 404 and expected.status != 404 and is_gateway_shaped(actual.body)
+    missing = actual.status == 404 and expected.status != 404 and gateway(actual.body)
     return [
         Difference(
             "status",
@@ -233,20 +249,25 @@ def diff_status(
             expected.status,
             actual.status,
             "breaking",
-            _origin(expected, actual),
+            _origin(expected, actual, gateway),
             note="no route on the candidate: the gateway answered 404" if missing else "",
         )
     ]
 
 
 def diff_headers(
-    expected: Answer, actual: Answer, *, noise: Noise | None = None, cors: bool = True
+    expected: Answer,
+    actual: Answer,
+    *,
+    noise: Noise | None = None,
+    cors: bool = True,
+    gateway: GatewayRule = is_gateway_shaped,
 ) -> list[Difference]:
     """Differences of the :data:`~parity.normalize.COMPARED_HEADERS` (``cors``: whether the
     request carried an ``Origin``, see :func:`~parity.normalize.relevant_headers`)."""
     exp = relevant_headers(expected.headers, cors=cors)
     act = relevant_headers(actual.headers, cors=cors)
-    body_origin = _origin(expected, actual)
+    body_origin = _origin(expected, actual, gateway)
     diffs: list[Difference] = []
     for name in sorted(set(exp) | set(act)):
         if noise is not None and name in noise.headers:
@@ -349,11 +370,26 @@ _KINDS: dict[str, Kind] = {
 }
 
 
-def _severity(kind: Kind, parts: Sequence[Part], expected: Any, actual: Any) -> Severity:
+def _builtin_text(parts: Sequence[Part]) -> bool:
+    return bool(parts) and parts[-1] in TEXT_FIELDS
+
+
+def text_rule(paths: Iterable[str] | None) -> TextRule:
+    """The paths of human text, as the catalog's envelope names them (``message``,
+    ``error.details[*].message``); None: the built-in :data:`TEXT_FIELDS` keys at any
+    depth, for callers without a catalog."""
+    if paths is None:
+        return _builtin_text
+    patterns = tuple(PathPattern.parse(p) for p in paths)
+    return lambda parts: any(p.names(parts) for p in patterns)
+
+
+def _severity(
+    kind: Kind, parts: Sequence[Part], expected: Any, actual: Any, text: TextRule = _builtin_text
+) -> Severity:
     if kind in ("added", "header-added"):
         return "additive"
-    last = parts[-1] if parts else None
-    if kind == "value" and last in TEXT_FIELDS and isinstance(expected, str):
+    if kind == "value" and text(parts) and isinstance(expected, str):
         return "cosmetic" if isinstance(actual, str) else "breaking"
     return "breaking"
 
@@ -558,12 +594,14 @@ def diff_body(
     rules: Rules | None = None,
     noise: Noise | None = None,
     values: bool = True,
+    text: TextRule = _builtin_text,
+    gateway: GatewayRule = is_gateway_shaped,
 ) -> tuple[list[Difference], list[NoiseHit]]:
     """Differences of the bodies, and the declared-rule hits (learned noise hits come from
     :meth:`Noise.hits`). ``values=False`` compares the shape only (keys, types and the
-    :data:`TEXT_FIELDS`), for a reference recorded in another run."""
+    human text, ``text``), for a reference recorded in another run."""
     rules = rules or Rules()
-    origin = _origin(expected, actual)
+    origin = _origin(expected, actual, gateway)
     if not expected.is_json or not actual.is_json:
         if expected.is_json == actual.is_json and expected.text == actual.text:
             return [], []
@@ -599,7 +637,7 @@ def diff_body(
             and not (typed and noise.type_is_stable(parts, t1))
         ):
             continue
-        if not values and _declared_noise(kind, t1, t2) and not _is_text(kind, parts, t1, t2):
+        if not values and _declared_noise(kind, t1, t2) and not (kind == "value" and text(parts)):
             hit = declared.setdefault("*", NoiseHit("(recorded values)", "declared", "other"))
             if len(hit.values) < 4:
                 hit.values.append([format_path(parts), t1, t2])
@@ -611,16 +649,14 @@ def diff_body(
                 hit.values.append([t1, t2])
             continue
         diffs.append(
-            Difference(format_path(parts), kind, t1, t2, _severity(kind, parts, t1, t2), origin)
+            Difference(
+                format_path(parts), kind, t1, t2, _severity(kind, parts, t1, t2, text), origin
+            )
         )
     for key, hit in declared.items():
         if key != "*":
             hit.kind = classify_noise(PathPattern.parse(hit.path).parts, _flat(hit.values))
     return diffs, list(declared.values())
-
-
-def _is_text(kind: Kind, parts: Sequence[Part], t1: Any, t2: Any) -> bool:
-    return kind == "value" and bool(parts) and parts[-1] in TEXT_FIELDS
 
 
 def _declared_noise(kind: Kind, t1: Any, t2: Any) -> bool:
@@ -664,13 +700,23 @@ def compare(
     noise: Noise | None = None,
     values: bool = True,
     cors: bool = True,
+    text: Iterable[str] | None = None,
+    gateway: GatewayRule | None = None,
 ) -> Comparison:
     """Status, headers and body of ``actual`` against ``expected`` (``values``: see
-    :func:`diff_body`; ``cors``: see :func:`diff_headers`)."""
-    body, declared = diff_body(expected, actual, rules=rules, noise=noise, values=values)
+    :func:`diff_body`; ``cors``: see :func:`diff_headers`).
+
+    ``text``: the JSON paths of human text, ``gateway``: which bodies are the gateway's
+    own; both from the catalog's envelope (:mod:`parity.envelope`). None: the built-in
+    ``message`` keys and API Gateway's texts, for callers without a catalog."""
+    rule = text_rule(text)
+    own = gateway or is_gateway_shaped
+    body, declared = diff_body(
+        expected, actual, rules=rules, noise=noise, values=values, text=rule, gateway=own
+    )
     return Comparison(
-        status=diff_status(expected, actual, noise=noise),
-        headers=diff_headers(expected, actual, noise=noise, cors=cors),
+        status=diff_status(expected, actual, noise=noise, gateway=own),
+        headers=diff_headers(expected, actual, noise=noise, cors=cors, gateway=own),
         envelope=body,
         noise=[*(noise.hits() if noise else []), *declared],
     )

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from parity.baseline import BASELINE_KEY, Baseline
 from parity.catalog import Case, Catalog, Scenario
 from parity.client import BackendClient
 from parity.diff import Answer, Difference, NoiseHit, compare, learn_noise, worst_severity
+from parity.envelope import Envelope, gateway_predicate, text_paths
 from parity.errors import ParityError
 from parity.normalize import PathPattern, Rules
 from parity.redact import redact
@@ -182,8 +183,13 @@ def run_case(
     baseline: Baseline | None = None,
     origin: str | None = None,
     today: date | None = None,
+    envelope: Envelope | Literal["catalog"] | None = "catalog",
 ) -> CaseOutcome:
     """Send ``case`` to both sources and judge status, headers and envelope.
+
+    ``envelope``: the API's convention (which paths are human text, which answers are the
+    gateway's own); by default the catalog's of a live source, and the built-in rules of
+    :func:`parity.diff.compare` when no source has a catalog (recordings against fakes).
 
     A :class:`~parity.errors.ParityError` on either side (unreachable backend, failed
     setup) gives ``error`` records naming the reason instead of raising.
@@ -211,6 +217,7 @@ def run_case(
         noise=noise,
         values=reference.live,
         cors=any(k.lower() == "origin" for k in scenario.headers),
+        **_convention(envelope, reference, candidate),
     )
     # Learned noise under a declared rule is the rule's business: list it once, as declared.
     comparison.noise = [
@@ -260,6 +267,20 @@ def run_case(
             )
         )
     return CaseOutcome(records, comparison.noise)
+
+
+def _convention(envelope: Envelope | Literal["catalog"] | None, *sources: Source) -> dict[str, Any]:
+    """``compare``'s text and gateway rules from the API's envelope (none declared: no
+    text paths, no gateway)."""
+    declared: Envelope | None
+    if isinstance(envelope, str):
+        catalogs = [c for c in (getattr(s, "catalog", None) for s in sources) if c is not None]
+        if not catalogs:
+            return {}  # fakes and recordings only: the built-in rules
+        declared = catalogs[0].envelope
+    else:
+        declared = envelope
+    return {"text": text_paths(declared), "gateway": gateway_predicate(declared)}
 
 
 def _declared(rules: Rules, path: str) -> bool:

@@ -6,8 +6,9 @@ an item schema, nullable as a ``"null"`` in the type list). It is extended with:
 
 - ``format`` (``uuid``, ``date-time``) when *every* string sample at that place has it,
   through GenSON's own strategy mechanism (:class:`FormatString`);
-- ``enum`` only where the catalog declares it (``enum_fields``, by default the envelope's
-  ``status``): a schema must not learn ids, titles or other values that differ per run;
+- ``enum`` only where the catalog declares it (``enum_fields``, none by default; the MOC
+  catalog names its envelope's ``status`` and ``error.code``): a schema must not learn ids,
+  titles or other values that differ per run;
 - ``maps`` (catalog, per endpoint): objects whose keys are data (``byTheme``) get one
   value schema under ``additionalProperties`` instead of a property per key seen;
 - ``additionalProperties`` as the catalog says (default true: extra fields are allowed
@@ -112,7 +113,7 @@ class EndpointRules:
 
     additional_properties: bool = True
     maps: tuple[str, ...] = ()
-    enums: tuple[str, ...] = ("status",)
+    enums: tuple[str, ...] = ()  # the catalog's enum_fields; none without a catalog
 
     @classmethod
     def from_catalog(cls, catalog: Catalog | None, endpoint: Endpoint | None) -> EndpointRules:

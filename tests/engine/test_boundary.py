@@ -162,6 +162,8 @@ def test_memory_peak_measures_allocations() -> None:
 CATALOG = {
     "version": 1,
     "roles": ["anonymous", "alice"],
+    # which refusals are the gateway's own: the catalog says (parity.envelope)
+    "envelope": {"gateway": {"backends": ["serverless"], "keys": ["message"]}},
     "endpoints": [
         {
             "id": "files.upload",
