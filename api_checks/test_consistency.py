@@ -1,41 +1,88 @@
-"""Cross-backend consistency (``pytest -m parity``): both backends share one database and
-one cache, so what one writes the other must read at once.
+"""Cross-backend consistency (``pytest -m parity``): both backends share one store (database,
+cache, search index), so what one writes the other must read at once. What to create, read,
+change, search and list is the catalog's ``checks.consistency`` (docs/catalog.md); the
+resource is created and deleted by its catalog ``create`` and ``delete``, so it carries the
+run id and is deleted again, also when a check fails.
 
-- read-after-write: a MOC created, changed and deleted through one backend is read through
-  the other right after each step (cell ``GET /api/mocs/{mocId}`` x ``consistency``);
-- search lag: search on both backends finds a MOC created through either within
-  :data:`SEARCH_BOUND_S` (the OpenSearch index lag risk); the measured lag goes into the
-  matrix (cell ``GET /api/mocs/search`` x ``search-lag``);
+- read-after-write: the resource created through one backend is read through the other
+  (the declared fields alike on both), changed through the first and read changed, deleted
+  through the first and read gone (cell ``<read endpoint>`` x ``consistency``);
+- search lag: search on both backends finds a resource created through either within the
+  declared bound (an index that lags); the measured lag goes into the matrix (cell
+  ``<search endpoint>`` x ``search-lag``);
 - stale cache: a list read cached by one backend never hides a write made through the other
-  (the ``v2:`` cache-namespace risk; cell ``GET /api/mocs`` x ``cache``).
+  (a cache namespace per backend; cell ``<list endpoint>`` x ``cache``).
 
-Everything created is deleted again, also when a check fails.
+A step the catalog does not declare is ``not-applicable`` with the reason (no ``search:``:
+the search-lag cell says so), never a pass; without the section the whole family is.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from parity.catalog import Catalog
+from parity.checkspec import Consistency, ConsistencyList, EndpointCall
 from parity.client import BackendClient
-from parity.consistency import watch
-from parity.errors import ParityError
-from parity.plugin import ParityRun, ResultSink
+from parity.consistency import ABSENT, fields_of, item_fields, listed, send, watch
+from parity.errors import ParityError, SetupError
+from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.results import CheckResult, State
+from parity.runner import Exchange, provisioned
+from parity.templating import render
+from parity.verdicts import short
 
-pytestmark = pytest.mark.parity
+FAMILY = "consistency"
+pytestmark = [pytest.mark.parity, pytest.mark.parity_family(FAMILY)]
 
-SEARCH_BOUND_S = 5.0
 DIRECTIONS = [("express", "serverless"), ("serverless", "express")]
-IDS = [f"{w}-to-{r}" for w, r in DIRECTIONS]
+#: The row of a step the catalog does not declare (spelt like the plugin's family cells).
+UNDECLARED = f"FAMILY /{FAMILY}"
+#: test -> (matrix check, the section's request whose endpoint is the row)
+CELLS: dict[str, tuple[str, str]] = {
+    "test_read_after_write": ("consistency", "read"),
+    "test_search_finds_new_items_within_bound": ("search-lag", "search"),
+    "test_cached_list_never_hides_a_write": ("cache", "list"),
+}
 
-GET = "GET /api/mocs/{mocId}"
-SEARCH = "GET /api/mocs/search"
-LIST = "GET /api/mocs"
+
+def _spec_of(catalog: Catalog) -> Consistency | None:
+    return catalog.checks.consistency
+
+
+def _row(catalog: Catalog, call: EndpointCall | None) -> str:
+    return catalog.get(call.endpoint).key if call is not None else UNDECLARED
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The cells' rows come from the catalog, known at collection so that a skip or a
+    # set-up error still lands in the right cell.
+    cell = CELLS.get(metafunc.function.__name__)
+    if cell is None:
+        return
+    check, key = cell
+    catalog = collection_catalog(metafunc.config)
+    spec = _spec_of(catalog)
+    call = None if spec is None else dict(spec.calls()).get(key)
+    row = _row(catalog, call)
+    if "writer" in metafunc.fixturenames:
+        params = [
+            pytest.param(
+                w,
+                r,
+                id=f"{w}-to-{r}",
+                marks=pytest.mark.parity_check(check, endpoint=row, scenario=f"{w}-to-{r}"),
+            )
+            for w, r in DIRECTIONS
+        ]
+        metafunc.parametrize(("writer", "reader"), params)
+    else:
+        marks = pytest.mark.parity_check(check, endpoint=row)
+        label = call.endpoint if call is not None else "not-declared"
+        metafunc.parametrize("row", [pytest.param(row, id=label, marks=marks)])
 
 
 class Steps:
@@ -44,12 +91,23 @@ class Steps:
     def __init__(self) -> None:
         self.log: list[dict[str, Any]] = []
         self.problem: str | None = None
+        self.undeclared: list[str] = []
 
     def expect(self, what: str, ok: bool, observed: Any) -> bool:
         self.log.append({"step": what, "ok": ok, "observed": observed})
         if not ok and self.problem is None:
             self.problem = f"{what}: observed {observed}"
         return ok
+
+    def not_declared(self, what: str, why: str) -> None:
+        self.log.append({"step": what, "ok": None, "observed": f"not-applicable: {why}"})
+        self.undeclared.append(what)
+
+
+def _spec(parity_run: ParityRun) -> Consistency:
+    spec = _spec_of(parity_run.catalog)
+    assert spec is not None, "the consistency family runs only with checks.consistency"
+    return spec
 
 
 def _clients(parity_run: ParityRun, results: ResultSink, endpoint: str, check: str) -> None:
@@ -63,34 +121,25 @@ def _clients(parity_run: ParityRun, results: ResultSink, endpoint: str, check: s
         pytest.skip(why)
 
 
-def _data(resp: Any) -> Any:
-    try:
-        body = resp.json()
-    except ValueError:
-        return None
-    return body.get("data") if isinstance(body, dict) else None
+def _not_declared(results: ResultSink, check: str, key: str, what: str) -> None:
+    why = (
+        f"{FAMILY}: the catalog declares no checks.consistency.{key} ({what}); see docs/catalog.md"
+    )
+    results.add(CheckResult(UNDECLARED, check, "not-applicable", why))
+    pytest.skip(f"not-applicable: {why}")
 
 
-@contextmanager
-def _moc(client: BackendClient, title: str) -> Iterator[dict[str, Any]]:
-    """A MOC of alice's created through ``client``, deleted through it afterwards."""
-    body = {
-        "title": title,
-        "description": "created by the consistency checks",
-        "theme": "Castle",
-        "pieceCount": 321,
-        "tags": ["parity", "consistency"],
-    }
-    resp = client.request("POST", "/api/mocs", "alice", json=body)
-    created = _data(resp)
-    if resp.status_code not in (200, 201) or not isinstance(created, dict):
-        raise ParityError(
-            f"creating a MOC through {client.name} answered {resp.status_code}: {resp.text[:200]}"
+def _must(client: BackendClient, exchange: Exchange, what: str) -> None:
+    """The check's own write must work, or nothing can be judged."""
+    if not 200 <= exchange.status < 300:
+        body = exchange.json if exchange.is_json else exchange.text
+        raise SetupError(
+            f"{what} through {client.name}: {exchange.method} {exchange.url} answered "
+            f"{exchange.status}: {short(body, 200)}",
+            backend=client.name,
+            url=client.base_url,
+            hint="Check that the request works on its own, or fix checks.consistency",
         )
-    try:
-        yield created
-    finally:
-        client.request("DELETE", f"/api/mocs/{created['id']}", "alice")
 
 
 def _report(
@@ -102,7 +151,10 @@ def _report(
     extra: dict[str, Any] | None = None,
 ) -> CheckResult:
     state: State = "pass" if steps.problem is None else "drift"
-    summary = steps.problem or f"{len(steps.log)} steps consistent"
+    judged = sum(1 for s in steps.log if s["ok"] is not None)
+    summary = steps.problem or f"{judged} steps consistent"
+    if steps.undeclared and steps.problem is None:
+        summary += f" ({', '.join(steps.undeclared)}: not declared, not checked)"
     return results.add(
         CheckResult(
             endpoint=endpoint,
@@ -122,85 +174,108 @@ def _error(results: ResultSink, endpoint: str, check: str, scenario: str, exc: E
     results.add(CheckResult(endpoint, check, "error", reason, scenario=scenario))
 
 
-@pytest.mark.parametrize(("writer", "reader"), DIRECTIONS, ids=IDS)
-@pytest.mark.parity_check("consistency", endpoint=GET)
+def _expected(spec: Consistency, variables: dict[str, Any]) -> dict[str, Any]:
+    assert spec.change is not None
+    return dict(render(spec.change.expect, variables))
+
+
 def test_read_after_write(
     parity_run: ParityRun, parity_results: ResultSink, writer: str, reader: str
 ) -> None:
-    _clients(parity_run, parity_results, GET, "consistency")
+    spec, catalog, run_id = _spec(parity_run), parity_run.catalog, parity_run.run_id
+    key = _row(catalog, spec.read)
+    _clients(parity_run, parity_results, key, "consistency")
     w, r = parity_run.client(writer), parity_run.client(reader)
     scenario, steps = f"{writer}-to-{reader}", Steps()
-    title = f"parity {parity_run.run_id} consistency {secrets.token_hex(4)}"
+    read = spec.read
+
+    def fields(client: BackendClient, variables: dict[str, Any], paths: list[str]) -> Any:
+        got = send(client, catalog, read, variables, run_id, name="consistency-read")
+        return got, item_fields(got, read.item, paths)
+
     try:
-        with _moc(w, title) as moc:
-            path = f"/api/mocs/{moc['id']}"
-            got = r.request("GET", path)
-            seen = _data(got) or {}
+        with provisioned(w, catalog, [spec.resource], run_id, label=f"consistency {scenario}") as v:
+            variables = dict(v)
+            _, mine = fields(w, variables, read.compare)
+            got, theirs = fields(r, variables, read.compare)
             steps.expect(
                 f"created through {writer}, read through {reader}",
-                got.status_code == 200 and seen.get("title") == title,
-                {"status": got.status_code, "title": seen.get("title")},
+                200 <= got.status < 300 and theirs == mine,
+                {"status": got.status, reader: theirs, writer: mine},
             )
-            changed = title + " (changed)"
-            w.request("PATCH", path, "alice", json={"title": changed, "description": "changed"})
-            got = r.request("GET", path)
-            seen = _data(got) or {}
-            steps.expect(
-                f"changed through {writer}, read through {reader}",
-                seen.get("title") == changed and seen.get("description") == "changed",
-                {
-                    "status": got.status_code,
-                    "title": seen.get("title"),
-                    "description": seen.get("description"),
-                },
-            )
-            w.request("DELETE", path, "alice")
-            got = r.request("GET", path)
-            steps.expect(
-                f"deleted through {writer}, read through {reader}",
-                got.status_code == 404,
-                {"status": got.status_code},
-            )
+            if spec.change is not None:
+                changed = send(
+                    w, catalog, spec.change, variables, run_id, name="consistency-change"
+                )
+                _must(w, changed, "the change")
+                want = _expected(spec, variables)
+                got, theirs = fields(r, variables, list(want))
+                steps.expect(
+                    f"changed through {writer}, read through {reader}",
+                    200 <= got.status < 300 and theirs == want,
+                    {"status": got.status, "read": theirs, "expected": want},
+                )
+            else:
+                steps.not_declared("change", "no checks.consistency.change")
+        # the resource's delete ran through the writer (the teardown of what it created)
+        got = send(r, catalog, read, variables, run_id, name="consistency-read")
+        steps.expect(
+            f"deleted through {writer}, read through {reader}",
+            got.status in read.gone,
+            {"status": got.status, "expected": read.gone},
+        )
     except ParityError as exc:
-        _error(parity_results, GET, "consistency", scenario, exc)
+        _error(parity_results, key, "consistency", scenario, exc)
         raise
-    record = _report(parity_results, GET, "consistency", scenario, steps)
+    record = _report(parity_results, key, "consistency", scenario, steps)
     assert record.state == "pass", record.summary
 
 
-@pytest.mark.parity_check("search-lag", endpoint=SEARCH)
 def test_search_finds_new_items_within_bound(
-    parity_run: ParityRun, parity_results: ResultSink
+    parity_run: ParityRun, parity_results: ResultSink, row: str
 ) -> None:
-    _clients(parity_run, parity_results, SEARCH, "search-lag")
-    token = f"lag{secrets.token_hex(5)}"
+    spec, catalog, run_id = _spec(parity_run), parity_run.catalog, parity_run.run_id
+    search = spec.search
+    if search is None:
+        _not_declared(parity_results, "search-lag", "search", "the search that must find it")
+    assert search is not None
+    key = row
+    _clients(parity_run, parity_results, key, "search-lag")
     clients = {name: parity_run.client(name) for name in ("express", "serverless")}
+    template = spec.id_template(catalog)
     try:
         with (
-            _moc(clients["express"], f"parity {token} via express") as via_express,
-            _moc(clients["serverless"], f"parity {token} via serverless") as via_serverless,
+            provisioned(
+                clients["express"], catalog, [spec.resource], run_id, label="search-lag"
+            ) as via_express,
+            provisioned(
+                clients["serverless"], catalog, [spec.resource], run_id, label="search-lag"
+            ) as via_serverless,
         ):
-            created = {"express": via_express["id"], "serverless": via_serverless["id"]}
+            made = {"express": dict(via_express), "serverless": dict(via_serverless)}
+            created = {name: str(render(template, v)) for name, v in made.items()}
 
-            def probe(reader: str, wanted: str) -> Callable[[], tuple[bool, str]]:
+            def probe(reader: str, writer: str) -> Callable[[], tuple[bool, str]]:
                 def look() -> tuple[bool, str]:
-                    resp = clients[reader].request("GET", "/api/mocs/search", params={"q": token})
-                    ids = [i.get("id") for i in (_data(resp) or {}).get("items", [])]
-                    return wanted in ids, f"{resp.status_code}: {len(ids)} found"
+                    got = send(
+                        clients[reader], catalog, search, made[writer], run_id, name="search"
+                    )
+                    ids = listed(got, search.items, search.id)
+                    return created[writer] in ids, f"{got.status}: {len(ids)} found"
 
                 return look
 
-            probes = {f"{w}-to-{r}": probe(r, created[w]) for w in clients for r in clients}
-            seen = watch(probes, SEARCH_BOUND_S)
+            probes = {f"{w}-to-{r}": probe(r, w) for w in clients for r in clients}
+            seen = watch(probes, search.bound_s)
     except ParityError as exc:
-        _error(parity_results, SEARCH, "search-lag", "all", exc)
+        _error(parity_results, key, "search-lag", "all", exc)
         raise
     late = []
     for name, vis in sorted(seen.items()):
         state: State = "pass" if vis.seen else "drift"
         parity_results.add(
             CheckResult(
-                endpoint=SEARCH,
+                endpoint=key,
                 check="search-lag",
                 state=state,
                 summary=f"{name.replace('-to-', ' -> ')}: {vis.describe()}",
@@ -214,7 +289,7 @@ def test_search_finds_new_items_within_bound(
                             "name": "search lag",
                             "value": vis.lag_s,
                             "unit": "s",
-                            "bound": SEARCH_BOUND_S,
+                            "bound": search.bound_s,
                         }
                     ],
                 },
@@ -222,52 +297,74 @@ def test_search_finds_new_items_within_bound(
         )
         if not vis.seen:
             late.append(f"{name}: {vis.describe()}")
-    assert not late, "search does not find new MOCs in time: " + "; ".join(late)
+    assert not late, "search does not find new items in time: " + "; ".join(late)
 
 
-@pytest.mark.parametrize(("writer", "reader"), DIRECTIONS, ids=IDS)
-@pytest.mark.parity_check("cache", endpoint=LIST)
 def test_cached_list_never_hides_a_write(
-    parity_run: ParityRun, parity_results: ResultSink, writer: str, reader: str
+    parity_run: ParityRun,
+    parity_results: ResultSink,
+    writer: str,
+    reader: str,
 ) -> None:
-    _clients(parity_run, parity_results, LIST, "cache")
+    spec, catalog, run_id = _spec(parity_run), parity_run.catalog, parity_run.run_id
+    lst: ConsistencyList | None = spec.list_
+    if lst is None:
+        _not_declared(parity_results, "cache", "list", "a list the resource appears in")
+    assert lst is not None
+    key = _row(catalog, lst)
+    _clients(parity_run, parity_results, key, "cache")
     w, r = parity_run.client(writer), parity_run.client(reader)
     scenario, steps = f"{writer}-to-{reader}", Steps()
-    token = f"cache{secrets.token_hex(5)}"
-    query = {"q": token, "limit": 10}
+    template = spec.id_template(catalog)
 
-    def listed() -> dict[str, Any]:
-        resp = r.request("GET", "/api/mocs", params=query)
-        items = (_data(resp) or {}).get("items", [])
-        return {i.get("id"): i for i in items if isinstance(i, dict)}
+    def listing() -> tuple[int, dict[str, Any]]:
+        # the same request every time (built-in variables only), so a cache can answer it
+        got = send(r, catalog, lst, {"run_id": run_id}, run_id, name="consistency-list")
+        return got.status, listed(got, lst.items, lst.id)
 
     try:
-        before = listed()  # the reader caches the (empty) list now
-        steps.expect(f"list through {reader} before the write", not before, sorted(before))
-        with _moc(w, f"parity {token} cached list") as moc:
-            after = listed()
+        # the reader caches the list now, before the write
+        status, before = listing()
+        steps.expect(
+            f"list through {reader} before the write",
+            200 <= status < 300,
+            {"status": status, "listed": len(before)},
+        )
+        with provisioned(w, catalog, [spec.resource], run_id, label=f"consistency {scenario}") as v:
+            variables = dict(v)
+            made = str(render(template, variables))
+            status, after = listing()
             steps.expect(
                 f"created through {writer}, listed through {reader}",
-                moc["id"] in after,
-                {"ids": sorted(after)},
+                made in after,
+                {"status": status, "id": made, "listed": sorted(after)[:20]},
             )
-            changed = f"parity {token} cached list (changed)"  # still matches the query
-            w.request("PATCH", f"/api/mocs/{moc['id']}", "alice", json={"title": changed})
-            after = listed()
-            seen = after.get(moc["id"], {}).get("title")
-            steps.expect(
-                f"changed through {writer}, listed through {reader}",
-                seen == changed,
-                {"title": seen},
-            )
-        after = listed()
+            if spec.change is not None:
+                changed = send(
+                    w, catalog, spec.change, variables, run_id, name="consistency-change"
+                )
+                _must(w, changed, "the change")
+                want = _expected(spec, variables)
+                status, after = listing()
+                item = after.get(made)
+                seen = fields_of(item, want) if item is not None else dict.fromkeys(want, ABSENT)
+                steps.expect(
+                    f"changed through {writer}, listed through {reader}",
+                    seen == want,
+                    {"status": status, "listed": seen, "expected": want},
+                )
+            else:
+                steps.not_declared("change", "no checks.consistency.change")
+        # the resource's delete ran through the writer (the teardown of what it created)
+        status, after = listing()
         steps.expect(
             f"deleted through {writer}, listed through {reader}",
-            moc["id"] not in after,
-            {"ids": sorted(after)},
+            made not in after,
+            {"status": status, "id": made, "listed": sorted(after)[:20]},
         )
     except ParityError as exc:
-        _error(parity_results, LIST, "cache", scenario, exc)
+        _error(parity_results, key, "cache", scenario, exc)
         raise
-    record = _report(parity_results, LIST, "cache", scenario, steps, {"query": query})
+    query = dict(render(lst.query, {"run_id": run_id}))
+    record = _report(parity_results, key, "cache", scenario, steps, {"query": query})
     assert record.state == "pass", record.summary

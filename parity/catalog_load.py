@@ -24,6 +24,7 @@ from parity import jsonpath
 from parity.catalog_model import (
     Catalog,
     Endpoint,
+    Flow,
     RequestParts,
     Resource,
     Scenario,
@@ -198,15 +199,22 @@ class _Doc:
             elif parent == "resources" and len(kept) == 2:
                 where.append(f"resource {part}")
                 field = []
-            elif part not in ("endpoints", "scenarios", "steps", "resources"):
+            elif parent == "flows" and len(kept) == 2:
+                where.append(f"flow {_name(child, 'name', part)}")
+                field = []
+            elif part not in _LISTS:
                 field.append(str(part))
             parent = part if isinstance(part, str) else None
             node = child
         if field:
             where.append("field " + ".".join(field))
-        elif kept and kept[-1] in ("endpoints", "scenarios", "steps", "resources"):
+        elif kept and kept[-1] in _LISTS:
             where.append(f"field {kept[-1]}")  # the whole list or mapping is wrong
         return where, tuple(kept)
+
+
+#: The catalog's lists and mappings of named entries: an error names the entry in them.
+_LISTS = ("endpoints", "scenarios", "steps", "resources", "flows")
 
 
 def _name(entry: Any, key: str, index: int) -> str:
@@ -352,6 +360,16 @@ class _Checker:
                 self.check_scenario(sloc, ep, sc)
         for loc, problem, hint in c.checks.problems(c):
             raise self.fail(("checks", *loc), problem, hint)
+        flow_names: set[str] = set()
+        for i, flow in enumerate(c.flows):
+            if flow.name in flow_names:
+                raise self.fail(
+                    ("flows", i, "name"),
+                    f"duplicate flow name {flow.name!r}",
+                    "Give each flow its own name (it names the flow's row in the matrix)",
+                )
+            flow_names.add(flow.name)
+            self.check_flow(("flows", i), flow)
 
     def check_role(self, loc: tuple[Any, ...], role: str) -> None:
         if role not in self.roles:
@@ -472,6 +490,42 @@ class _Checker:
             self.check_saves((*loc, "creates", "save"), sc.creates.save)
             self.check_step(
                 (*loc, "creates", "delete"), sc.creates.delete, known | set(sc.creates.save)
+            )
+
+    def check_flow(self, loc: tuple[Any, ...], flow: Flow) -> None:
+        self.check_uses((*loc, "uses"), flow.uses)
+        known = set(builtin_variables(self.catalog.roles)) | self.resource_vars(flow.uses)
+        for k, step in enumerate(flow.steps):
+            sloc = (*loc, "steps", k)
+            self.check_step(sloc, step, known)
+            self.check_endpoint_path((*sloc, "path"), step.method, step.path)
+            # a check compares with what earlier steps saved, never with its own answer
+            for path, expected in step.check.items():
+                self.check_vars((*sloc, "check", path), expected, known)
+            known |= set(step.save)
+            if step.creates is not None:
+                self.check_saves((*sloc, "creates", "save"), step.creates.save)
+                known |= set(step.creates.save)
+                delete = step.creates.delete
+                self.check_step((*sloc, "creates", "delete"), delete, known)
+                where = (*sloc, "creates", "delete", "path")
+                self.check_endpoint_path(where, delete.method, delete.path)
+
+    def check_endpoint_path(self, loc: tuple[Any, ...], method: str, path: str) -> None:
+        """A flow's request goes to one of the catalog's endpoints (the runner judges its
+        answer as that endpoint declares)."""
+        if "?" in path:
+            raise self.fail(
+                loc,
+                f"{method} {path}: the path has a query string",
+                "Put query parameters under query: {name: value}",
+            )
+        if self.catalog.route_for(method, path) is None:
+            raise self.fail(
+                loc,
+                f"{method} {path} is no endpoint of the catalog",
+                "A flow's step calls a catalog endpoint: write its route, with the values "
+                "or {variables} in place of its {parameters}, or add the endpoint",
             )
 
 

@@ -20,6 +20,7 @@ rule, the error envelope, the CORS policy and the health fields are data, declar
       cors: {allowed_origins: [...] or "*", disallowed_origin: ..., credentials: false, ...}
       coverage: {listing: {endpoint: ..., items: ...}} or {openapi: {file: ...} or {url: ...}}
       health: {endpoint: health, fields: [...], web_config: {...}, debug_routes: [...]}
+      consistency: {resource: moc, read: {endpoint: mocs.get}, change: ..., search: ..., list: ...}
 
 Every sub-section is optional; a check whose section is missing is skipped with a reason.
 Cross-references (endpoint ids, resources, roles) are validated when the catalog loads.
@@ -32,9 +33,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from parity import jsonpath
 from parity.jsonpath import JsonPathError
 from parity.jsonpath import parse as parse_json_path
 from parity.payloads import parse_size
+from parity.templating import placeholders
 
 if TYPE_CHECKING:  # pragma: no cover
     from parity.catalog import Catalog
@@ -46,9 +49,15 @@ __all__ = [
     "Boundary",
     "Ceiling",
     "Checks",
+    "Consistency",
+    "ConsistencyChange",
+    "ConsistencyList",
+    "ConsistencyRead",
+    "ConsistencySearch",
     "CorsChecks",
     "CoverageChecks",
     "DirectUpload",
+    "EndpointCall",
     "Envelope",
     "ErrorChecks",
     "Fault",
@@ -426,6 +435,102 @@ class CoverageChecks(_Model):
         return f"GET {self.openapi.url}" if self.openapi.url else f"openapi {self.openapi.file}"
 
 
+# --- consistency (api_checks/test_consistency.py) ---------------------------------------
+
+
+def _path_value(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            jsonpath.parse(value)
+        except jsonpath.JsonPathError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def _int_list(value: Any) -> Any:
+    return value if isinstance(value, list | tuple) else [value]
+
+
+ItemPath = Annotated[str, BeforeValidator(_path_value)]
+StatusList = Annotated[
+    list[Annotated[int, Field(ge=100, le=599)]], BeforeValidator(_int_list), Field(min_length=1)
+]
+
+
+class EndpointCall(_Model):
+    """A request of the consistency check to a catalog endpoint. A route parameter not
+    given in ``params`` takes the saved variable of its name (the resource's ``save:``)."""
+
+    endpoint: str  # catalog endpoint id
+    role: str | None = Field(None, alias="as")  # default: the endpoint's own
+    params: dict[str, Scalar] = {}
+    query: dict[str, Scalar | list[Scalar]] = {}
+    json_body: Any = Field(None, alias="json")
+
+    def parts(self) -> dict[str, Any]:
+        """The request parts as a catalog scenario spells them (``json`` only if given)."""
+        parts: dict[str, Any] = {"query": dict(self.query)}
+        if "json_body" in self.model_fields_set:
+            parts["json"] = self.json_body
+        return parts
+
+
+class ConsistencyRead(EndpointCall):
+    """Reads the resource by its id."""
+
+    item: ItemPath | None = None  # where the resource is in the answer (None: the answer)
+    compare: list[ItemPath] = []  # item fields both backends must read alike
+    gone: StatusList = [404]  # the read's status once the resource is deleted
+
+
+class ConsistencyChange(EndpointCall):
+    """Changes the resource; ``expect``: item path -> the value every backend must then
+    read (and list)."""
+
+    expect: dict[ItemPath, Any] = Field(min_length=1)
+
+
+class ConsistencyList(EndpointCall):
+    """A list the resource appears in (the stale-cache step). Sent once before the
+    resource exists, so its templates use built-in variables only (``{run_id}``)."""
+
+    items: ItemPath | None = None  # JSON path of the items (None: the answer is the list)
+    id: ItemPath = "id"  # an item's id, inside the item
+
+
+class ConsistencySearch(ConsistencyList):
+    """A search that must find a new resource within ``bound_s`` seconds (an index that
+    lags); its templates may use the resource's saved variables."""
+
+    bound_s: float = Field(5.0, gt=0)
+
+
+class Consistency(_Model):
+    """Both backends share one store: what one writes, the other reads at once. The
+    resource is created and deleted through one backend (its catalog ``create`` and
+    ``delete``) and read, searched and listed through the other."""
+
+    resource: str  # a catalog resource with a delete
+    #: The created resource's id as items carry it; default: its first saved variable.
+    id: str | None = None
+    read: ConsistencyRead
+    change: ConsistencyChange | None = None
+    search: ConsistencySearch | None = None
+    list_: ConsistencyList | None = Field(None, alias="list")
+
+    def id_template(self, catalog: Catalog) -> str:
+        if self.id is not None:
+            return self.id
+        resource = catalog.resources[self.resource]
+        return "{" + next(iter({**resource.create.save, **resource.save})) + "}"
+
+    def calls(self) -> list[tuple[str, EndpointCall]]:
+        """The declared requests by their key in the section."""
+        named: list[tuple[str, EndpointCall | None]] = [("read", self.read)]
+        named += [("change", self.change), ("search", self.search), ("list", self.list_)]
+        return [(name, call) for name, call in named if call is not None]
+
+
 # --- health and runtime config ---------------------------------------------------------
 
 
@@ -520,6 +625,7 @@ class Checks(_Model):
     cors: CorsChecks | None = None
     health: HealthChecks | None = None
     coverage: CoverageChecks | None = None
+    consistency: Consistency | None = None
 
     def problems(self, catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str, str]]:
         """Cross-references the models cannot check: ``(location, problem, hint)``."""
@@ -573,6 +679,8 @@ class Checks(_Model):
             yield from _error_problems(self.errors, catalog)
         if self.coverage is not None and self.coverage.listing is not None:
             yield from _listing_problems(self.coverage.listing, catalog, roles)
+        if self.consistency is not None:
+            yield from _consistency_problems(self.consistency, catalog, roles)
 
 
 def _error_problems(
@@ -624,3 +732,84 @@ def _listing_problems(
             f"the listing endpoint {listing.endpoint!r} has route parameters",
             "Give a route without parameters as METHOD /path",
         )
+
+
+def _consistency_problems(
+    spec: Consistency, catalog: Catalog, roles: set[str]
+) -> Iterator[tuple[tuple[Any, ...], str, str]]:
+    # catalog_model imports this module: imported here, when the catalog is checked
+    from parity.catalog_model import BUILTIN_VARIABLES, ROLE_CREDENTIALS, builtin_variables
+
+    resource = catalog.resources.get(spec.resource)
+    if resource is None:
+        yield (
+            ("consistency", "resource"),
+            f"unknown resource {spec.resource!r}",
+            "Name one of the catalog's resources: (the check creates and deletes it)",
+        )
+        return
+    if resource.delete is None:
+        yield (
+            ("consistency", "resource"),
+            f"resource {spec.resource!r} cannot be deleted (leaves:)",
+            "Name a resource with a delete: the check reads it gone after deleting it",
+        )
+    builtins = set(builtin_variables(catalog.roles))
+    saved: set[str] = set()
+    for name in catalog.resource_order([spec.resource]):
+        saved |= set(catalog.resources[name].save) | set(catalog.resources[name].create.save)
+    known = builtins | saved
+
+    def unknown(loc: tuple[Any, ...], value: Any, allowed: set[str]) -> Iterator[Any]:
+        plain = sorted(allowed & saved) + sorted(BUILTIN_VARIABLES - set(ROLE_CREDENTIALS))
+        for name in placeholders(value):
+            if name not in allowed:
+                yield (
+                    loc,
+                    f"unknown variable {{{name}}}",
+                    f"Use one of {', '.join(plain)} (or a credential placeholder)",
+                )
+                return
+
+    if spec.id is None and not saved:
+        yield (
+            ("consistency", "id"),
+            f"resource {spec.resource!r} saves no variable to tell its id by",
+            'Give id: "{variable}" or a save: on the resource',
+        )
+    yield from unknown(("consistency", "id"), spec.id, known)
+    if spec.change is not None:
+        yield from unknown(("consistency", "change", "expect"), spec.change.expect, known)
+    ids = {e.id: e for e in catalog.endpoints}
+    for key, call in spec.calls():
+        loc: tuple[Any, ...] = ("consistency", key)
+        endpoint = ids.get(call.endpoint)
+        if endpoint is None:
+            yield (
+                (*loc, "endpoint"),
+                f"unknown endpoint id {call.endpoint!r}",
+                "Use the id of an entry under endpoints:",
+            )
+            continue
+        if call.role is not None and call.role not in roles:
+            yield (*loc, "as"), f"unknown role {call.role!r}", "Use one of the catalog's roles"
+        # the list is read before the resource exists, and must be the same request every
+        # time (a cache answers it): nothing saved, no per-request value
+        allowed = builtins - {"unique", "nonce"} if key == "list" else known
+        for name in call.params:
+            if name not in endpoint.route_params:
+                yield (
+                    (*loc, "params", name),
+                    f"{endpoint.route} has no parameter {name!r}",
+                    f"Use one of {', '.join(endpoint.route_params) or 'none'}",
+                )
+        for name in endpoint.route_params:
+            if name not in call.params and name not in allowed:
+                yield (
+                    (*loc, "params"),
+                    f"route parameter {name!r} of {endpoint.route} is not supplied",
+                    f"Give params: {{{name}: ...}} or save {name} on the resource",
+                )
+        for part, value in (("params", call.params), ("query", call.query)):
+            yield from unknown((*loc, part), value, allowed)
+        yield from unknown((*loc, "json"), call.json_body, allowed)

@@ -4,16 +4,91 @@ through another (shared database, shared cache, a search index that lags).
 :func:`watch` polls several probes together until each sees what it waits for or the bound
 passes, so checking four (writer, reader) pairs costs one bound at most, never four, and a
 lagging reader is reported with the bound instead of being waited for.
+
+The requests are the catalog's (``checks.consistency``, :class:`parity.checkspec.Consistency`):
+:func:`send` sends one of them through the runner, :func:`item_fields` and :func:`listed`
+read what the catalog says an answer holds. Nothing here knows the API.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Probe", "Visibility", "watch"]
+from parity.catalog import Catalog
+from parity.checkspec import EndpointCall
+from parity.client import BackendClient
+from parity.flows import call_endpoint
+from parity.jsonpath import extract
+from parity.runner import Exchange
+
+__all__ = [
+    "ABSENT",
+    "Probe",
+    "Visibility",
+    "fields_of",
+    "item_fields",
+    "listed",
+    "send",
+    "watch",
+]
+
+#: How evidence shows a field the answer does not have.
+ABSENT = "(absent)"
+
+
+def send(
+    client: BackendClient,
+    catalog: Catalog,
+    call: EndpointCall,
+    variables: Mapping[str, Any],
+    run_id: str,
+    *,
+    name: str,
+) -> Exchange:
+    """One of the section's requests through ``client``; a route parameter it does not
+    give takes the variable of its name (what the resource saved)."""
+    endpoint = catalog.get(call.endpoint)
+    params = {p: call.params.get(p, "{" + p + "}") for p in endpoint.route_params}
+    return call_endpoint(
+        client,
+        catalog,
+        endpoint,
+        run_id,
+        name=name,
+        role=call.role or endpoint.role,
+        params=params,
+        parts=call.parts(),
+        variables=variables,
+    )
+
+
+def fields_of(item: Any, paths: Iterable[str]) -> dict[str, Any]:
+    """The values at ``paths`` in ``item`` (:data:`ABSENT` where it has none)."""
+    return {p: extract(item, p, default=ABSENT) for p in paths}
+
+
+def item_fields(exchange: Exchange, item: str | None, paths: Iterable[str]) -> dict[str, Any]:
+    """:func:`fields_of` the item at ``item`` in the answer (None: the answer itself)."""
+    doc = exchange.json if exchange.is_json else None
+    return fields_of(doc if item is None else extract(doc, item, default=None), paths)
+
+
+def listed(exchange: Exchange, items: str | None, id_path: str) -> dict[str, Any]:
+    """The items of a list answer by id (as a string: ``1`` and ``"1"`` are one id)."""
+    doc = exchange.json if exchange.is_json else None
+    found = doc if items is None else extract(doc, items, default=None)
+    if not isinstance(found, list):
+        return {}
+    out: dict[str, Any] = {}
+    for entry in found:
+        key = extract(entry, id_path, default=None)
+        if key is not None:
+            out[str(key)] = entry
+    return out
+
 
 #: A probe returns (seen, what it observed) on each call.
 Probe = Callable[[], tuple[bool, str]]

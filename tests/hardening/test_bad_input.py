@@ -92,6 +92,22 @@ CATALOG_DOC: dict[str, Any] = {
             ],
         }
     ],
+    "checks": {"consistency": {"resource": "moc", "read": {"endpoint": "mocs.get"}}},
+    "flows": [
+        {
+            "name": "read-a-moc",
+            "tags": ["smoke"],
+            "uses": ["moc"],
+            "steps": [
+                {
+                    "method": "GET",
+                    "path": "/api/mocs/{mocId}",
+                    "expect": 200,
+                    "check": {"data.id": "{mocId}"},
+                }
+            ],
+        }
+    ],
 }
 CONFIG_DOC: dict[str, Any] = {
     "backend": "both",
@@ -294,8 +310,25 @@ LOADERS = [
             (("endpoints", 0, "scenarios", 0, "uses"), "list"),
             (("endpoints", 0, "scenarios", 0, "params"), "dict"),
             (("endpoints", 0, "scenarios", 0, "expect"), "int"),
+            (("checks", "consistency"), "dict"),
+            (("checks", "consistency", "resource"), "str"),
+            (("checks", "consistency", "read"), "dict"),
+            (("flows",), "list"),
+            (("flows", 0), "dict"),
+            (("flows", 0, "name"), "str"),
+            (("flows", 0, "steps"), "list"),
+            (("flows", 0, "steps", 0, "path"), "str"),
+            (("flows", 0, "steps", 0, "check"), "dict"),
         ],
-        [(), ("endpoints", 0), ("endpoints", 0, "scenarios", 0), ("resources", "moc", "create")],
+        [
+            (),
+            ("endpoints", 0),
+            ("endpoints", 0, "scenarios", 0),
+            ("resources", "moc", "create"),
+            ("checks", "consistency"),
+            ("flows", 0),
+            ("flows", 0, "steps", 0),
+        ],
         True,
         (("endpoints", 0), "scenarioes", "scenarios"),
         ".yaml",
