@@ -7,7 +7,7 @@ tokens and writes ``reports/load-<backend>.json``), or by hand::
 
     PARITY_LOAD_TOKEN_ALICE=... locust -f load/locustfile.py --host http://127.0.0.1:3000
 
-Every request is named by its route template (``GET /api/mocs/{mocId}``), so the figures
+Every request is named by its route template (``GET /things/{thingId}``), so the figures
 group per endpoint the way the parity matrix does; an answer counts as a failure when its
 status is not one the catalog expects.
 

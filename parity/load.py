@@ -18,7 +18,7 @@ never written to a file. The load document (``schema_version`` 1)::
      "users": 5, "spawn_rate": 5, "duration_s": 5, "workers": 0, "think_time_s": [0.5, 2.0],
      "overall": {"requests", "failures", "error_rate", "p50_ms", "p95_ms", "p99_ms",
                  "avg_ms", "rps"},
-     "endpoints": [{"name": "GET /api/mocs", ...same keys...}, ...],
+     "endpoints": [{"name": "GET /things/{thingId}", ...same keys...}, ...],
      "failures_by_kind": {"HTTP 500": 12, "ConnectionError": 1}}
 
 ``failures_by_kind`` groups Locust's failures by status code (or exception class): it says

@@ -3,7 +3,7 @@ how often, and as whom (the catalog's ``checks.load``, :class:`parity.checkspec.
 
 Nothing here knows the API: a task is a catalog scenario, sent the way a check sends it
 (its ``uses:`` and ``steps:`` first, its deletes after, placeholders filled by the engine),
-and every request is named by its route template (``GET /api/mocs/{mocId}``), so the load
+and every request is named by its route template (``GET /things/{thingId}``), so the load
 figures line up per endpoint with the matrix and the gate. Without ``checks.load`` the mix
 is the catalog's read-only scenarios (GET, no set-up, only 2xx expected) at equal weight,
 each sent as the catalog says.

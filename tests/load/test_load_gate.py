@@ -91,6 +91,29 @@ def test_load_with_two_workers_on_both_backends_then_the_gate_says_go(tmp_path: 
     assert (reports / "gate-10.md").read_text().startswith("# Rollout gate, stage 10%: **GO**")
 
 
+def test_a_catalog_without_a_load_mix_runs_its_read_scenarios(tmp_path: Path) -> None:
+    """No checks.load: the mix is the read-only scenarios, each sent as the catalog says,
+    named by route template; nothing written, no failure on a healthy backend."""
+    text = CATALOG.read_text(encoding="utf-8")
+    start = text.index("  # `parity load` (load/locustfile.py)")
+    end = text.index("\n\n", text.index("images.upload/png", start)) + 2
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(text[:start] + text[end:], encoding="utf-8")
+    for schema in CATALOG.parent.glob("*.schema.json"):  # referenced relative to it
+        (tmp_path / schema.name).write_bytes(schema.read_bytes())
+    reports = tmp_path / "reports"
+    run = _parity("load", "--backend", "serverless", "--users", "3", "--duration", "3",
+                  "--think-time", "0", "--reports-dir", str(reports),
+                  extra_env={"PARITY_CATALOG": str(catalog)})  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "load mix (default: the read-only scenarios)" in run.stdout
+    doc = json.loads((reports / "load-serverless.json").read_text())
+    names = {e["name"] for e in doc["endpoints"]}
+    assert {"GET /health", "GET /api/mocs", "GET /api/users/me"} <= names, names
+    assert all(name.startswith("GET ") for name in names)
+    assert doc["overall"]["failures"] == 0, doc["failures_by_kind"]
+
+
 def _gate_md(reports: Path, extra_env: dict[str, str] | None = None) -> str:
     _fresh_matrix(reports)
     gate = _parity("gate", "--stage", "10", "--reports-dir", str(reports), extra_env=extra_env)
