@@ -341,7 +341,11 @@ def _resolve_files(src: Sources, config: Path | None) -> tuple[dict[str, Path], 
         raw = src.get(name, env_name, (name,))
         if raw is not None:
             files[name], sources[name] = as_path(raw), raw.label
-        elif config is not None:
+        elif config is not None and (
+            name != "catalog" or (config.parent / BESIDE_CONFIG[name]).is_file()
+        ):
+            # a catalog is taken from beside the config only when one is there: a
+            # parity.toml that only tunes the gate still describes the repository's API
             files[name] = config.parent / BESIDE_CONFIG[name]
             sources[name] = f"beside {config.name}"
         else:

@@ -72,7 +72,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="FILE",
         help="endpoint catalog (env PARITY_CATALOG; default catalog.yaml beside the "
-        "parity.toml read, else fixtures/catalog.yaml)",
+        "parity.toml read when there is one, else fixtures/catalog.yaml)",
     )
     group.addoption(
         "--parity-config",
@@ -117,6 +117,21 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
         help="generated inputs per endpoint for -m fuzz (env PARITY_FUZZ_EXAMPLES; default 30 "
         "query strings, 20 bodies)",
+    )
+    group.addoption(
+        "--probe-budget",
+        default=None,
+        metavar="BUDGET",
+        help="budget of the -m probe checks: probes per endpoint (40), seconds in all (120s), "
+        "both (40,120s) or all (env PARITY_PROBE_BUDGET; default 40,120s)",
+    )
+    group.addoption(
+        "--probe-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the probes' generated values and of which probes the budget keeps "
+        "(env PARITY_PROBE_SEED; default 0)",
     )
     group.addoption(
         "--sandbox-drift",

@@ -113,7 +113,9 @@ _SCHEME = r"(?:Bearer|Basic|Token|JWT|Digest|Negotiate)\s+"
 # A header line: Authorization: Bearer x, Cookie: a=b; c=d (curl lines, logs, dumps).
 _HEADER_LINE = re.compile(
     r"(?i)(\b(?:proxy-)?authorization|\b(?:set-)?cookie|\bx-api-key|\bx-auth-token)"
-    r"(\s*+:\s*+(?!(?:" + _SCHEME + r")?[\"'\[])(?:" + _SCHEME + r")?+)[^\r\n\"'<>]+"
+    # not a quote, a placeholder already there, or a shell variable ($PARITY_TOKEN_ALICE in
+    # a curl line: what to set, not a secret)
+    r"(\s*+:\s*+(?!(?:" + _SCHEME + r")?[\"'\[$])(?:" + _SCHEME + r")?+)[^\r\n\"'<>]+"
 )
 # A multipart field: its Content-Disposition names it, its value follows the blank line.
 _MULTIPART_FIELD = re.compile(

@@ -18,6 +18,7 @@ def test_a_config_for_another_api_loads_no_moc_file(tmp_path: Path) -> None:
     toml = tmp_path / "api" / "parity.toml"
     toml.parent.mkdir()
     toml.write_text('backend = "both"\n', encoding="utf-8")
+    (toml.parent / "catalog.yaml").write_text("version: 1\n", encoding="utf-8")
     s = Settings.load(environ={"PARITY_CONFIG": str(toml)})
     assert s.catalog == toml.parent / "catalog.yaml"
     assert s.baseline == toml.parent / "parity-baseline.toml"
@@ -26,6 +27,8 @@ def test_a_config_for_another_api_loads_no_moc_file(tmp_path: Path) -> None:
     assert set(s.file_sources.values()) == {"beside parity.toml"}
     line = s.describe_files()
     assert f"config={toml}" in line and "absent" in line and "fixtures/" not in line
+    (toml.parent / "catalog.yaml").unlink()  # a config that only tunes: the repository's API
+    assert Settings.load(environ={"PARITY_CONFIG": str(toml)}).catalog == DEFAULT_FILES["catalog"]
 
 
 def test_named_files_win_and_toml_paths_are_relative_to_the_toml(tmp_path: Path) -> None:
