@@ -121,3 +121,12 @@ def _load(catalog: Catalog, settings: Settings) -> str | None:
 @family("fuzz", marker="fuzz", summary="generated inputs, both backends compared")
 def _fuzz(catalog: Catalog, settings: Settings) -> str | None:
     return None
+
+
+@family("probe", marker="probe", summary="requests nobody writes by hand, both backends compared")
+def _probe(catalog: Catalog, settings: Settings) -> str | None:
+    from parity.sweeps import happy_path  # late: this module stays free of the engine
+
+    if not any(happy_path(e) is not None for e in catalog.endpoints):
+        return "no endpoint has a success scenario to derive probes from; see docs/probes.md"
+    return None

@@ -83,6 +83,7 @@ MARKERS: dict[str, str] = {
     "e2e": "Playwright browser flows against the web app",
     "load": "Locust load runs",
     "fuzz": "generated inputs (Schemathesis, Hypothesis)",
+    "probe": "requests derived from the catalog that nobody writes by hand, both backends diffed",
     "writes": "creates, changes or deletes data on the target",
     "parity_check": "parity_check(name): the matrix check a test reports when it emits no "
     "records itself (default: the test function's name)",

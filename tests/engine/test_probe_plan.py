@@ -1,0 +1,173 @@
+"""The probe planner without a backend: what each kind derives from the shipped catalog, the
+budget, the seed, and the helpers that build raw bodies (parity/probes.py and friends)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parity.catalog import Catalog, load_catalog
+from parity.errors import UsageError
+from parity.probe_bodies import raw_json
+from parity.probe_kinds import undone, unknown_value
+from parity.probe_model import PROBE_KINDS, AuthSpec, ProbeContext, scenario_from
+from parity.probe_values import Coverage, unusual_texts
+from parity.probes import ProbeBudget, parse_budget, plan_probes
+from parity.templating import render
+
+ROOT = Path(__file__).resolve().parents[2]
+PAIR = ("express", "serverless")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(ROOT / "fixtures" / "catalog.yaml")
+
+
+def context(seed: int = 0, coverage: Coverage | None = None) -> ProbeContext:
+    auth = {b: AuthSpec("Authorization", "Bearer {token}", "cognito") for b in PAIR}
+    expired = {"alice": {b: {"Authorization": "Bearer expired"} for b in PAIR}}
+    return ProbeContext(
+        PAIR,
+        auth,
+        expired,
+        origin="https://app.example.test",
+        coverage=coverage or Coverage(),
+        texts=unusual_texts(seed),
+        seed=seed,
+    )
+
+
+def test_every_endpoint_gets_the_kinds_that_apply(catalog: Catalog) -> None:
+    for endpoint in catalog.endpoints:
+        plan = plan_probes(catalog, endpoint, context(), None)
+        kinds = {p.kind for p in plan.probes}
+        assert {"path", "method", "query", "auth"} <= kinds, endpoint.id
+        assert ("repetition" in kinds) == (not endpoint.read_only), endpoint.id
+        body = any(s.has_json or s.multipart is not None for s in endpoint.scenarios)
+        assert ("body" in kinds) == body, endpoint.id
+        names = [p.scenario.name for p in plan.probes]
+        assert len(names) == len(set(names))  # the judge pairs answers by name
+        assert set(kinds) <= set(PROBE_KINDS)
+
+
+def test_path_probes_use_the_declared_unknown_ids(catalog: Catalog) -> None:
+    endpoint = catalog.get("images.get")
+    declared = unknown_value(catalog, "imageId")
+    assert declared == catalog.checks.errors.unknown_value("imageId")  # type: ignore[union-attr]
+    plan = plan_probes(catalog, endpoint, context(), None)
+    values = {p.variety: p.scenario.params.get("imageId") for p in plan.probes if p.kind == "path"}
+    assert values["unknown"] == declared
+    assert values["empty"] == "" and len(values["very-long"]) == 1024
+    assert any(p.route == endpoint.route + "/" for p in plan.probes)
+
+
+def test_delete_probes_each_get_a_state_of_their_own(catalog: Catalog) -> None:
+    plan = plan_probes(catalog, catalog.get("mocs.delete"), context(), None)
+    assert all(p.isolated or p.sends == 2 for p in plan.probes)
+    (twice,) = [p for p in plan.probes if p.kind == "repetition"]
+    assert twice.sends == 2 and len(twice.variants("express")) == 2
+
+
+def test_nothing_undone_means_no_other_user_writes(catalog: Catalog) -> None:
+    endpoint = catalog.get("users.avatar")
+    plan = plan_probes(catalog, endpoint, context(), None)
+    assert not undone(catalog, endpoint, endpoint.scenarios[0])
+    assert not [p for p in plan.probes if p.variety == "other-user"]
+    assert any("nothing undoes it" in n for n in plan.notes["auth"])
+    # where the state is the scenario's own resource, bob tries, and bob's create is bob's
+    create = plan_probes(catalog, catalog.get("mocs.create"), context(), None)
+    (other,) = [p for p in create.probes if p.variety == "other-user"]
+    assert other.scenario.role == "bob" and other.scenario.creates is not None
+    assert other.scenario.creates.delete.role == "bob"
+
+
+def test_auth_probes_carry_each_backends_headers(catalog: Catalog) -> None:
+    plan = plan_probes(catalog, catalog.get("mocs.update"), context(), None)
+    by_variety = {p.variety: p for p in plan.probes if p.kind == "auth"}
+    assert set(by_variety) == {
+        "no-token",
+        "malformed",
+        "expired",
+        "other-user",
+        "scheme-case",
+        "bare-token",
+        "other-scheme",
+    }
+    bare = by_variety["bare-token"].variants("serverless")[0]
+    assert bare.role == "anonymous" and bare.headers["Authorization"] == "{alice_token}"
+    assert by_variety["expired"].variants("express")[0].headers == {
+        "Authorization": "Bearer expired"
+    }
+
+
+def test_body_probes_reach_every_field_and_keep_the_run_id(catalog: Catalog) -> None:
+    plan = plan_probes(catalog, catalog.get("mocs.create"), context(), None)
+    body = [p for p in plan.probes if p.kind == "body"]
+    fields = {"title", "description", "theme", "pieceCount", "tags"}
+    missing = {p.label.split()[0] for p in body if p.variety == "missing"}
+    assert missing == fields
+    for p in body:
+        title = (
+            p.scenario.json_body.get("title") if isinstance(p.scenario.json_body, dict) else None
+        )
+        if p.variety in ("too-long", "unusual") and p.label.startswith("title"):
+            assert isinstance(title, str) and title.startswith("parity {run_id} ")
+    raw = [p for p in body if p.variety == "malformed"]
+    assert raw and not raw[0].scenario.has_json and raw[0].scenario.body is not None
+    with pytest.raises(ValueError):
+        json.loads(render(raw[0].scenario.body, {}))
+
+
+def test_raw_json_survives_the_templating() -> None:
+    value = {"a": {"b": [1, {"c": "parity {run_id} x"}]}, "d": "{{not a placeholder}}"}
+    text = render(raw_json(value), {"run_id": "r1"})
+    assert json.loads(text) == {"a": {"b": [1, {"c": "parity r1 x"}]}, "d": "{{not a placeholder}}"}
+
+
+def test_scenario_from_drops_the_json_body_for_a_raw_one(catalog: Catalog) -> None:
+    base = catalog.get("mocs.create").scenarios[0]
+    raw = scenario_from(base, "x", body="{}")
+    assert not raw.has_json and raw.body == "{}"
+    assert scenario_from(base, "y", json={"a": 1}).json_body == {"a": 1}
+
+
+def test_the_budget_keeps_every_variety_and_the_seed_decides(catalog: Catalog) -> None:
+    endpoint = catalog.get("mocs.list")
+    full = plan_probes(catalog, endpoint, context(), None)
+    varieties = {(p.kind, p.variety) for p in full.probes}
+    small = plan_probes(catalog, endpoint, context(), len(varieties))
+    assert len(small.probes) == len(varieties) < full.generated
+    assert {(p.kind, p.variety) for p in small.probes} == varieties
+    assert any("not sent" in n for n in small.notes["budget"])
+    again = plan_probes(catalog, endpoint, context(), len(varieties))
+    assert [p.label for p in again.probes] == [p.label for p in small.probes]
+    other = plan_probes(catalog, endpoint, context(seed=7), len(varieties))
+    assert [p.label for p in other.probes] != [p.label for p in small.probes]
+
+
+def test_unusual_texts_are_deterministic_per_seed() -> None:
+    assert unusual_texts(3) == unusual_texts(3)
+    assert unusual_texts(3) != unusual_texts(4)
+    assert all("{" not in t and "}" not in t for t in unusual_texts(5))
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("40", ProbeBudget(40, 120.0)),
+        ("90s", ProbeBudget(40, 90.0)),
+        ("25, 30s", ProbeBudget(25, 30.0)),
+        ("all", ProbeBudget(None, 120.0)),
+        ("all,0s", ProbeBudget(None, None)),
+    ],
+)
+def test_parse_budget(text: str, budget: ProbeBudget) -> None:
+    assert parse_budget(text) == budget
+
+
+def test_a_bad_budget_is_a_usage_error_with_the_fix() -> None:
+    with pytest.raises(UsageError, match=r"'ten' is not a probe budget.*40,90s"):
+        parse_budget("ten")
