@@ -1,8 +1,10 @@
 """``parity gate --stage N``: go (exit 0) or no-go (exit 1) for one rollout stage.
 
-Registered on the app in :mod:`parity.cli`. Reads ``parity-matrix.json``, the smoke
-endpoints' cells in it and ``load-<backend>.json`` from the reports directory (see
-:mod:`parity.gate`), writes ``gate-<stage>.md`` there and prints the verdict.
+Registered on the app in :mod:`parity.cli`. Reads the latest run's ``parity-matrix.json``
+(its findings and the smoke endpoints' cells) and ``load-<backend>.json`` from the reports
+directory (``--reports-dir`` / ``PARITY_REPORTS_DIR``; see :mod:`parity.gate`), writes
+``gate-<stage>.md`` there (and in the run's folder) and prints the verdict, the findings'
+count first.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def gate(
     )
     word = "[bold green]GO[/]" if verdict.go else "[bold red]NO-GO[/]"
     console.print(f"stage {verdict.stage}%: {word}")
+    if verdict.findings:  # what differs, by cause, before the criteria that judge it
+        console.print(f"  {escape(verdict.findings_line)}")
     for c in verdict.criteria:
         mark = "[green]pass[/]" if c.ok else "[red]FAIL[/]"
         console.print(

@@ -1,9 +1,10 @@
 """The rollout gate: go / no-go for one stage (10, 25, 50, 100 %) from the latest results.
 
-Inputs (all under the reports directory):
+Inputs (under the reports directory, ``--reports-dir`` / ``PARITY_REPORTS_DIR``: the latest
+run's folder, ``latest.json``, and the directory itself for what is not there):
 
-- ``parity-matrix.json``: the parity matrix of the last run (``pytest -m parity`` or
-  ``parity demo``);
+- ``parity-matrix.json``: the parity matrix of the latest run (``pytest -m parity`` or
+  ``parity demo``), with its findings (the differences grouped by cause);
 - the **smoke results**: the matrix cells of the endpoints tagged ``smoke`` in the catalog
   (``fixtures/catalog.yaml``). The smoke checks are the endpoints the frontend cannot live
   without; judging their cells (rather than a JUnit file) ties the verdict to the endpoint
@@ -13,10 +14,14 @@ Inputs (all under the reports directory):
 
 Criteria (each with its figure and threshold, in this order):
 
-1. every input is present, readable and younger than ``max_age_hours``;
+1. every input is present, readable and younger than ``max_age_hours``, and the load
+   figures belong to the matrix's run (:mod:`parity.findings_load`: made after the run
+   started, with the same settings for both backends, against the same hosts);
 2. no unaccepted breaking drift (a ``drift``/``missing``/``error`` cell whose severity is
    ``breaking`` or unknown) on a smoke endpoint; from 100 % on, any failing cell on any
-   endpoint blocks (``block_any_drift``); and every smoke endpoint **judged**: it has
+   endpoint blocks (``block_any_drift``). The verdict names the *findings* those cells
+   belong to ("2 blocking finding(s) in 7 cell(s)"), each with its cells, since one cause
+   usually fails many cells; and every smoke endpoint **judged**: it has
    records for its catalog scenarios and each is a verdict (``pass``/``accepted``/failing).
    A smoke endpoint with a skipped or not-testable scenario record (writes refused on
    production, say) is a no-go naming it, the scenarios and why, never "checked"; so is a
@@ -66,6 +71,8 @@ from typing import Any
 
 from parity.config import STAGES
 from parity.errors import ConfigError
+from parity.findings import build_findings, findings_line, findings_summary
+from parity.findings_load import load_problems
 from parity.timestamps import parse_timestamp
 
 __all__ = [
@@ -234,6 +241,13 @@ class Verdict:
     criteria: tuple[Criterion, ...]
     thresholds: Thresholds
     load_figures: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    #: The matrix's findings (the differences grouped by cause), the worst first.
+    findings: Sequence[Mapping[str, Any]] = ()
+
+    @property
+    def findings_line(self) -> str:
+        """``3 findings (2 breaking, 1 additive); 2 accepted``."""
+        return findings_line(findings_summary(self.findings))
 
     @property
     def failed(self) -> tuple[Criterion, ...]:
@@ -251,6 +265,17 @@ JUDGED_STATES = frozenset({"pass", "accepted"}) | BLOCKING_STATES
 #: what it needs) neither judges it nor holds it back: the endpoint needs a verdict from
 #: another record. Skipped and not-testable records do hold it back.
 NEUTRAL_STATES = frozenset({"not-applicable"})
+
+
+def matrix_findings(matrix: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The matrix's findings; rebuilt from its cells when it has none (an older file)."""
+    if not matrix:
+        return []
+    found = matrix.get("findings")
+    if isinstance(found, list):
+        return [f for f in found if isinstance(f, Mapping)]
+    cells = [c for c in matrix.get("cells", []) if isinstance(c, Mapping)]
+    return list(build_findings(cells))
 
 
 def _records(cell: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -357,6 +382,8 @@ def evaluate(
             bad.append(f"{name} {age}")
     if inputs.matrix is not None and not inputs.smoke_endpoints:
         bad.append("no endpoint is tagged smoke in the catalog")
+    for backend, problems in sorted(load_problems(inputs.matrix, inputs.load).items()):
+        bad.append(f"load-{backend}.json refused: " + "; ".join(problems))
     criteria.append(
         Criterion(
             "inputs present and fresh",
@@ -369,24 +396,46 @@ def evaluate(
     # 2. drift on smoke endpoints (any endpoint when block_any_drift)
     if inputs.matrix is None:
         criteria.append(
-            Criterion("no unaccepted breaking drift", False, "no matrix", "0 blocking cells")
+            Criterion("no unaccepted breaking drift", False, "no matrix", "0 blocking findings")
         )
     else:
         cells = inputs.matrix.get("cells", [])
-        blocking = []
+        blocking_cells: dict[tuple[str, str], str] = {}
         for cell in cells:
             if cell.get("state") not in BLOCKING_STATES:
                 continue
             on_smoke = cell.get("endpoint") in inputs.smoke_endpoints
             breaking = cell.get("severity") in ("breaking", None)
             if thresholds.block_any_drift or (on_smoke and breaking):
-                blocking.append(
-                    f"{cell.get('endpoint')} [{cell.get('check')}: {cell.get('state')}]"
-                )
+                key = (str(cell.get("endpoint")), str(cell.get("check")))
+                blocking_cells[key] = f"{key[0]} [{key[1]}: {cell.get('state')}]"
+        # Said in findings: one cause usually fails many cells.
+        findings = matrix_findings(inputs.matrix)
+        blocking: list[str] = []
+        placed: set[tuple[str, str]] = set()
+        blocking_findings = 0
+        for f in findings:
+            if f.get("state") != "open":
+                continue
+            mine = [(c["endpoint"], c["check"]) for c in f.get("cells", [])]
+            hit = [k for k in mine if k in blocking_cells and k not in placed]
+            if not hit:
+                continue
+            blocking_findings += 1
+            placed.update(hit)
+            shown = ", ".join(blocking_cells[k] for k in hit[:5])
+            more = f" (+{len(hit) - 5} more)" if len(hit) > 5 else ""
+            blocking.append(f"{f['id']} {f.get('severity') or 'unjudged'}: {f['title']}: "
+                            f"{shown}{more}")  # fmt: skip
+        for key, text in blocking_cells.items():  # a failing cell no finding names
+            if key not in placed:
+                blocking_findings += 1
+                blocking.append(text)
         # A failed test no cell shows cannot be placed on an endpoint: like an unknown
         # severity, it blocks (the matrix headline names it too).
         summary = inputs.matrix.get("summary") or {}
         for entry in summary.get("failed_outside") or []:
+            blocking_findings += 1
             blocking.append(f"{entry.get('test')} [failed with no cell]")
         unjudged = not_judged(cells, inputs.smoke_endpoints, inputs.smoke_scenarios)
         judged = len(inputs.smoke_endpoints) - len(unjudged)
@@ -398,13 +447,14 @@ def evaluate(
             )
         if not inputs.smoke_endpoints:  # "0/0 checked" must never read as a pass
             details.append("no smoke endpoint to judge: tag the critical endpoints smoke")
+        outside = len(summary.get("failed_outside") or [])
         criteria.append(
             Criterion(
                 f"no unaccepted {'' if thresholds.block_any_drift else 'breaking '}drift ({scope})",
                 not blocking and not unjudged and bool(inputs.smoke_endpoints),
-                f"{len(blocking)} blocking cell(s), {judged}/"
-                f"{len(inputs.smoke_endpoints)} smoke endpoints judged",
-                "0 blocking cells, every smoke endpoint judged",
+                f"{blocking_findings} blocking finding(s) in {len(blocking_cells) + outside} "
+                f"cell(s), {judged}/{len(inputs.smoke_endpoints)} smoke endpoints judged",
+                "0 blocking findings, every smoke endpoint judged",
                 "; ".join(d for d in details if d),
             )
         )
@@ -456,7 +506,8 @@ def evaluate(
             )
         )
     go = all(c.ok for c in criteria)
-    return Verdict(stage, go, tuple(criteria), thresholds, dict(inputs.load))
+    findings = matrix_findings(inputs.matrix) if inputs.matrix is not None else []
+    return Verdict(stage, go, tuple(criteria), thresholds, dict(inputs.load), findings)
 
 
 def render_markdown(verdict: Verdict) -> str:
@@ -468,6 +519,8 @@ def render_markdown(verdict: Verdict) -> str:
         lines.append("Failed: " + "; ".join(f"{c.name} ({c.figure})" for c in verdict.failed))
     else:
         lines.append("Every criterion holds.")
+    if verdict.findings:
+        lines += ["", f"Findings: {verdict.findings_line}."]
     lines += ["", "| criterion | result | figure | threshold |", "| --- | --- | --- | --- |"]
     for c in verdict.criteria:
         cell = c.figure.replace("|", "\\|")
@@ -476,6 +529,23 @@ def render_markdown(verdict: Verdict) -> str:
     if details:
         lines += ["", "## Details", ""]
         lines += [f"- **{c.name}**: {c.detail}" for c in details]
+    open_ = [f for f in verdict.findings if f.get("state") == "open"]
+    if open_:
+        lines += ["", "## Findings", "",
+                  "| finding | severity | what | endpoints | cells | what to do |",
+                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for f in open_[:30]:
+            what = str(f.get("title", "")).replace("|", "\\|")
+            todo = str(f.get("action", "")).replace("|", "\\|")
+            lines.append(
+                f"| {f.get('id')} | {f.get('severity') or 'unjudged'} | {what} | "
+                f"{len(f.get('endpoints', []))} | {len(f.get('cells', []))} | {todo} |"
+            )
+        if len(open_) > 30:
+            lines += ["", f"... and {len(open_) - 30} more in parity-matrix.html"]
+        lines += ["", "Each finding's `parity-baseline.toml` entries (to accept it instead of "
+                  "fixing it) are in parity-matrix.html and under `findings[].baseline` in "
+                  "parity-matrix.json."]  # fmt: skip
     figures = {b: d for b, d in verdict.load_figures.items() if d}
     if figures:
         lines += [
@@ -536,13 +606,19 @@ def smoke_endpoints(catalog_path: Path) -> frozenset[str]:
 def gather_inputs(
     reports_dir: Path, catalog_path: Path, backends: Sequence[str] = ("express", "serverless")
 ) -> GateInputs:
+    """The latest run's matrix (its folder under ``reports_dir``, else ``reports_dir``
+    itself) and the load figures (the run's folder first, then ``reports_dir``)."""
+    from parity.report import latest_run
+
+    folder = latest_run(reports_dir) or reports_dir
     problems: dict[str, str] = {}
-    matrix, why = _read_json(reports_dir / "parity-matrix.json")
+    matrix, why = _read_json(folder / "parity-matrix.json")
     if why:
         problems["parity-matrix.json"] = why
     load: dict[str, Mapping[str, Any] | None] = {}
     for backend in backends:
-        doc, why = _read_json(reports_dir / f"load-{backend}.json")
+        name = f"load-{backend}.json"
+        doc, why = _read_json(folder / name if (folder / name).is_file() else reports_dir / name)
         load[backend] = doc
         if why:
             problems[f"load-{backend}.json"] = why
@@ -566,5 +642,11 @@ def run_gate(
     verdict = evaluate(gather_inputs(reports_dir, catalog_path), stage, thresholds, now)
     reports_dir.mkdir(parents=True, exist_ok=True)
     out = reports_dir / f"gate-{stage}.md"
-    out.write_text(render_markdown(verdict), encoding="utf-8")
+    text = render_markdown(verdict)
+    out.write_text(text, encoding="utf-8")
+    from parity.report import latest_run
+
+    folder = latest_run(reports_dir)
+    if folder is not None:  # the verdict belongs to the run it judged, too
+        (folder / out.name).write_text(text, encoding="utf-8")
     return verdict, out

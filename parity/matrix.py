@@ -6,7 +6,12 @@ grouped by (endpoint, check); the worst state wins (``error`` > ``missing`` > ``
 record's evidence plus every record's one-line verdict. Grouping and ordering depend only on
 the records' content, so a parallel run (pytest-xdist) builds the same cells as a serial one.
 
+Above the cells, the findings (:mod:`parity.findings`): the differences grouped by cause
+across endpoints and checks, each with what to do. The summary counts them.
+
 The document is versioned (``schema_version``); :data:`MATRIX_SCHEMA` is its JSON Schema.
+Version 2 added ``findings`` (and ``summary.findings``); a version 1 file still loads, its
+findings rebuilt from its cells.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 import jsonschema
 
 from parity.errors import UsageError
+from parity.findings import FINDING_STATES, build_findings, findings_summary
 from parity.inputs import parse_json, read_text
 from parity.results import STATES, CheckResult
 
@@ -32,6 +38,7 @@ __all__ = [
     "MATRIX_SCHEMA",
     "SCHEMA_VERSION",
     "STATE_RANK",
+    "SUPPORTED_VERSIONS",
     "MatrixError",
     "build_matrix",
     "load_matrix",
@@ -40,7 +47,9 @@ __all__ = [
     "write_json",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions :func:`load_matrix` reads (1: before findings; they are rebuilt from the cells).
+SUPPORTED_VERSIONS = (1, 2)
 
 #: Worse states rank higher: the cell shows the worst of its records.
 STATE_RANK: dict[str, int] = {
@@ -249,6 +258,7 @@ def build_matrix(
         outside,
         exit_status,
     )  # fmt: skip
+    findings = build_findings(cells, endpoints=endpoints, today=_today(generated_at))
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": (generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -271,7 +281,10 @@ def build_matrix(
             # resources the API cannot delete (catalog leaves:), per resource: what the
             # run left on the target, so it never leaks unseen
             "left_behind": _left_behind(records),
+            # the differences grouped by cause: what an engineer reads first
+            "findings": findings_summary(findings),
         },
+        "findings": findings,
         "checks": checks,
         "endpoints": rows,
         "cells": cells,
@@ -279,6 +292,11 @@ def build_matrix(
         "measurements": _measurements(records),
         "baseline": [dict(b) for b in baseline],
     }
+
+
+def _today(generated_at: datetime | None) -> Any:
+    """The day a baseline entry's expiry counts from: the run's."""
+    return (generated_at or datetime.now(UTC)).date()
 
 
 _STATE_ENUM = list(STATES)
@@ -289,7 +307,15 @@ MATRIX_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "parity matrix",
     "type": "object",
-    "required": ["schema_version", "generated_at", "summary", "checks", "endpoints", "cells"],
+    "required": [
+        "schema_version",
+        "generated_at",
+        "summary",
+        "findings",
+        "checks",
+        "endpoints",
+        "cells",
+    ],
     "properties": {
         "schema_version": {"const": SCHEMA_VERSION},
         "generated_at": {"type": "string"},
@@ -302,6 +328,56 @@ MATRIX_SCHEMA: dict[str, Any] = {
                 "endpoints": {"type": "integer", "minimum": 0},
                 "at_parity": {"type": "integer", "minimum": 0},
                 "states": {"type": "object"},
+                "findings": {
+                    "type": "object",
+                    "required": ["total", "open", "breaking", "reported", "accepted"],
+                    "additionalProperties": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "id",
+                    "rank",
+                    "title",
+                    "kind",
+                    "state",
+                    "severity",
+                    "origin",
+                    "endpoints",
+                    "checks",
+                    "cells",
+                    "first",
+                    "action",
+                    "baseline",
+                ],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[A-Z][0-9a-f]{6}$"},
+                    "rank": {"type": "integer", "minimum": 1},
+                    "title": {"type": "string", "minLength": 1},
+                    "kind": {"type": "string", "minLength": 1},
+                    "state": {"enum": list(FINDING_STATES)},
+                    "severity": {"enum": ["breaking", "additive", "cosmetic", None]},
+                    "origin": {"enum": ["gateway", "application", "mixed", None]},
+                    "endpoints": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "checks": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "cells": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["endpoint", "check", "scenarios", "states"],
+                        },
+                    },
+                    "first": {"type": "object", "required": ["endpoint", "check"]},
+                    "action": {"type": "string", "minLength": 1},
+                    # the [[accept]] entries that would accept it (open findings only)
+                    "baseline": {"type": ["string", "null"]},
+                    "accepted_by": {"type": "array", "items": {"type": "string"}},
+                },
             },
         },
         "checks": {"type": "array", "items": {"type": "string"}},
@@ -341,6 +417,14 @@ MATRIX_SCHEMA: dict[str, Any] = {
 }
 
 
+#: Version 1: the same document without findings.
+_V1_SCHEMA: dict[str, Any] = {
+    **MATRIX_SCHEMA,
+    "required": [r for r in MATRIX_SCHEMA["required"] if r != "findings"],
+    "properties": {**MATRIX_SCHEMA["properties"], "schema_version": {"const": 1}},
+}
+
+
 def write_json(doc: Mapping[str, Any], path: Path) -> Path:
     """Write ``doc`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -365,14 +449,15 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise MatrixError("not a parity matrix (expected a JSON object)", path=p, hint=fix)
     version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in SUPPORTED_VERSIONS or isinstance(version, bool):
         raise MatrixError(
-            f"unsupported schema_version {version!r} (this tool reads {SCHEMA_VERSION})",
+            f"unsupported schema_version {version!r} (this tool reads "
+            f"{', '.join(map(str, SUPPORTED_VERSIONS))})",
             path=p,
             hint="Re-run `pytest -m parity` with this version of the suite to regenerate it",
         )
     try:
-        jsonschema.validate(doc, MATRIX_SCHEMA)
+        jsonschema.validate(doc, MATRIX_SCHEMA if version == SCHEMA_VERSION else _V1_SCHEMA)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(x) for x in exc.absolute_path) or "(top)"
         message = " ".join(exc.message.split())  # it quotes the value, maybe a whole object
@@ -382,4 +467,8 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise MatrixError("nested too deeply to be read", path=p, hint=fix) from None
+    if version == 1:  # made before findings: rebuilt from its cells
+        rows = [str(e.get("endpoint")) for e in doc.get("endpoints", [])]
+        doc["findings"] = build_findings(doc["cells"], endpoints=rows)
+        doc["summary"]["findings"] = findings_summary(doc["findings"])
     return doc

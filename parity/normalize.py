@@ -15,10 +15,14 @@ the path it names.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from parity import jsonpath
 
@@ -31,6 +35,8 @@ __all__ = [
     "format_path",
     "normalize_header",
     "relevant_headers",
+    "spelling_differences",
+    "value_format",
 ]
 
 #: Response headers the differential check compares (lower case). Others (ETag,
@@ -114,6 +120,23 @@ def relevant_headers(headers: Mapping[str, str], *, cors: bool = True) -> dict[s
     return out
 
 
+def spelling_differences(
+    expected: Mapping[str, str], actual: Mapping[str, str], *, cors: bool = True
+) -> list[tuple[str, str, str]]:
+    """The compared headers whose raw values differ while their normal forms agree, as
+    ``(name, expected raw, actual raw)``: same meaning, other spelling. Reported (as cosmetic
+    findings), never dropped."""
+    raw_e = {k.lower(): v.strip() for k, v in expected.items()}
+    raw_a = {k.lower(): v.strip() for k, v in actual.items()}
+    norm_e = relevant_headers(expected, cors=cors)
+    norm_a = relevant_headers(actual, cors=cors)
+    out = []
+    for name in sorted(set(norm_e) & set(norm_a)):
+        if norm_e[name] == norm_a[name] and raw_e.get(name) != raw_a.get(name):
+            out.append((name, raw_e.get(name, ""), raw_a.get(name, "")))
+    return out
+
+
 def format_path(parts: Sequence[Part]) -> str:
     """``["data", "items", 0, "id"]`` -> ``data.items[0].id``; ``[]`` -> ``$``."""
     out = ""
@@ -180,7 +203,8 @@ class Rules:
         return any(p.names(path) for p in self.unordered)
 
 
-NoiseKind = Literal["timestamp", "request-id", "id", "other"]
+#: ``spelling``: a header whose two values differ only in spelling (normalised, reported).
+NoiseKind = Literal["timestamp", "request-id", "id", "spelling", "other"]
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -207,3 +231,91 @@ def classify_noise(path: Sequence[Part], values: Iterable[Any]) -> NoiseKind:
     if _ID_NAMES.search(name) and all(isinstance(v, str | int) for v in vals):
         return "id"
     return "other"
+
+
+# --- formats: how a value is written, whatever its value ---------------------------------
+# A value that differs by nature (noise: learned or declared) is not compared; its format
+# is, so a timestamp that turns from ISO 8601 into epoch text, an id from a UUID into a
+# number, a URL onto another host or a token from a JWT into an opaque string is seen.
+
+_ISO_PARTS = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:(?P<sep>[T ])\d{2}:\d{2}(?::\d{2}(?:\.(?P<frac>\d+))?)?"
+    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01
+_OPAQUE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{8,}$")
+_JWT = re.compile(r"^[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*$")
+
+
+def _precision(frac: str | None) -> str:
+    if frac is None:
+        return "seconds"
+    return {3: "ms", 6: "µs", 9: "ns"}.get(len(frac), f"{len(frac)} fraction digits")
+
+
+def _zone(zone: str | None) -> str:
+    if zone is None:
+        return "no zone"
+    if zone == "Z":
+        return "Z"
+    return "+hh:mm" if ":" in zone else "+hhmm"
+
+
+def _epoch(number: float) -> str | None:
+    low, high = _EPOCH_S
+    if low <= number < high:
+        return "epoch seconds"
+    if low * 1000 <= number < high * 1000:
+        return "epoch ms"
+    return None
+
+
+def _b64json(segment: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return json.loads(raw)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def value_format(value: Any, name: str = "", *, hosts: bool = True) -> str | None:
+    """How ``value`` is written: ``ISO 8601 (ms, Z)``, ``epoch ms``, ``uuid v4``,
+    ``integer as text``, ``URL https://host``, ``JWT (RS256; claims exp, sub)``, ``opaque
+    id (24 chars)``, ``number``; None for free text and other values (nothing to compare).
+    ``name`` is the field's name (an integer is an epoch only under a time-like name);
+    ``hosts=False`` leaves a URL's host out (a recording made against another host)."""
+    timed = bool(_TIME_NAMES.search(name))
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return (_epoch(value) if timed else None) or "number"
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    iso = _ISO_PARTS.match(text)
+    if iso:
+        if iso.group("sep") is None:
+            return "ISO 8601 date"
+        sep = "" if iso.group("sep") == "T" else ", space"
+        return f"ISO 8601 ({_precision(iso.group('frac'))}, {_zone(iso.group('zone'))}{sep})"
+    if text.isdigit():
+        epoch = _epoch(int(text)) if timed else None
+        return f"{epoch} as text" if epoch else "integer as text"
+    if _UUID.match(text):
+        return f"uuid v{text[14]}"
+    if "://" in text:
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            return None
+        if parts.scheme and parts.netloc:
+            host = (parts.hostname or "").lower()
+            return f"URL {parts.scheme.lower()}://{host}" if hosts else f"URL {parts.scheme}"
+    if _JWT.match(text):
+        head, body = (_b64json(s) for s in text.split(".")[:2])
+        if isinstance(head, dict) and isinstance(body, dict):
+            claims = ", ".join(sorted(str(k) for k in body))
+            return f"JWT ({head.get('alg', '?')}; claims {claims})"
+    if _OPAQUE.match(text):
+        return f"opaque id ({len(text)} chars)"
+    return None

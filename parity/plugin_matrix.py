@@ -1,9 +1,16 @@
 """The controller's half of the plugin: it collects the records every check ships in
 ``user_properties``, sweeps the run's leftovers from the test bucket, and writes the parity
-matrix (JSON, HTML, JUnit beside it) when the session ends."""
+matrix when the session ends: JSON and HTML in the run's own folder (``reports/runs/<run
+id>/``, :mod:`parity.report`), one JUnit case per finding (``junit-findings.xml`` beside
+pytest's JUnit file) and one Allure result per finding; the terminal summary leads with
+the findings. pytest's own JUnit file is copied into the run's folder when pytest has
+written it (``pytest_unconfigure``)."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +19,10 @@ import pytest
 from parity.catalog import load_catalog
 from parity.collect import RESULTS_KEY, TARGET_KEY
 from parity.errors import ParityError
+from parity.findings import findings_line
 from parity.matrix import build_matrix
-from parity.report import write_reports
+from parity.report import run_dir, write_reports
+from parity.report.junit import findings_junit_path, write_findings_junit
 from parity.session import ParityState, get_state
 from parity.storage import sweep_run
 
@@ -28,6 +37,8 @@ class MatrixReporter:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        # when the run began: load figures made before it are not this run's
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -71,6 +82,7 @@ class MatrixReporter:
             "baseline": str(state.baseline.path) if state.baseline.path else None,
             "exit_status": int(exitstatus),
             "storage": state.swept,
+            "started_at": self.started_at,
         }
         matrix = build_matrix(
             records,
@@ -80,8 +92,37 @@ class MatrixReporter:
             outside=state.collector.outside,
             exit_status=int(exitstatus),
         )
-        paths = write_reports(matrix, Path(settings.reports_dir))
+        reports = Path(settings.reports_dir)
+        junit = self._junit_path()
+        extra: dict[str, Path] = {}
+        if matrix["findings"]:
+            where = findings_junit_path(junit) if junit else reports / "junit-findings.xml"
+            extra["findings JUnit"] = write_findings_junit(
+                matrix["findings"], where, timestamp=matrix["generated_at"]
+            )
+        paths = write_reports(matrix, reports, extra=extra)
+        alluredir = getattr(self.config.option, "allure_report_dir", None)
+        if alluredir and matrix["findings"]:
+            from parity.report.allure import write_findings
+
+            write_findings(matrix["findings"], Path(alluredir), int(time.time() * 1000))
         state.written = {"matrix": matrix, "paths": paths}
+
+    def _junit_path(self) -> Path | None:
+        xml = getattr(self.config.option, "xmlpath", None)
+        return Path(xml) if xml else None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # pytest writes its JUnit file in its own sessionfinish: a copy joins the run's
+        # folder now that it exists.
+        state = get_state(config)
+        junit = self._junit_path()
+        if not state.written or junit is None or not junit.is_file():
+            return
+        folder = run_dir(Path(state.base_settings.reports_dir), str(state.run_id))
+        if folder.is_dir():
+            with contextlib.suppress(OSError):  # a convenience: the matrix is what matters
+                (folder / junit.name).write_bytes(junit.read_bytes())
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = get_state(self.config)
@@ -93,8 +134,11 @@ class MatrixReporter:
         tr = terminalreporter
         tr.section("parity matrix")
         clean = summary.get("clean", not summary["failing"])
+        colour = {"green": True} if clean else {"red": True}
+        tr.write_line(findings_line(summary["findings"]), bold=True, **colour)
         line = f"{summary['headline']}; {summary['failing']} failing cell(s)"
-        tr.write_line(line, **({"green": True} if clean else {"red": True}))
+        tr.write_line(line, **colour)
+        _findings_lines(tr, matrix["findings"])
         tr.write_line("cells: " + ", ".join(f"{n} {s}" for s, n in summary["states"].items() if n))
         for entry in summary.get("failed_outside", [])[:5]:  # the headline names the first
             tr.write_line(f"failed with no cell: {entry['test']}: {entry['reason']}", red=True)
@@ -108,6 +152,22 @@ class MatrixReporter:
         _storage_line(tr, state)
         for name, path in paths.items():
             tr.write_line(f"{name}: {path}")
+
+
+_LISTED = 10
+
+
+def _findings_lines(tr: Any, findings: list[dict[str, Any]]) -> None:
+    """One line per finding that fails the run, the worst first (then the others counted)."""
+    open_ = [f for f in findings if f["state"] == "open"]
+    for f in open_[:_LISTED]:
+        where = f"{len(f['endpoints'])} endpoint(s), {len(f['cells'])} cell(s)"
+        tr.write_line(
+            f"  {f['id']} {f['severity'] or 'unjudged'}: {f['title']} ({where}: "
+            f"{', '.join(f['checks'])})"
+        )
+    if len(open_) > _LISTED:
+        tr.write_line(f"  ... and {len(open_) - _LISTED} more (parity-matrix.html lists all)")
 
 
 def _storage_line(tr: Any, state: ParityState) -> None:

@@ -1,25 +1,119 @@
 """Outputs built from the parity matrix, one module per format: ``html`` (the
-self-contained page engineers open from CI artifacts) and ``allure`` (diffs attached to
-Allure results). JUnit XML is pytest's own (``--junitxml``)."""
+self-contained page engineers open from CI artifacts), ``allure`` (diffs and findings in
+Allure results) and ``junit`` (one case per finding; pytest writes its own JUnit file).
+
+**One run, one folder.** Every run writes into ``<reports>/runs/<run id>/`` (its matrix,
+page, the JUnit files and the findings' cases), and points at it from ``<reports>``:
+``latest.json`` (``{"run_id", "dir", "generated_at", "files"}``), the symlink ``latest``
+(where the file system has them), and copies of its ``parity-matrix.json`` and
+``parity-matrix.html`` there, so scripts, CI templates and people that read
+``reports/parity-matrix.json`` read the latest run. Another run (a smoke run, ``make
+test``) moves the pointer, never another run's folder.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_reports"]
+__all__ = ["LATEST", "RUNS", "latest_run", "run_dir", "write_reports"]
+
+RUNS = "runs"
+LATEST = "latest.json"
 
 
-def write_reports(matrix: Mapping[str, Any], reports_dir: Path) -> dict[str, Path]:
-    """``parity-matrix.json`` and ``parity-matrix.html`` under ``reports_dir``."""
+def run_dir(reports_dir: Path, run_id: str) -> Path:
+    """The folder of run ``run_id`` (anything but letters, digits, ``._-`` replaced)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._") or "run"
+    return reports_dir / RUNS / safe
+
+
+def latest_run(reports_dir: Path) -> Path | None:
+    """The folder of the latest run under ``reports_dir`` (``latest.json``), or None when
+    there is none (reports written before run folders: read ``reports_dir`` itself)."""
+    try:
+        pointer = json.loads((reports_dir / LATEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    where = pointer.get("dir") if isinstance(pointer, dict) else None
+    if not isinstance(where, str):
+        return None
+    folder = (reports_dir / where).resolve()
+    inside = folder == reports_dir.resolve() or reports_dir.resolve() in folder.parents
+    return folder if inside and (folder / "parity-matrix.json").is_file() else None
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy atomically: a reader of ``target`` never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _point(reports_dir: Path, folder: Path, matrix: Mapping[str, Any]) -> None:
+    files = sorted(p.name for p in folder.iterdir() if p.is_file())
+    pointer = {
+        "run_id": (matrix.get("meta") or {}).get("run_id"),
+        "dir": folder.relative_to(reports_dir).as_posix(),
+        "generated_at": matrix.get("generated_at"),
+        "files": files,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=LATEST, suffix=".tmp", dir=reports_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(pointer, fh, indent=1)
+        fh.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, reports_dir / LATEST)
+    link = reports_dir / "latest"
+    if link.exists() and not link.is_symlink():
+        return  # someone's own folder of that name: leave it
+    try:  # a symlink for people in a shell; latest.json is the pointer tools read
+        tmp_link = reports_dir / f".latest-{os.getpid()}"
+        tmp_link.unlink(missing_ok=True)
+        tmp_link.symlink_to(folder.relative_to(reports_dir), target_is_directory=True)
+        os.replace(tmp_link, link)
+    except OSError:
+        pass
+
+
+def write_reports(
+    matrix: Mapping[str, Any], reports_dir: Path, *, extra: Mapping[str, Path] | None = None
+) -> dict[str, Path]:
+    """``parity-matrix.json`` and ``.html`` in the run's folder under ``reports_dir``, the
+    pointer to it, and the copies at the top of ``reports_dir``. ``extra`` (name -> file):
+    more files of the run, copied into its folder (JUnit files)."""
     from parity.matrix import write_json
     from parity.redact import redact
     from parity.report.html import write_html
 
     # Records were redacted where they were made; this pass also covers what was added on
-    # the way (meta, summaries, baseline usage) with every secret this process knows.
+    # the way (meta, summaries, findings, baseline usage) with every secret this process
+    # knows.
     matrix = redact(matrix)
-    json_path = write_json(matrix, reports_dir / "parity-matrix.json")
-    html_path = write_html(matrix, reports_dir / "parity-matrix.html")
-    return {"matrix JSON": json_path, "matrix HTML": html_path}
+    run_id = str((matrix.get("meta") or {}).get("run_id") or matrix.get("generated_at") or "run")
+    folder = run_dir(reports_dir, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path = write_json(matrix, folder / "parity-matrix.json")
+    html_path = write_html(matrix, folder / "parity-matrix.html")
+    out = {"matrix JSON": json_path, "matrix HTML": html_path}
+    for name, path in (extra or {}).items():
+        if path.is_file():
+            _copy(path, folder / path.name)
+            out[name] = folder / path.name
+    _copy(json_path, reports_dir / "parity-matrix.json")
+    _copy(html_path, reports_dir / "parity-matrix.html")
+    _point(reports_dir, folder, matrix)
+    out["latest"] = reports_dir / "parity-matrix.html"
+    return out

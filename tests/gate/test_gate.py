@@ -141,7 +141,7 @@ def test_accepted_or_additive_or_non_smoke_drift_passes_below_100_but_not_at_100
     assert judge(matrix(*cells)).go
     at_100 = judge(matrix(*cells), stage=100)
     assert not at_100.go
-    assert "2 blocking cell(s)" in at_100.failed[0].figure  # accepted never blocks
+    assert "2 blocking finding(s) in 2 cell(s)" in at_100.failed[0].figure  # accepted never blocks
 
 
 def test_stage_100_is_stricter() -> None:
@@ -208,7 +208,7 @@ def test_a_smoke_endpoint_whose_cells_were_all_skipped_is_not_judged() -> None:
     verdict = judge(m)
     assert not verdict.go and failed(verdict) == ["no unaccepted breaking drift (smoke endpoints)"]
     criterion = verdict.failed[0]
-    assert criterion.figure == "0 blocking cell(s), 1/2 smoke endpoints judged"
+    assert criterion.figure == "0 blocking finding(s) in 0 cell(s), 1/2 smoke endpoints judged"
     assert criterion.detail == (
         "not judged: GET /api/mocs (skipped: writes refused on production; "
         "2 of 2 record(s) not judged, scenario(s) s)"
@@ -283,7 +283,7 @@ def test_a_failed_test_with_no_cell_blocks() -> None:
     verdict = judge(m)
     assert not verdict.go
     assert "api_checks/test_smoke.py::test_x [failed with no cell]" in verdict.failed[0].detail
-    assert verdict.failed[0].figure.startswith("1 blocking cell(s)")
+    assert verdict.failed[0].figure.startswith("1 blocking finding(s) in 1 cell(s)")
 
 
 def test_no_smoke_endpoint_is_never_a_go() -> None:
