@@ -20,6 +20,7 @@ from parity.baseline import BASELINE_KEY, Baseline
 from parity.catalog import Case, Endpoint, Scenario
 from parity.diff import Difference
 from parity.differential import run_case
+from parity.envelope import Envelope as ApiEnvelope
 from parity.matrix import STATE_RANK
 from parity.probe_model import Probe, probe_check
 from parity.results import CheckResult
@@ -119,6 +120,7 @@ def judge(
     candidate: tuple[str, list[Exchange]],
     again: list[Exchange] | None,
     baseline: Baseline,
+    envelope: ApiEnvelope | None = None,
 ) -> Judged:
     """The probe's verdict from its answers (the last of ``sends`` on each side)."""
     sent = probe.endpoint_for(endpoint)
@@ -129,6 +131,8 @@ def judge(
         Case(sent, probe.variants(reference[0])[-1]),
         _Fixed(reference[0], {name: ref}, again_answers),
         _Fixed(candidate[0], {name: cand}),
+        baseline=Baseline(),  # judged below, under the probe's own check
+        envelope=envelope,  # the catalog's: its text paths and its gateway's answers
     )
     diffs: list[Difference] = []
     shared: dict[str, Any] = {}

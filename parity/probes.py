@@ -307,6 +307,7 @@ def run_plan(
                     (candidate.name, cand[i]),
                     again[i] if again else None,
                     baseline,
+                    catalog.envelope,
                 )
             )
         if left:

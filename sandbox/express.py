@@ -27,7 +27,14 @@ from starlette.types import Receive, Scope, Send
 from sandbox.auth import Verifier, verify_header
 from sandbox.bodies import is_json, is_multipart, parse_json, parse_multipart
 from sandbox.core.http import ApiError, CoreRequest, CoreResponse, Principal
-from sandbox.core.routes import ROUTES, Route, match_route, routes_for
+from sandbox.core.routes import (
+    ROUTES,
+    Route,
+    decode_params,
+    match_route,
+    routed_path,
+    routes_for,
+)
 from sandbox.cors import ALLOWED_HEADERS, ALLOWED_METHODS, MAX_AGE_S, CorsPolicy
 from sandbox.settings import SandboxSettings
 
@@ -159,7 +166,9 @@ class _Express:
         if is_json(content_type):  # express.json() runs before the router
             body = await self._body(request, limit)
             parsed_json = parse_json(body)
-        route, path_params, _ = match_route(method, request.url.path, self.routes)
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        route, path_params, _ = match_route(method, routed_path(raw_path), self.routes)
+        path_params = decode_params(path_params)
         if route is None:
             raise ApiError("NOT_FOUND", "Route not found")
         principal: Principal | None = None
@@ -185,7 +194,9 @@ class _Express:
             path=request.url.path,
             route=route.template,
             path_params=path_params,
-            query={k: request.query_params.getlist(k)[0] for k in request.query_params},
+            # qs gives a repeated parameter as an array, which the handler's string and
+            # number coercions read as the values joined with "," (String(["5", "10"])).
+            query={k: ",".join(request.query_params.getlist(k)) for k in request.query_params},
             headers=headers,
             body=body,
             json=parsed_json,

@@ -40,7 +40,14 @@ from starlette.types import Receive, Scope, Send
 
 from sandbox.auth import Verifier, verify_header
 from sandbox.bodies import content_type_of
-from sandbox.core.routes import ROUTES, Route, match_route, routes_for
+from sandbox.core.routes import (
+    ROUTES,
+    Route,
+    decode_params,
+    match_route,
+    routed_path,
+    routes_for,
+)
 from sandbox.cors import ALLOWED_HEADERS, ALLOWED_METHODS, MAX_AGE_S, CorsPolicy
 from sandbox.drift import Drifts
 from sandbox.lambdas import LambdaContext, LambdaHandler
@@ -254,7 +261,9 @@ class _Gateway:
             return _gateway_error(413, "Request Entity Too Large")  # body never read
         # Matched against the full table so a request for a drifted-away endpoint gets the
         # 404 of a missing route instead of falling through to a greedy "{id}" template.
-        route, path_params, _ = match_route(request.method, request.url.path, self.all_routes)
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        route, path_params, _ = match_route(request.method, routed_path(raw_path), self.all_routes)
+        path_params = decode_params(path_params)
         if route is None or route not in self.routes:
             return _gateway_error(404, "Not Found")
         claims: dict[str, Any] | None = None

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import unquote
 
-__all__ = ["ROUTES", "Route", "match_route", "routes_for"]
+__all__ = ["ROUTES", "Route", "decode_params", "match_route", "routed_path", "routes_for"]
 
 Auth = Literal["public", "user"]
 
@@ -81,6 +82,23 @@ ROUTES: tuple[Route, ...] = (
 
 def routes_for(flavour: str, routes: tuple[Route, ...] = ROUTES) -> tuple[Route, ...]:
     return tuple(r for r in routes if flavour == "express" or not r.express_only)
+
+
+def routed_path(raw_path: str) -> str:
+    """The path both routers match: the request's path as sent (percent-encoded, so an
+    encoded slash stays inside its segment) with one trailing slash dropped. Express does
+    so by default (strict routing off: /api/mocs/ is /api/mocs), and so does API Gateway,
+    which answers /pets/ from the GET /pets route (the Lambda still sees /pets/ as
+    rawPath)."""
+    if len(raw_path) > 1 and raw_path.endswith("/"):
+        return raw_path[:-1]
+    return raw_path
+
+
+def decode_params(params: dict[str, str]) -> dict[str, str]:
+    """Route parameters decoded after matching, as Express' ``decode_param`` and API
+    Gateway's pathParameters do (``a%2Fb`` -> ``a/b``)."""
+    return {name: unquote(value) for name, value in params.items()}
 
 
 def match_route(
