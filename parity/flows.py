@@ -40,7 +40,15 @@ from parity.runner import Exchange, provisioned, run_scenario
 from parity.templating import TemplateError, render
 from parity.verdicts import short
 
-__all__ = ["FLOW_CHECK", "FlowOutcome", "StepOutcome", "call_endpoint", "flow_row", "run_flow"]
+__all__ = [
+    "FLOW_CHECK",
+    "FlowOutcome",
+    "StepOutcome",
+    "call_endpoint",
+    "flow_row",
+    "run_flow",
+    "send_step",
+]
 
 #: The matrix column of the smoke flows.
 FLOW_CHECK = "smoke-flow"
@@ -48,7 +56,7 @@ _SUCCESS = tuple(range(200, 300))
 _GONE = (404, 410)
 _ABSENT = "(absent)"
 #: No value at a path (``jsonpath.MISSING`` would make :func:`extract` raise instead).
-MISSING: Any = object()
+_MISSING: Any = object()
 _BODY_LIMIT = 8000  # characters of an answer kept in the evidence
 
 
@@ -345,7 +353,7 @@ class _FlowRun:
 
     def judge(self, ex: Exchange, step: FlowStep) -> Iterator[Difference]:
         scope = self.scope(step.role)
-        doc = ex.json if ex.is_json else MISSING
+        doc = ex.json if ex.is_json else _MISSING
         for path, expected in step.check.items():
             operator, operand = check_operator(expected)
             try:
@@ -355,18 +363,18 @@ class _FlowRun:
                     f"flow {self.flow.name}: no value for {{{exc.name}}} in check {path}",
                     hint="Report this",
                 ) from None
-            got = MISSING if doc is MISSING else extract(doc, path, default=MISSING)
-            shown = _ABSENT if got is MISSING else got
+            got = _MISSING if doc is _MISSING else extract(doc, path, default=_MISSING)
+            shown = _ABSENT if got is _MISSING else got
             kind: Kind = "value"
             if operator == "present":
-                if want == (got is not MISSING):
+                if want == (got is not _MISSING):
                     continue
                 kind, note = (
                     ("removed", f"no {path} in the answer")
                     if want
                     else ("added", f"{path} is in the answer: {_shown(shown)}")
                 )
-            elif got is MISSING:
+            elif got is _MISSING:
                 kind, note = "removed", f"no {path} in the answer"
             elif operator == "contains":
                 if isinstance(got, list) and any(_same(g, want) for g in got):
@@ -383,8 +391,8 @@ class _FlowRun:
     def save(self, ex: Exchange, paths: Mapping[str, str]) -> list[Difference]:
         found: list[Difference] = []
         for name, path in paths.items():
-            value = extract(ex.json, path, default=MISSING) if ex.is_json else MISSING
-            if value is MISSING:
+            value = extract(ex.json, path, default=_MISSING) if ex.is_json else _MISSING
+            if value is _MISSING:
                 note = f"cannot save {name}: no {path} in the answer"
                 diff = Difference(path, "removed", "present", _ABSENT, "breaking", "application")
                 diff.note = note
