@@ -109,7 +109,7 @@ def test_production_run_with_writes_refused_is_no_go_naming_the_unjudged_smoke_e
     total = sum(1 for e in load_catalog(CATALOG).endpoints if "smoke" in e.tags)
     assert f"{total - len(expected)}/{total} smoke endpoints judged" in md
     # (what reaches the target is test_production_guard's to prove, for checks marked
-    # `writes`: api_checks/test_smoke.py's create-upload flow is not marked and does write)
+    # `writes`, the catalog flows that write among them: api_checks/test_smoke.py)
     writes = [r for p in production.proxies for r in p.requests if r.method in WRITE_METHODS]
     print(
         f"\nCI template, writes refused: NO-GO, not judged: {', '.join(sorted(named))} "
