@@ -791,7 +791,7 @@ def _finding(
                 if d.get("path")
             }
         )[:20],
-        "first": _first(first),
+        "first": _first(first, group),
         "action": _action(kind, title, group, state),
         "accepted_by": accepted_by,
         "baseline": None,
@@ -811,8 +811,10 @@ def _row(rows: Sequence[str], endpoint: str) -> int:
         return len(rows)
 
 
-def _first(hit: _Hit) -> dict[str, Any]:
+def _first(hit: _Hit, group: Sequence[_Hit]) -> dict[str, Any]:
     r = hit.record
+    # every difference of this finding in that record (a shape change has several)
+    diffs = [d for h in group if h.record is r for d in h.symptom.diffs]
     ev = r["evidence"]
     first: dict[str, Any] = {
         "endpoint": r["endpoint"],
@@ -821,7 +823,7 @@ def _first(hit: _Hit) -> dict[str, Any]:
         "backend": r.get("backend"),
         "state": r["state"],
         "summary": r["summary"][:300],
-        "differences": hit.symptom.diffs[:_SHOWN_DIFFS],
+        "differences": diffs[:_SHOWN_DIFFS],
     }
     if ev.get("error"):
         first["error"] = str(ev["error"])[:2000]
@@ -847,6 +849,12 @@ def _action(kind: str, title: str, group: Sequence[_Hit], state: str) -> str:
         )
     first = group[0].symptom
     name = first.field_name or "the field"
+    if kind == "removed" and title.startswith("the answer loses "):
+        keys = title.removeprefix("the answer loses ").split(" on ", 1)[0]
+        return (
+            f"Send {keys} again on these answers: a client reads the same envelope on every "
+            "answer, so these are the candidate's answers in another shape."
+        )
     text = {
         "missing-endpoint": "Deploy the route on the candidate (its gateway has none). Accept "
         "it only if the endpoint is retired, and then take it out of the catalog.",

@@ -106,7 +106,7 @@ def write_reports(
     folder = run_dir(reports_dir, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     json_path = write_json(matrix, folder / "parity-matrix.json")
-    html_path = write_html(matrix, folder / "parity-matrix.html")
+    html_path = write_html(matrix, folder / "parity-matrix.html", reports_dir=reports_dir)
     out = {"matrix JSON": json_path, "matrix HTML": html_path}
     for name, path in (extra or {}).items():
         if path.is_file():

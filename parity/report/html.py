@@ -1,8 +1,18 @@
 """``parity-matrix.html``: one self-contained file (inline CSS, JS and data; a CSP that
 forbids any fetch), because it is opened from CI artifacts, often offline.
 
-The page shows the headline, an endpoints x checks grid with filters by state and
-resource, and for each cell the differences and both responses side by side.
+The page leads with the findings (the differences grouped by cause, the worst first, one
+line each; :mod:`parity.findings`), each opening to its evidence, its cells, what to do and
+the baseline entries that would accept it; then an endpoints x checks grid (filters by
+state, resource and text; the endpoint column stays in view when it scrolls) whose cells
+open to the differences and both responses side by side. Details open in a panel fully
+inside the viewport, at least 600 px wide, from 1366 x 768 up. Every element that shows a
+finding carries ``data-finding="<id>"``.
+
+Load figures (``load-<backend>.json``) are shown beside the matrix only after they are
+checked against it (:mod:`parity.findings_load`): figures from before the run started,
+against other hosts or with other settings for the two backends are flagged, and the
+candidate's error rate or p95 over the gate's thresholds become findings.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from typing import Any
 
 import jinja2
 
-__all__ = ["TEMPLATE", "read_load_figures", "render_html", "write_html"]
+__all__ = ["TEMPLATE", "find_load_figures", "read_load_figures", "render_html", "write_html"]
 
 TEMPLATE = "parity-matrix.html.j2"
 
@@ -42,12 +52,54 @@ def read_load_figures(reports_dir: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def find_load_figures(folder: Path, reports_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The load figures of a run: its folder's own, else those at the top of the reports
+    directory (``parity load`` writes there), judged against the matrix when shown."""
+    found = read_load_figures(folder)
+    if reports_dir is not None and reports_dir.resolve() != folder.resolve():
+        for backend, doc in read_load_figures(reports_dir).items():
+            found.setdefault(backend, doc)
+    return found
+
+
+def _thresholds(matrix: Mapping[str, Any]) -> tuple[float, float]:
+    """The gate's error-rate and p95 limits for the run's stage (10 % when it names none)."""
+    from parity.gate import thresholds_for
+
+    stage = (matrix.get("meta") or {}).get("stage")
+    t = thresholds_for(stage if stage in (10, 25, 50, 100) else 10)
+    return t.max_error_rate, t.p95_ms
+
+
 def render_html(
-    matrix: Mapping[str, Any], load: Mapping[str, Mapping[str, Any]] | None = None
+    matrix: Mapping[str, Any],
+    load: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    limits: tuple[float, float] | None = None,
 ) -> str:
     """The page for ``matrix`` (a document of :func:`parity.matrix.build_matrix`), with the
-    load figures of each backend side by side when ``load`` is given."""
+    load figures of each backend side by side when ``load`` is given (``limits``: the error
+    rate and p95 that make a load finding; the gate's for the run's stage by default)."""
+    from parity.findings import build_findings
+    from parity.findings_load import load_findings, load_problems
+
     summary = matrix.get("summary", {})
+    findings = matrix.get("findings")
+    if not isinstance(findings, list):  # a document without them: rebuilt from its cells
+        findings = build_findings([c for c in matrix.get("cells", []) if isinstance(c, dict)])
+    flags: dict[str, list[str]] = {}
+    if load:
+        rate, p95 = limits or _thresholds(matrix)
+        extra = load_findings(matrix, load, max_error_rate=rate, p95_ms=p95)
+        findings = [*findings, *extra]
+        flags = load_problems(matrix, load)
+    open_first = {"open": 0, "reported": 1, "accepted": 2}
+    findings = sorted(
+        (dict(f) for f in findings), key=lambda f: open_first.get(str(f.get("state")), 3)
+    )
+    for rank, f in enumerate(findings, start=1):
+        f["rank"] = rank
+    data = {**matrix, "findings": findings}
     tables: dict[str, dict[str, Any]] = {}
     names: list[str] = []
     for backend, doc in (load or {}).items():
@@ -67,21 +119,27 @@ def render_html(
     if not failures and summary.get("exit_status") not in (None, 0):
         failures = 1
     return _ENV.get_template(TEMPLATE).render(
-        data=matrix,
+        data=data,
         headline=summary.get("headline", ""),
         failing=failures,
         load=tables,
         load_rows=[*sorted(names), "overall"] if tables else [],
+        load_flags=flags,
     )
 
 
 def write_html(
-    matrix: Mapping[str, Any], path: Path, load: Mapping[str, Mapping[str, Any]] | None = None
+    matrix: Mapping[str, Any],
+    path: Path,
+    load: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    reports_dir: Path | None = None,
 ) -> Path:
     """Render ``matrix`` to ``path`` (written whole, then moved into place). ``load``
-    defaults to the ``load-<backend>.json`` files next to ``path``."""
+    defaults to the ``load-<backend>.json`` files next to ``path``, then those in
+    ``reports_dir``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figures = read_load_figures(path.parent) if load is None else load
+    figures = find_load_figures(path.parent, reports_dir) if load is None else load
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(render_html(matrix, figures), encoding="utf-8")
     tmp.replace(path)
