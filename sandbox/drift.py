@@ -9,20 +9,23 @@ wrapper passes each request and response through :meth:`Drifts.transform_request
 Adding a drift = one small function decorated with ``@_drift(name, description, hook)``.
 Hooks: ``routes`` (the gateway's route table), ``request``/``response`` (around the
 application call), ``handler`` (wraps the call itself), ``limits`` (the gateway's payload and
-Lambda event limits), ``preflight`` (the gateway's CORS preflight headers) and ``web`` (the
-web host's headers, e.g. ``/config.json``: the frontend's S3 bucket is part of the rollout).
+Lambda event limits), ``preflight`` (the gateway's CORS preflight headers), ``web`` (the
+web host's headers, e.g. ``/config.json``: the frontend's S3 bucket is part of the rollout)
+and ``unrouted`` (a request no gateway route matches: a proxy route to a framework).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sandbox.core.http import CoreRequest, CoreResponse, error_envelope
+from sandbox.core.common import NO_STORE
+from sandbox.core.http import CoreRequest, CoreResponse, error_envelope, success
 from sandbox.core.mocs import MAX_TITLE
 from sandbox.core.routes import ROUTES, Route
 
@@ -40,7 +43,10 @@ LimitsHook = Callable[[int, int], tuple[int, int]]
 PreflightHook = Callable[[dict[str, str]], dict[str, str]]
 #: The web host's answer headers for a path -> the headers it sends.
 WebHook = Callable[[str, dict[str, str]], dict[str, str]]
-Hook = Literal["routes", "request", "response", "handler", "limits", "preflight", "web"]
+#: (method, path, whether another method serves the path) of a request no gateway route
+#: matches -> the answer instead of the gateway's 404, or None.
+UnroutedHook = Callable[[str, str, bool], CoreResponse | None]
+Hook = Literal["routes", "request", "response", "handler", "limits", "preflight", "web", "unrouted"]
 
 
 @dataclass(frozen=True)
@@ -442,6 +448,130 @@ def _title_length(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
     return call(route, replace(req, json={**body, "title": title[:MAX_TITLE]}))
 
 
+# --- probe drifts (issue 17: the probe family) ---------------------------------------------
+# Rewrite differences no catalog scenario sends and no earlier family reaches: each of one
+# probe kind (path, method, query, body, auth, repetition), each on endpoints of its own.
+
+
+@_drift(
+    "trailing-slash",
+    "the users Lambda routes on rawPath strictly (AWS Lambda Powertools' resolver): "
+    '/api/users/me/ answers 404 {"statusCode":404,"message":"Not found"}, where Express '
+    "(strict routing off) serves it like /api/users/me",
+    "handler",
+)
+def _trailing_slash(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    # API Gateway routes /x/ to the /x route and passes rawPath unchanged; a Lambda-side
+    # router matching rawPath exactly then finds nothing.
+    if route.template.startswith("/api/users") and len(req.path) > 1 and req.path.endswith("/"):
+        return CoreResponse(404, {"statusCode": 404, "message": "Not found"})
+    return call(route, req)
+
+
+def _methods_of(path: str) -> list[str]:
+    return [r.method for r in ROUTES if r.regex.match(path)]
+
+
+@_drift(
+    "method-405",
+    "the wishlist service is FastAPI behind an ANY /api/wishlist proxy route: a method the "
+    'path does not have answers 405 {"detail":"Method Not Allowed"} with Allow, where '
+    "Express' router (and API Gateway's route table) answer 404",
+    "unrouted",
+)
+def _method_405(method: str, path: str, known: bool) -> CoreResponse | None:
+    if not known or not path.startswith("/api/wishlist") or method in ("HEAD", "OPTIONS"):
+        return None
+    allow = ", ".join(_methods_of(path))
+    return CoreResponse(405, {"detail": "Method Not Allowed"}, {"allow": allow})
+
+
+#: The query parameters the albums list reads (the rewrite's query model declares them).
+_ALBUM_QUERY = frozenset({"page", "limit"})
+
+
+@_drift(
+    "strict-query",
+    "GET /api/albums on serverless forbids unknown query parameters (a FastAPI query model "
+    'with extra="forbid"): 422 {"detail":[{"type":"extra_forbidden",...}]}, where Express '
+    "ignores them",
+    "handler",
+)
+def _strict_query(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    extra = sorted(set(req.query) - _ALBUM_QUERY)
+    if route.key != "GET /api/albums" or not extra:
+        return call(route, req)
+    detail = [
+        {
+            "type": "extra_forbidden",
+            "loc": ["query", name],
+            "msg": "Extra inputs are not permitted",
+            "input": req.query[name],
+        }
+        for name in extra
+    ]
+    return CoreResponse(422, {"detail": detail})
+
+
+@_drift(
+    "content-type-lax",
+    "POST /api/mocs/{mocId}/files/presign on serverless parses the body as JSON whatever its "
+    "Content-Type (JSON.parse(event.body)), where express.json() reads only application/json "
+    "and leaves a text/plain body unparsed (400: the fields are missing)",
+    "request",
+)
+def _content_type_lax(route: Route, req: CoreRequest) -> CoreRequest:
+    if route.key != "POST /api/mocs/{mocId}/files/presign" or req.json is not None or not req.body:
+        return req
+    try:
+        parsed = json.loads(req.body)
+    except ValueError:
+        return req
+    return replace(req, json=parsed, json_error=False)
+
+
+@_drift(
+    "bearer-case",
+    "the gallery Lambda re-reads Authorization itself and matches the Bearer scheme case-"
+    "sensitively (header.startsWith('Bearer ')): 'bearer <token>' answers 401 on /api/images*, "
+    "where Express (express-jwt, /^Bearer$/i) and API Gateway's authorizer take it",
+    "handler",
+)
+def _bearer_case(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    header = req.headers.get("authorization", "")
+    if route.template.startswith("/api/images") and not header.startswith("Bearer "):
+        return CoreResponse(401, error_envelope("UNAUTHORIZED", "Unauthorized"))
+    return call(route, req)
+
+
+#: Ids of MOCs the serverless flavour deleted (process-wide, like a table's tombstones;
+#: only this drift reads it).
+_tombstones: set[str] = set()
+_tombstone_lock = threading.Lock()
+
+
+@_drift(
+    "delete-idempotent",
+    "DELETE /api/mocs/{mocId} on serverless soft-deletes (deletedAt) and answers a second "
+    "DELETE of the same MOC 200 again, idempotently, where Express answers 404 (an id that "
+    "never existed is still 404 on both)",
+    "handler",
+)
+def _delete_idempotent(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
+    if route.key != "DELETE /api/mocs/{mocId}":
+        return call(route, req)
+    moc_id = req.path_params.get("mocId", "")
+    resp = call(route, req)
+    with _tombstone_lock:
+        if resp.status == 200:
+            _tombstones.add(moc_id)
+            return resp
+        gone = resp.status == 404 and moc_id in _tombstones
+    if gone:
+        return success(None, "MOC deleted").with_headers(dict(NO_STORE))  # as the first one
+    return resp
+
+
 # --- the mechanism -----------------------------------------------------------------------
 
 DRIFTS: dict[str, str] = {d.name: d.description for d in _REGISTRY.values()}
@@ -504,6 +634,14 @@ class Drifts:
         for fn in self._hooks("preflight"):
             headers = fn(dict(headers))
         return headers
+
+    def unrouted(self, method: str, path: str, known: bool) -> CoreResponse | None:
+        """The answer to a request no gateway route matches (None: the gateway's 404)."""
+        for fn in self._hooks("unrouted"):
+            answer = fn(method, path, known)
+            if answer is not None:
+                return cast(CoreResponse, answer)
+        return None
 
     def web_headers(self, path: str, headers: dict[str, str]) -> dict[str, str]:
         """The headers the web host sends with ``path``."""

@@ -50,7 +50,7 @@ from sandbox.core.routes import (
 )
 from sandbox.cors import ALLOWED_HEADERS, ALLOWED_METHODS, MAX_AGE_S, CorsPolicy
 from sandbox.drift import Drifts
-from sandbox.lambdas import LambdaContext, LambdaHandler
+from sandbox.lambdas import LambdaContext, LambdaHandler, to_lambda_result
 from sandbox.settings import SandboxSettings
 
 __all__ = [
@@ -262,9 +262,13 @@ class _Gateway:
         # Matched against the full table so a request for a drifted-away endpoint gets the
         # 404 of a missing route instead of falling through to a greedy "{id}" template.
         raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-        route, path_params, _ = match_route(request.method, routed_path(raw_path), self.all_routes)
+        routed = routed_path(raw_path)
+        route, path_params, known = match_route(request.method, routed, self.all_routes)
         path_params = decode_params(path_params)
         if route is None or route not in self.routes:
+            instead = self.drifts.unrouted(request.method, routed, known)
+            if instead is not None:  # a drift's proxy route to a framework answers
+                return _to_http(to_lambda_result(instead))
             return _gateway_error(404, "Not Found")
         claims: dict[str, Any] | None = None
         if route.auth == "user":

@@ -71,7 +71,8 @@ class CoreRequest:
     path: str
     route: str  # the matched template, e.g. "/api/mocs/{mocId}"
     path_params: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)  # first value of each parameter
+    # a repeated parameter comma-joined, as both adapters hand it on
+    query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     body: bytes = b""
     json: Any = None  # parsed JSON body, when content type is JSON and it parsed
