@@ -10,6 +10,8 @@ the same run, printed beside its target, and written to reports/bench.json.
 3. Inference: ``parity contracts`` (build_contracts) over generated cassettes of N exchanges,
    each size in its own subprocess: exchanges/s and peak RSS, versus a subprocess that only
    parses the same cassette lines.
+4. ``--probes`` (alone): the probe family's wall time at the default budget versus the
+   differential family on the same sandbox (benchmarks/probes.py).
 
 Plain Python, no pytest: ``python benchmarks/bench.py --help``. No figure is asserted
 anywhere; the targets are for a reader.
@@ -566,6 +568,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--make-test", action="store_true", help="with --suite: also time make test (6+ min)"
     )
+    parser.add_argument(
+        "--probes",
+        action="store_true",
+        help="only the probe family's wall time at the default budget (docs/bench.md); "
+        "writes REPORTS/bench-probes.json",
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -573,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     reports: Path = args.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
+    if args.probes:
+        return _probes(reports, args.out or reports / "bench-probes.json")
     with console.status("replay overhead (starting the sandbox)..."):
         replay = bench_replay(args.replays, args.concurrency, args.catalog, reports, args.baseline)
     with console.status("diff cost..."):
@@ -584,6 +594,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.suite:
         suite = bench_suite(reports, args.make_test, out)
     report(replay, diffs, infers, suite, out)
+    return 0
+
+
+def _probes(reports: Path, out: Path) -> int:
+    from benchmarks.probes import bench_probes, print_report
+
+    with console.status("probe family (starting the sandbox)..."):
+        result = bench_probes(reports)
+    print_report(result, console)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    console.print(f"written: {out}")
     return 0
 
 
