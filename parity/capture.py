@@ -2,14 +2,18 @@
 
 Each scenario (all roles, success and error statuses) runs through
 :func:`parity.runner.run_scenario`, so setup and teardown work exactly as in the checks;
-its exchange is written to a cassette (:mod:`parity.cassette`, redacted there) as soon as
-it is known. A scenario whose setup fails is reported and skipped, not fatal: one broken
-endpoint should not cost the whole recording. An unreachable backend is fatal.
+its exchange is written to a cassette (:mod:`parity.cassette`, redacted there, then in its
+stable form, :mod:`parity.stable`) as soon as it is known. A scenario whose setup fails is
+reported and skipped, not fatal: one broken endpoint should not cost the whole recording.
+An unreachable backend is fatal.
 
-Concurrency is optional. Scenarios that change state (their request, setup or teardown
-writes) always run one after another, because two of them touching the same user's data
-(a wishlist reorder next to a wishlist create) would record a race, not the API; with
-``concurrency > 1`` the read-only scenarios run first, that many at a time.
+Records are written in catalog order whatever the concurrency, so capturing an unchanged
+backend twice writes the same file. Concurrency is optional. Scenarios that change state
+(their request, setup or teardown writes) run alone, because two of them touching the
+same user's data (a wishlist reorder next to a wishlist create) would record a race, not
+the API; with ``concurrency > 1`` consecutive read-only scenarios run that many at a time,
+and a writing one waits for the reads before it: every read sees the state it sees in a
+serial run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ from parity.catalog import Case, Catalog
 from parity.client import BackendClient
 from parity.errors import BackendUnreachable, ParityError
 from parity.runner import Exchange, run_scenario
+from parity.stable import Stabiliser
 
 __all__ = ["CaptureReport", "capture_catalog", "record_from_exchange"]
 
@@ -99,6 +105,12 @@ def _ordered(
     window: deque[tuple[Case, Future[Exchange | ParityError]]] = deque()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="capture") as pool:
         for case in cases:
+            if catalog.writes(case.endpoint, case.scenario):
+                while window:  # the reads before it are done before it starts
+                    done, future = window.popleft()
+                    yield done, future.result()
+                yield case, _attempt(client, catalog, case, run_id)
+                continue
             window.append((case, pool.submit(_attempt, client, catalog, case, run_id)))
             if len(window) >= concurrency * 4:
                 done, future = window.popleft()
@@ -129,36 +141,35 @@ def capture_catalog(
     concurrency: int = 1,
     secrets: Iterable[str] = (),
     progress: Progress | None = None,
+    stable: bool = True,
 ) -> CaptureReport:
     """Replay ``cases`` (default: the whole catalog) against ``client`` into ``out``.
 
     ``secrets`` are exact strings redacted wherever they appear (e.g. the test users'
-    passwords). Raises :class:`~parity.errors.BackendUnreachable` when the backend is gone.
+    passwords). ``stable=False`` writes the exchanges as they were (timings, ids, ports,
+    the run id) instead of their stable form. Raises
+    :class:`~parity.errors.BackendUnreachable` when the backend is gone.
     """
     selected = list(cases if cases is not None else catalog.cases())
-    if concurrency > 1:
-        reads = [c for c in selected if not catalog.writes(c.endpoint, c.scenario)]
-        writes = [c for c in selected if catalog.writes(c.endpoint, c.scenario)]
-        batches = [(reads, concurrency), (writes, 1)]
-    else:
-        batches = [(selected, 1)]
     report = CaptureReport(path=Path(out))
-    with CassetteWriter(Path(out), secrets=secrets) as writer:
-        for batch, width in batches:
-            for case, result in _ordered(client, catalog, batch, run_id, width):
-                if isinstance(result, ParityError):
-                    report.failures.append(f"{case.id}: {result}")
-                    if progress is not None:
-                        progress(case, None)
-                    continue
-                writer.write(record_from_exchange(result))
-                report.written += 1
-                report.statuses[f"{result.method} {result.route} -> {result.status}"] += 1
-                if not result.ok:
-                    expected = ", ".join(map(str, result.expected))
-                    report.unexpected.append(
-                        f"{case.id}: answered {result.status} (the catalog expects {expected})"
-                    )
+    # times more than a day before this capture are the data's own history: kept
+    since = datetime.now(UTC) - timedelta(days=1)
+    stabiliser = Stabiliser.for_catalog(catalog, run_id, since) if stable else None
+    with CassetteWriter(Path(out), secrets=secrets, stabiliser=stabiliser) as writer:
+        for case, result in _ordered(client, catalog, selected, run_id, concurrency):
+            if isinstance(result, ParityError):
+                report.failures.append(f"{case.id}: {result}")
                 if progress is not None:
-                    progress(case, result)
+                    progress(case, None)
+                continue
+            writer.write(record_from_exchange(result))
+            report.written += 1
+            report.statuses[f"{result.method} {result.route} -> {result.status}"] += 1
+            if not result.ok:
+                expected = ", ".join(map(str, result.expected))
+                report.unexpected.append(
+                    f"{case.id}: answered {result.status} (the catalog expects {expected})"
+                )
+            if progress is not None:
+                progress(case, result)
     return report

@@ -6,7 +6,9 @@ nothing here keeps more than one line in memory: :class:`CassetteWriter` appends
 line (into a temporary file renamed on success, so an interrupted capture never leaves a
 half cassette under the real name) and :func:`read_cassette` is a generator. Every record
 goes through :func:`parity.redact.redact` inside :meth:`CassetteWriter.write`, so no
-caller can write an unredacted one.
+caller can write an unredacted one; a capture's writer then gives it its stable form
+(:mod:`parity.stable`: run-specific values replaced by surrogates), so recording an
+unchanged backend again writes the same bytes.
 
 A line (keys sorted, no spaces; ``v`` is the format version)::
 
@@ -16,6 +18,7 @@ A line (keys sorted, no spaces; ``v`` is the format version)::
      "scenario":"existing","source":"catalog","status":200,"url":"http://...","v":1}
 
 ``json`` is the parsed body, ``text`` the body when it is not JSON (one of them is null).
+A stable line has no ``elapsed_ms`` (read as 0).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import IO, Any
 from parity.errors import CassetteError
 from parity.inputs import read_lines
 from parity.redact import redact
+from parity.stable import Stabiliser
 
 __all__ = ["FORMAT_VERSION", "CassetteWriter", "Recorded", "cassette_files", "read_cassette"]
 
@@ -89,12 +93,17 @@ def cassette_files(directory: Path) -> list[Path]:
 
 
 class CassetteWriter:
-    """Writes :class:`Recorded` exchanges to ``path``, redacted, one line each."""
+    """Writes :class:`Recorded` exchanges to ``path``, redacted, one line each; with a
+    ``stabiliser``, in their stable form (one stabiliser per file: it gives a value the
+    same surrogate in every record of it)."""
 
-    def __init__(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, path: Path, *, secrets: Iterable[str] = (), stabiliser: Stabiliser | None = None
+    ) -> None:
         self.path = Path(path)
         self.count = 0
         self._secrets = tuple(secrets)
+        self._stabiliser = stabiliser
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self._file: IO[str] | None = None
 
@@ -106,7 +115,10 @@ class CassetteWriter:
     def write(self, record: Recorded) -> None:
         if self._file is None:
             raise RuntimeError("CassetteWriter.write() outside its with block")
+        # redaction first: surrogates must never be made from (or hide) a secret
         clean = redact(record.to_dict(), self._secrets)
+        if self._stabiliser is not None:
+            clean = self._stabiliser.record(clean)
         self._file.write(_dumps(clean) + "\n")
         self.count += 1
 

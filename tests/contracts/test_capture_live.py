@@ -1,6 +1,7 @@
-"""Capture against a live sandbox with live Cognito tokens: the inferred contracts equal the
-committed ones byte for byte, and no file written holds a token, refresh token, password,
-e-mail or signature."""
+"""Capture against a live sandbox with live Cognito tokens: the cassette and the inferred
+contracts equal the committed ones byte for byte (two captures of an unchanged sandbox, in
+other processes, ports, run ids and concurrency, write the same bytes), and no file
+written holds a token, refresh token, password, e-mail or signature."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tests.fakes import fake_signature
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "contracts" / "schemas"
+CASSETTE = ROOT / "fixtures" / "cassettes" / "express.jsonl"
 ROLES = ("alice", "bob", "admin")
 SIGNATURE = fake_signature(6)
 
@@ -127,7 +129,37 @@ def _har(path: Path, url: str, token: str, refresh: str) -> Path:
     return path
 
 
-def test_capture_reproduces_the_contracts_and_writes_no_secret(
+def _paths(value: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _paths(value[key], f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def _differences(committed: Path, fresh: Path, limit: int = 20) -> list[str]:
+    """What differs, record by record (the first differing values of each), for a reader."""
+    old = committed.read_text(encoding="utf-8").splitlines()
+    new = fresh.read_text(encoding="utf-8").splitlines()
+    found = [f"{len(old)} committed records, {len(new)} recorded"] if len(old) != len(new) else []
+    for was, now in zip(old, new, strict=False):
+        if was == now:
+            continue
+        a, b = json.loads(was), json.loads(now)
+        where = f"{b.get('endpoint')}/{b.get('scenario')}"
+        if (a.get("endpoint"), a.get("scenario")) != (b.get("endpoint"), b.get("scenario")):
+            found.append(f"{where}: recorded where {a.get('endpoint')}/{a.get('scenario')} was")
+            continue
+        left, right = dict(_paths(a)), dict(_paths(b))
+        paths = sorted(p for p in left.keys() | right.keys() if left.get(p) != right.get(p))
+        found += [f"{where}: {p}: {left.get(p)!r} -> {right.get(p)!r}"[:300] for p in paths[:3]]
+    return found[:limit]
+
+
+def test_capture_reproduces_the_cassette_and_contracts_and_writes_no_secret(
     sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
     settings = Settings.load(overrides={"backend": "express"}, environ={}).with_env(sandbox.env)
@@ -165,7 +197,17 @@ def test_capture_reproduces_the_contracts_and_writes_no_secret(
         leaks / "har-s.jsonl",
     )
 
-    # 1. the contracts of an unchanged backend are the committed ones, byte for byte
+    # 1. the cassette of an unchanged backend is the committed one, byte for byte: it was
+    # recorded by `parity capture` from another sandbox (another process, other ports,
+    # another run id, serially), so everything a run varies is out of it
+    differences = _differences(CASSETTE, cassettes / "express.jsonl")
+    assert not differences, (
+        "a fresh capture differs from fixtures/cassettes/express.jsonl (if the catalog or "
+        "the sandbox changed, record it with `parity capture`, no URL: a fresh sandbox, "
+        "and commit it):\n" + "\n".join(differences)
+    )
+
+    # ...and so are the contracts
     build_contracts(cassettes, tmp_path / "schemas", catalog=catalog)
     fresh = {
         p.relative_to(tmp_path / "schemas"): p.read_bytes()
