@@ -182,7 +182,13 @@ def test_probes(
         probe_clock.spent += time.monotonic() - started
     parity_results.extend(records)
     sent = [r for r in records if r.state != "skipped"]
-    if not sent:
-        reasons = sorted({r.summary for r in records})
-        pytest.skip("; ".join(reasons) or "no probe to send")
+    if not sent:  # every probe refused or over budget: never a pass
+        held: dict[str, int] = {}
+        for r in records:
+            why = r.summary.split(": ", 1)[-1]
+            held[why] = held.get(why, 0) + len(r.evidence.get("probes", []))
+        pytest.skip(
+            "; ".join(f"{n} probes not sent: {why}" for why, n in held.items())
+            or "no probe to send"
+        )
     conclude(records, endpoint.key)

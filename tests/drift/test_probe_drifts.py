@@ -215,3 +215,26 @@ def test_delete_idempotent_keeps_never_known_ids_404() -> None:
         lambda r, q: CoreResponse(404, {}), route, _request(route, path_params={"mocId": "m2"})
     )
     assert (first.status, again.status, never.status) == (200, 200, 404)
+
+
+def test_production_refuses_the_probes_that_write(drifted: dict[str, str], tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    run = run_checks(
+        {**drifted, "PARITY_REPORTS_DIR": str(reports), "PARITY_TARGET_ENV": "production"},
+        ["api_checks/test_probes.py", "-m", "probe", "-k", "mocs.list or mocs.create"],
+        tmp_path / "junit.xml",
+    )
+    assert run.outcomes == {
+        "test_probes[mocs.list]": "passed",
+        "test_probes[mocs.create]": "skipped",
+    }
+    assert "writes refused" in run.messages["test_probes[mocs.create]"]
+    cells = _cells(_matrix(reports))
+    created = {c for (e, c), cell in cells.items() if e == "POST /api/mocs"}
+    assert created and all(cells[("POST /api/mocs", c)]["state"] == "skipped" for c in created)
+    # the read-only endpoint is judged; its one writing probe (PUT) is a skipped record
+    method = cells[("GET /api/mocs", "probe:method")]
+    assert any(
+        r["state"] == "skipped" and "writes refused" in r["summary"] for r in method["records"]
+    )
+    assert cells[("GET /api/mocs", "probe:query")]["state"] == "pass"
