@@ -37,11 +37,11 @@ from parity.baseline import Baseline
 from parity.catalog import Catalog, Endpoint, Scenario
 from parity.client import BackendClient
 from parity.errors import ParityError, UsageError
+from parity.probe_auth import auth_probes
 from parity.probe_bodies import body_probes
 from parity.probe_judge import Judged, group_records, judge
 from parity.probe_kinds import (
     Namer,
-    auth_probes,
     method_probes,
     path_probes,
     query_probes,
