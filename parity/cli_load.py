@@ -23,6 +23,7 @@ from parity.load import (
     DEFAULT_THINK_TIME,
     THINK_TIME_ENV,
     LoadRun,
+    Progress,
     load_document,
     parse_think_time,
     run_locust,
@@ -59,8 +60,13 @@ def load(
     backend: Annotated[
         str | None, typer.Option("--backend", help="express, serverless or both (default)")
     ] = None,
-    express_url: Annotated[str | None, typer.Option("--express-url")] = None,
-    serverless_url: Annotated[str | None, typer.Option("--serverless-url")] = None,
+    express_url: Annotated[
+        str | None, typer.Option("--express-url", help="the Express backend (PARITY_EXPRESS_URL)")
+    ] = None,
+    serverless_url: Annotated[
+        str | None,
+        typer.Option("--serverless-url", help="the serverless backend (PARITY_SERVERLESS_URL)"),
+    ] = None,
     reports_dir: Annotated[
         Path | None, typer.Option("--reports-dir", envvar="PARITY_REPORTS_DIR")
     ] = None,
@@ -97,8 +103,14 @@ def load(
             env["PARITY_LOAD_WRITES"] = "1" if target.writes_allowed else "0"
             env["PARITY_CATALOG"] = str(settings.catalog.resolve())
             how = f"{workers} workers" if workers else "1 process"
-            with console.status(f"{name}: {users} users for {duration} s ({how})..."):
-                stats = run_locust(host, run, env, target.reports_dir / f"load-{name}.log")
+            console.print(f"{name}: {users} users for {duration} s ({how}), a line every 5 s")
+
+            def progress(p: Progress, backend: str = name) -> None:
+                console.print(f"  {backend}: {p.line()}", markup=False)
+
+            stats = run_locust(
+                host, run, env, target.reports_dir / f"load-{name}.log", on_progress=progress
+            )
             out = write_load(load_document(name, host, run, stats), target.reports_dir)
             o = stats["overall"]
             kinds = ", ".join(f"{n} x {k}" for k, n in stats["failures_by_kind"].items())

@@ -32,6 +32,7 @@ answers, so a run of a few seconds makes enough requests to resolve an error rat
 
 from __future__ import annotations
 
+import csv as _csv
 import json
 import math
 import os
@@ -43,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -60,6 +61,7 @@ __all__ = [
     "LOCUSTFILE",
     "THINK_TIME_ENV",
     "LoadRun",
+    "Progress",
     "failure_kind",
     "failures_by_kind",
     "load_document",
@@ -293,8 +295,53 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
         proc.wait(5)
 
 
-def run_locust(host: str, run: LoadRun, env: Mapping[str, str], log_file: Path) -> dict[str, Any]:
-    """Run Locust headless against ``host``; return the parsed stats (merged over workers)."""
+@dataclass(frozen=True)
+class Progress:
+    """How far a running load run is (from Locust's live CSV of the aggregated row)."""
+
+    elapsed_s: float
+    duration_s: int
+    requests: int
+    failures: int
+    p95_ms: float | None
+
+    def line(self) -> str:
+        p95 = f"p95 {self.p95_ms:.0f} ms" if self.p95_ms is not None else "p95 -"
+        return (
+            f"{min(self.elapsed_s, self.duration_s):.0f} s of {self.duration_s} s: "
+            f"{self.requests} requests, {self.failures} failures, {p95}"
+        )
+
+
+def _live(csv: Path, started: float, duration_s: int) -> Progress | None:
+    """The aggregated row of Locust's ``<prefix>_stats.csv`` (rewritten every second)."""
+    try:
+        rows = list(_csv.DictReader(csv.read_text(encoding="utf-8").splitlines()))
+    except (OSError, _csv.Error):
+        return None
+    row = next((r for r in rows if r.get("Name") == "Aggregated"), None)
+    if row is None:
+        return None
+    try:
+        requests, failures = int(row["Request Count"]), int(row["Failure Count"])
+        p95 = float(row["95%"]) if row.get("95%") not in (None, "", "N/A") else None
+    except (KeyError, ValueError):
+        return None
+    return Progress(time.monotonic() - started, duration_s, requests, failures, p95)
+
+
+def run_locust(
+    host: str,
+    run: LoadRun,
+    env: Mapping[str, str],
+    log_file: Path,
+    on_progress: Callable[[Progress], None] | None = None,
+    every_s: float = 5.0,
+) -> dict[str, Any]:
+    """Run Locust headless against ``host``; return the parsed stats (merged over workers).
+
+    ``on_progress`` is called about every ``every_s`` seconds while it runs (a long run in
+    CI is otherwise minutes of silence)."""
     if not run.locustfile.is_file():
         raise UsageError(f"no locustfile at {run.locustfile}", hint="Restore load/locustfile.py")
     locust = [sys.executable, "-m", "locust", "-f", str(run.locustfile)]
@@ -319,6 +366,8 @@ def run_locust(host: str, run: LoadRun, env: Mapping[str, str], log_file: Path) 
             "-t",
             f"{run.duration_s}s",
             "--json-file",
+            prefix,
+            "--csv",
             prefix,
             "--only-summary",
             "--exit-code-on-error",
@@ -367,10 +416,20 @@ def run_locust(host: str, run: LoadRun, env: Mapping[str, str], log_file: Path) 
                 )
                 for _ in range(run.workers)
             ]
+            started = time.monotonic()
+            limit = run.duration_s + 60 + 10 * run.workers
+            code: int | None = None
             try:
-                code = master.wait(run.duration_s + 60 + 10 * run.workers)
-            except subprocess.TimeoutExpired:
-                code = None
+                while True:
+                    try:
+                        code = master.wait(every_s)
+                        break
+                    except subprocess.TimeoutExpired:
+                        if time.monotonic() - started > limit:
+                            break
+                        progress = _live(Path(prefix + "_stats.csv"), started, run.duration_s)
+                        if on_progress is not None and progress is not None:
+                            on_progress(progress)
             finally:
                 _stop(master)
                 deadline = time.monotonic() + 10
