@@ -15,7 +15,10 @@ Without a catalog (``compare(text=None, gateway=None)``) the built-in rules stan
 
 Learned noise (paths that differ between two reference answers) and declared rules (catalog
 ``noise:``) are applied here, and what they removed is returned too: nothing is dropped
-silently.
+silently. A value under noise is still compared by its format
+(:func:`~parity.normalize.value_format`: a timestamp's notation, an id's kind, a URL's
+host, a token's kind): a changed format is a ``format`` difference. Headers that differ
+only in spelling (normalised away) come back as noise hits of source ``normalised``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from parity.normalize import (
     classify_noise,
     format_path,
     relevant_headers,
+    spelling_differences,
+    value_format,
 )
 from parity.results import Origin, Severity
 
@@ -75,6 +80,8 @@ Kind = Literal[
     "header-added",
     "header-removed",
     "header-changed",
+    # a value under noise (not compared) whose format changed
+    "format",
 ]
 
 #: Keys holding human text: a changed value there is cosmetic, not breaking. The built-in
@@ -129,7 +136,8 @@ class NoiseHit:
     """A path where the two reference answers differed, or a declared rule applied."""
 
     path: str
-    source: Literal["learned", "declared"]
+    # normalised: a header spelt differently with the same meaning (reported, cosmetic)
+    source: Literal["learned", "declared", "normalised"]
     kind: NoiseKind
     values: list[Any] = field(default_factory=list)
 
@@ -161,6 +169,10 @@ class Noise:
 
     def covers(self, parts: Sequence[Part]) -> bool:
         return any(len(parts) >= len(p) and tuple(parts[: len(p)]) == p for p, _ in self.body)
+
+    def samples(self, parts: Sequence[Part]) -> list[Any] | None:
+        """The two reference values at exactly ``parts`` (None: the noise lies above)."""
+        return next((list(s) for p, s in self.body if p == tuple(parts)), None)
 
     def type_is_stable(self, parts: Sequence[Part], value: Any) -> bool:
         """Both reference answers had a value of ``value``'s JSON type at exactly ``parts``:
@@ -331,9 +343,15 @@ def _reorder(
             alike = len(differ) == len(expected) or _alike(expected, actual, differ)
             if known is not None:
                 known[(id(expected), id(actual))] = (expected, actual, differ if alike else None)
-            if _same_items(expected, actual, differ, alike):
+            in_place = bool(rules.ignore) and all(  # only noise differs, item by item
+                _item_key(expected[i], path, i, rules) == _item_key(actual[i], path, i, rules)
+                for i in differ
+            )
+            if not in_place and _same_items(expected, actual, differ, alike, path, rules):
                 found.append(path)
-                return list(expected)
+                # the candidate's own items, in the reference's order: what differs by
+                # nature (declared noise) is still theirs, and compared by its format
+                return _aligned(expected, actual, path, rules) if rules.ignore else list(expected)
         items: list[Any] | None = None
         for i in differ:
             moved = _reorder(expected[i], actual[i], (*path, i), rules, found, known)
@@ -344,14 +362,51 @@ def _reorder(
     return actual
 
 
-def _same_items(expected: list[Any], actual: list[Any], differ: list[int], alike: bool) -> bool:
-    """The two lists hold the same items (as canonical JSON) in any order. When the items at
-    the other positions are ``alike`` (see :func:`_alike`), only the ``differ`` positions
-    need their canonical form: the alike ones count the same on both sides."""
-    if not alike:
-        return sorted(map(_canonical, expected)) == sorted(map(_canonical, actual))
-    return sorted(_canonical(expected[i]) for i in differ) == sorted(
-        _canonical(actual[i]) for i in differ
+def _masked(value: Any, path: tuple[Part, ...], rules: Rules) -> Any:
+    """``value`` with what the declared rules ignore (values that differ by nature, such
+    as the ids each backend gives its own copy) blanked: two items that differ only there
+    are the same item."""
+    if isinstance(value, dict):
+        return {
+            k: "(noise)" if rules.ignores((*path, k)) else _masked(v, (*path, k), rules)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(v, (*path, i), rules) for i, v in enumerate(value)]
+    return value
+
+
+def _item_key(item: Any, path: tuple[Part, ...], i: int, rules: Rules) -> str:
+    return _canonical(_masked(item, (*path, i), rules) if rules.ignore else item)
+
+
+def _aligned(
+    expected: list[Any], actual: list[Any], path: tuple[Part, ...], rules: Rules
+) -> list[Any]:
+    """``actual``'s items in ``expected``'s order (the lists hold the same items, noise
+    aside: :func:`_same_items`)."""
+    pool: dict[str, list[Any]] = {}
+    for j, item in enumerate(actual):
+        pool.setdefault(_item_key(item, path, j, rules), []).append(item)
+    return [pool[_item_key(e, path, i, rules)].pop(0) for i, e in enumerate(expected)]
+
+
+def _same_items(
+    expected: list[Any],
+    actual: list[Any],
+    differ: list[int],
+    alike: bool,
+    path: tuple[Part, ...] = (),
+    rules: Rules | None = None,
+) -> bool:
+    """The two lists hold the same items (as canonical JSON, what ``rules`` ignore blanked)
+    in any order. When the items at the other positions are ``alike`` (see :func:`_alike`),
+    only the ``differ`` positions need their canonical form: the alike ones count the same
+    on both sides."""
+    rules = rules or Rules()
+    positions = range(len(expected)) if not alike else differ
+    return sorted(_item_key(expected[i], path, i, rules) for i in positions) == sorted(
+        _item_key(actual[i], path, i, rules) for i in positions
     )
 
 
@@ -636,17 +691,25 @@ def diff_body(
             and noise.covers(parts)
             and not (typed and noise.type_is_stable(parts, t1))
         ):
+            # compared by format, when the two reference answers agree on it
+            samples = noise.samples(parts) if kind == "value" else None
+            found = _format_change(parts, t1, t2, origin, "learned", values, samples)
+            diffs += [found] if found and samples is not None else []
             continue
         if not values and _declared_noise(kind, t1, t2) and not (kind == "value" and text(parts)):
             hit = declared.setdefault("*", NoiseHit("(recorded values)", "declared", "other"))
             if len(hit.values) < 4:
                 hit.values.append([format_path(parts), t1, t2])
+            found = _format_change(parts, t1, t2, origin, "recorded", values)
+            diffs += [found] if found and kind == "value" else []
             continue
         pattern = rules.ignores(parts)
         if pattern is not None and _declared_noise(kind, t1, t2):
             hit = declared.setdefault(pattern.text, NoiseHit(pattern.text, "declared", "other"))
             if len(hit.values) < 4:
                 hit.values.append([t1, t2])
+            found = _format_change(parts, t1, t2, origin, "declared", values)
+            diffs += [found] if found and kind == "value" else []
             continue
         diffs.append(
             Difference(
@@ -657,6 +720,36 @@ def diff_body(
         if key != "*":
             hit.kind = classify_noise(PathPattern.parse(hit.path).parts, _flat(hit.values))
     return diffs, list(declared.values())
+
+
+def _format_change(
+    parts: Sequence[Part],
+    expected: Any,
+    actual: Any,
+    origin: Origin,
+    source: str,
+    hosts: bool,
+    samples: Sequence[Any] | None = (),
+) -> Difference | None:
+    """A ``format`` difference when a value that is not compared (noise) is written in
+    another format on the candidate; None when the formats agree or say nothing. With
+    ``samples`` (the reference's own answers), they must agree among themselves first."""
+    name = next((str(p) for p in reversed(parts) if isinstance(p, str) and p != "*"), "")
+    want = value_format(expected, name, hosts=hosts)
+    got = value_format(actual, name, hosts=hosts)
+    if want is None or got is None or want == got:
+        return None
+    if any(value_format(s, name, hosts=hosts) != want for s in samples or ()):
+        return None  # the reference itself writes it in more than one way
+    return Difference(
+        format_path(parts),
+        "format",
+        expected,
+        actual,
+        "breaking",
+        origin,
+        note=f"{want} -> {got} ({source} noise: values are not compared, formats are)",
+    )
 
 
 def _declared_noise(kind: Kind, t1: Any, t2: Any) -> bool:
@@ -714,9 +807,15 @@ def compare(
     body, declared = diff_body(
         expected, actual, rules=rules, noise=noise, values=values, text=rule, gateway=own
     )
+    # same meaning, other spelling: reported, never dropped (cosmetic findings)
+    spelt = [
+        NoiseHit(f"header {name}", "normalised", "spelling", [e, a])
+        for name, e, a in spelling_differences(expected.headers, actual.headers, cors=cors)
+        if noise is None or name not in noise.headers
+    ]
     return Comparison(
         status=diff_status(expected, actual, noise=noise, gateway=own),
         headers=diff_headers(expected, actual, noise=noise, cors=cors, gateway=own),
         envelope=body,
-        noise=[*(noise.hits() if noise else []), *declared],
+        noise=[*(noise.hits() if noise else []), *declared, *spelt],
     )

@@ -227,7 +227,7 @@ def _pattern(
             return f"{_declared_type(expected)} -> {_declared_type(actual)}"
         return f"{_jtype(expected)} -> {_jtype(actual)}"
     if kind == "format":  # the engine wrote both formats in the note (values are redacted)
-        return note.split(" (", 1)[0] if " -> " in note else "format changed"
+        return note.rsplit(" (", 1)[0] if " -> " in note else "format changed"
     if kind != "value":
         return ""
     if isinstance(expected, bool) or isinstance(actual, bool):
@@ -576,6 +576,11 @@ def _verdict(record: Mapping[str, Any]) -> _Symptom:
     text = str(ev.get("error") or "") if state == "error" else ""
     text = text or record["summary"] or state
     blanked = _blank(text, record["endpoint"])
+    # a scenario's own words (express-to-serverless: "express -> serverless") name where
+    # it ran, not what went wrong
+    for word in re.split(r"[^A-Za-z0-9]+", str(record.get("scenario") or "")):
+        if len(word) >= 3:
+            blanked = re.sub(rf"\b{re.escape(word)}\b", "<s>", blanked)
     flow = record["endpoint"].startswith("FLOW ")
     if state == "error":
         key: tuple[Any, ...] = ("error", blanked)  # the same cause whichever check it hit
@@ -655,6 +660,7 @@ def build_findings(
     for hit in hits:
         groups.setdefault(union.find(hit.symptom.key), []).append(hit)
     _attach_verdicts(groups)
+    _merge_inseparable(groups)
     rows = list(endpoints) or sorted({str(c.get("endpoint")) for c in cells})
     today = today or date.today()
     findings = [_finding(root, group, rows, today) for root, group in groups.items()]
@@ -668,7 +674,25 @@ def build_findings(
     )
     for rank, f in enumerate(findings, start=1):
         f["rank"] = rank
+    _cross_reference(findings)
     return findings
+
+
+def _cross_reference(findings: list[dict[str, Any]]) -> None:
+    """``same_cells``: the other open findings in one of this one's cells. Two findings in
+    the same cells may be one cause the evidence cannot separate (a page off by one, and
+    the other items it brings on another request): the reader sees them side by side."""
+    where: dict[tuple[str, str], list[str]] = {}
+    for f in findings:
+        if f["state"] == "open":
+            for c in f["cells"]:
+                where.setdefault((c["endpoint"], c["check"]), []).append(f["id"])
+    for f in findings:
+        if f["state"] != "open":
+            continue
+        others = {i for c in f["cells"] for i in where[(c["endpoint"], c["check"])]} - {f["id"]}
+        if others:
+            f["same_cells"] = sorted(others)
 
 
 def _attach_verdicts(groups: dict[tuple[Any, ...], list[_Hit]]) -> None:
@@ -698,6 +722,37 @@ def _attach_verdicts(groups: dict[tuple[Any, ...], list[_Hit]]) -> None:
                 hit.symptom.note = "seen by this check too: " + hit.symptom.note
             groups[target].extend(group)
             del groups[root]
+
+
+def _record_id(hit: _Hit) -> tuple[str, str, str, str]:
+    r = hit.record
+    return (r["endpoint"], r["check"], str(r.get("scenario")), str(r.get("backend")))
+
+
+def _merge_inseparable(groups: dict[tuple[Any, ...], list[_Hit]]) -> None:
+    """Open differences that occur in exactly the same answers and nowhere else cannot be
+    told apart by the evidence (a page number off by one and the other items it brings):
+    one finding, which lists them all and says so."""
+    by_records: dict[frozenset[tuple[str, str, str, str]], list[tuple[Any, ...]]] = {}
+    for root, group in groups.items():
+        kinds = {h.symptom.kind for h in group}
+        if kinds & {"error", "verdict", "flow", "header-normalised"}:
+            continue
+        if any(h.symptom.accepted_by or h.record["state"] not in _FAILING for h in group):
+            continue
+        by_records.setdefault(frozenset(_record_id(h) for h in group), []).append(root)
+    for roots in by_records.values():
+        if len(roots) < 2:
+            continue
+        roots = sorted(roots, key=repr)
+        keep = roots[0]
+        titles = sorted({h.symptom.title for r in roots for h in groups[r]})
+        for other in roots[1:]:
+            groups[keep].extend(groups.pop(other))
+        note = "seen together in the same answers only: " + "; ".join(titles[:5])
+        for hit in groups[keep]:
+            hit.symptom.note = hit.symptom.note or note
+        groups[keep][0].symptom.note = note
 
 
 def _title(group: Sequence[_Hit]) -> tuple[str, str]:
@@ -798,7 +853,7 @@ def _finding(
     }
     if state == "open":
         finding["baseline"] = baseline_toml(finding["id"], title, group, rows, today)
-    notes = sorted({h.symptom.note for h in group if h.symptom.note.startswith("seen by")})
+    notes = sorted({h.symptom.note for h in group if h.symptom.note.startswith("seen ")})
     if notes:
         finding["related"] = notes[:5]
     return finding

@@ -279,7 +279,7 @@ def _b64json(segment: str) -> Any:
 
 
 def value_format(value: Any, name: str = "", *, hosts: bool = True) -> str | None:
-    """How ``value`` is written: ``ISO 8601 (ms, Z)``, ``epoch ms``, ``uuid v4``,
+    """How ``value`` is written: ``ISO 8601 (ms, Z)``, ``epoch ms``, ``uuid``,
     ``integer as text``, ``URL https://host``, ``JWT (RS256; claims exp, sub)``, ``opaque
     id (24 chars)``, ``number``; None for free text and other values (nothing to compare).
     ``name`` is the field's name (an integer is an epoch only under a time-like name);
@@ -302,7 +302,7 @@ def value_format(value: Any, name: str = "", *, hosts: bool = True) -> str | Non
         epoch = _epoch(int(text)) if timed else None
         return f"{epoch} as text" if epoch else "integer as text"
     if _UUID.match(text):
-        return f"uuid v{text[14]}"
+        return "uuid"  # its version says how it was made, not how it is written
     if "://" in text:
         try:
             parts = urlsplit(text)

@@ -391,6 +391,95 @@ def _stale_cache(route: Route, req: CoreRequest, call: Call) -> CoreResponse:
     return resp
 
 
+# --- noise-format drifts (issue 18: nothing hidden under noise) -----------------------------
+# Each changes only a value the differential check does not compare (the catalog declares it
+# noise: it differs by nature between the backends), so only the comparison of its *format*
+# catches it; charset changes only a header's spelling (a cosmetic finding, never failing).
+# Each touches an endpoint of its own.
+
+
+def _seconds_with_offset(value: Any) -> Any:
+    """``2024-06-18T02:00:00.000Z`` -> ``2024-06-18T02:00:00+00:00``."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.replace(microsecond=0).isoformat()
+
+
+@_drift(
+    "timestamp-format",
+    "GET /api/albums/{albumId} writes createdAt to the second with +00:00 "
+    "(2024-06-18T02:00:00+00:00), not with milliseconds and Z",
+    "response",
+)
+def _timestamp_format(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    data = resp.body.get("data") if isinstance(resp.body, dict) else None
+    if route.key != "GET /api/albums/{albumId}" or not isinstance(data, dict):
+        return resp
+    if "createdAt" not in data:
+        return resp
+    return _with_data(resp, createdAt=_seconds_with_offset(data["createdAt"]))
+
+
+@_drift(
+    "id-format",
+    'GET /api/images/{imageId} answers its id as a number in a string ("48151623"), not a UUID',
+    "response",
+)
+def _id_format(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    import uuid
+
+    data = resp.body.get("data") if isinstance(resp.body, dict) else None
+    if route.key != "GET /api/images/{imageId}" or not isinstance(data, dict):
+        return resp
+    try:
+        number = uuid.UUID(str(data.get("id"))).int % 10**9
+    except ValueError:
+        return resp
+    return _with_data(resp, id=str(number))
+
+
+@_drift(
+    "url-host",
+    "GET /api/mocs/{mocId} links its files on another host (files.example.net) than the "
+    "reference's storage",
+    "response",
+)
+def _url_host(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    from urllib.parse import urlsplit, urlunsplit
+
+    data = resp.body.get("data") if isinstance(resp.body, dict) else None
+    if route.key != "GET /api/mocs/{mocId}" or not isinstance(data, dict):
+        return resp
+    files = data.get("files")
+    if not isinstance(files, list):
+        return resp
+
+    def moved(item: Any) -> Any:
+        url = item.get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str) or "://" not in url:
+            return item
+        return {**item, "url": urlunsplit(urlsplit(url)._replace(netloc="files.example.net"))}
+
+    return _with_data(resp, files=[moved(f) for f in files])
+
+
+@_drift(
+    "charset",
+    "GET /api/albums spells its Content-Type application/json;charset=UTF-8 (the same "
+    "meaning, another spelling: cosmetic)",
+    "response",
+)
+def _charset(route: Route, req: CoreRequest, resp: CoreResponse) -> CoreResponse:
+    if route.key != "GET /api/albums":
+        return resp
+    headers = {k: v for k, v in resp.headers.items() if k.lower() != "content-type"}
+    return replace(resp, headers={**headers, "Content-Type": "application/json;charset=UTF-8"})
+
+
 # --- fuzz drifts (issue #9: OpenAPI, Schemathesis and differential fuzzing) ---------------
 # Only generated inputs find these: no catalog scenario sends an emoji or a limit at the
 # edge of these two endpoints, nor a title over the limit (title-length: only body fuzzing

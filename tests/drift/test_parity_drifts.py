@@ -28,6 +28,7 @@ import yaml
 
 from parity.launcher import SandboxProcess
 from tests.drift.checks import ROOT, CheckRun, run_checks
+from tests.drift.test_findings_drifts import drift_findings
 from tests.drift.test_gate_drift import gate_with_healthy_load
 
 PARITY = ["api_checks", "-m", "parity"]
@@ -411,6 +412,10 @@ def test_drifts_show_in_the_matrix(group: str, tmp_path: Path) -> None:
     }
     assert spilled == {}
     assert any(s == "pass" for s in run.states().values()), "the run judged nothing"
+    # one finding per drift, however many cells it fails; a second one only beside it, in
+    # the same cells (issue 18, tests/drift/test_findings_drifts.py)
+    mine, problems = drift_findings(run.matrix, expects)
+    assert problems == {} and len(set(mine.values())) == len(expects), (mine, problems)
 
 
 # --- a backend dies mid-run -------------------------------------------------------------

@@ -294,15 +294,30 @@ def _reference_reorder(
             for k, v in actual.items()
         }
     if isinstance(expected, list) and isinstance(actual, list):
+
+        def key(item: Any, i: int) -> str:  # declared noise blanked, as the engine does
+            return diff._item_key(item, path, i, rules)
+
         same_items = (
             expected != actual
             and len(expected) == len(actual)
             and not rules.is_unordered(path)
-            and sorted(map(diff._canonical, expected)) == sorted(map(diff._canonical, actual))
+            and not (
+                rules.ignore
+                and all(
+                    key(e, i) == key(a, i)
+                    for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+                )
+            )
+            and sorted(key(x, i) for i, x in enumerate(expected))
+            == sorted(key(x, i) for i, x in enumerate(actual))
         )
         if same_items:
             found.append(path)
-            return list(expected)
+            pool: dict[str, list[Any]] = {}
+            for j, item in enumerate(actual):
+                pool.setdefault(key(item, j), []).append(item)
+            return [pool[key(e, i)].pop(0) for i, e in enumerate(expected)]
         if len(expected) == len(actual):
             return [
                 _reference_reorder(e, a, (*path, i), rules, found)
