@@ -382,3 +382,33 @@ def test_matrix_html_shows_the_load_figures_of_both_backends_side_by_side(tmp_pa
     assert table.index(">express<") < table.index(">serverless<")
     assert "<td>80.0</td>" in table and "<td>120.0</td>" in table
     assert '<td class="mono">GET /api/mocs</td>' in table and "overall" in table
+
+
+def test_the_gate_speaks_in_findings() -> None:
+    # one cause, three failing cells on the smoke endpoints: one blocking finding
+    diff = {
+        "path": "status",
+        "kind": "status",
+        "expected": 401,
+        "actual": 403,
+        "severity": "breaking",
+        "origin": "application",
+        "accepted_by": None,
+        "note": "",
+    }
+    cells = [
+        {"endpoint": e, "check": c, "state": "drift", "severity": "breaking",
+         "records": [{"scenario": "bad-token", "state": "drift", "severity": "breaking",
+                      "evidence": {"differences": [diff]}}]}
+        for e, c in (("GET /api/mocs", "auth"), ("GET /api/mocs/{mocId}", "auth"),
+                     ("GET /api/mocs", "status"))
+    ]  # fmt: skip
+    verdict = judge(matrix(*cells))
+    assert not verdict.go
+    drift = verdict.failed[0]
+    assert drift.figure.startswith("1 blocking finding(s) in 3 cell(s)"), drift.figure
+    assert "status 401 becomes 403: GET /api/mocs [auth: drift]" in drift.detail
+    assert verdict.findings_line == "1 finding (1 breaking)"
+    md = render_markdown(verdict)
+    assert "Findings: 1 finding (1 breaking)." in md and "## Findings" in md
+    assert "| status 401 becomes 403 | 2 | 3 |" in md

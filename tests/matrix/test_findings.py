@@ -310,3 +310,39 @@ def test_the_matrix_carries_findings_in_its_schema_and_a_v1_file_still_loads(
     loaded = load_matrix(tmp_path / "old.json")
     assert [x["id"] for x in loaded["findings"]] == [f["id"]]
     assert loaded["summary"]["findings"]["open"] == 1
+
+
+# --- browser flows and load figures -------------------------------------------------------
+
+
+def test_failed_browser_flows_are_findings_by_their_failure() -> None:
+    records = [
+        CheckResult(f"FLOW /{flow}", "browser-flow", "drift", "failed", backend=b,
+                    scenario=flow, evidence={"error": f"the flow failed: AssertionError: "
+                                             f"expected 1 card, got 0 (after {n} ms)"})
+        for flow, b, n in (("browse", "serverless", 812), ("browse", "express", 640),
+                           ("upload", "serverless", 95))
+    ]  # fmt: skip
+    (only,) = open_findings(records)
+    assert only["kind"] == "flow" and only["endpoints"] == ["FLOW /browse", "FLOW /upload"]
+    assert "browser flow failed" in only["action"]
+
+
+def test_load_figures_become_findings_and_flags() -> None:
+    from parity.findings_load import load_findings
+
+    overall = {"requests": 500, "failures": 20, "error_rate": 0.04, "p95_ms": 950.0}
+    slow = {"backend": "serverless", "generated_at": "2026-06-01T11:00:00+00:00",
+            "users": 5, "duration_s": 60, "overall": overall,
+            "endpoints": [{"name": "GET /api/mocs", "p95_ms": 990.0}]}  # fmt: skip
+    other = {**slow, "backend": "express", "users": 50, "overall": {"error_rate": 0.0}}
+    meta = {"meta": {"run_id": "r", "started_at": "2026-06-01T12:00:00+00:00"}}
+    found = load_findings(meta, {"serverless": slow, "express": other},
+                          max_error_rate=0.02, p95_ms=600.0)  # fmt: skip
+    titles = [f["title"] for f in found]
+    assert any("do not belong to this run: made" in t for t in titles), titles
+    assert "serverless error rate 4.00% under load (threshold 2.0%)" in titles
+    assert "serverless p95 950 ms under load (threshold 600 ms)" in titles
+    assert all(f["id"].startswith("L") and f["kind"] == "load" for f in found)
+    p95 = next(f for f in found if "p95" in f["title"])
+    assert p95["first"]["slowest"] == ["GET /api/mocs 990.0 ms"]
