@@ -40,9 +40,10 @@ def _diff(path: str, kind: str, expected: Any, actual: Any) -> dict[str, Any]:
 
 
 def _record(endpoint: str, check: str, diffs: list[dict[str, Any]]) -> CheckResult:
-    ref = {"status": "success", "message": "OK", "data": {"id": "a", "pieceCount": 1450,
-           "createdAt": "2024-06-18T02:00:00.000Z", "title": "x" * 60}}  # fmt: skip
-    cand = {**ref, "data": {**ref["data"], "piece_count": 1450}}
+    data: dict[str, Any] = {"id": "a", "pieceCount": 1450, "title": "x" * 60,
+                            "createdAt": "2024-06-18T02:00:00.000Z"}  # fmt: skip
+    ref = {"status": "success", "message": "OK", "data": data}
+    cand = {**ref, "data": {**data, "piece_count": 1450}}
     evidence = {
         "request": {"method": endpoint.split()[0], "path": endpoint.split()[1], "role": "alice"},
         "responses": {"express": {"status": 200, "headers": {"content-type": "application/json"},
