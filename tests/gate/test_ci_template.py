@@ -108,9 +108,10 @@ def test_production_run_with_writes_refused_is_no_go_naming_the_unjudged_smoke_e
     assert detail.count("refused; pass --allow-writes") == len(expected), detail
     total = sum(1 for e in load_catalog(CATALOG).endpoints if "smoke" in e.tags)
     assert f"{total - len(expected)}/{total} smoke endpoints judged" in md
-    # (what reaches the target is test_production_guard's to prove, for checks marked
-    # `writes`, the catalog flows that write among them: api_checks/test_smoke.py)
+    # writes refused means none reaches the target, from any check the template runs (a
+    # check that writes without the `writes` marker would slip past the guard)
     writes = [r for p in production.proxies for r in p.requests if r.method in WRITE_METHODS]
+    assert not writes, [f"{r.method} {r.path}" for r in writes][:10]
     print(
         f"\nCI template, writes refused: NO-GO, not judged: {', '.join(sorted(named))} "
         f"({len(writes)} write requests reached the target)"
