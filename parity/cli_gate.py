@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from parity.config import Settings
+from parity.errors import UsageError
 from parity.gate import REGIONS, run_gate
 
 __all__ = ["gate"]
@@ -47,6 +48,13 @@ def gate(
     ] = None,
 ) -> None:
     """Judge the latest matrix, smoke cells and load figures for a stage: exit 0 go, 1 no-go."""
+    if region is not None and region.strip().lower() not in REGIONS:
+        # named here, as the user wrote it: the gate table's own key is not what was wrong
+        raise UsageError(
+            f"invalid region {region!r}",
+            location="--region / PARITY_GATE_REGION",
+            hint=f"Use one of {', '.join(REGIONS)}",
+        )
     settings = Settings.load({"stage": stage, "reports_dir": reports_dir, "catalog": catalog})
     assert settings.stage is not None
     verdict, out = run_gate(

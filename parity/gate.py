@@ -192,6 +192,13 @@ def thresholds_for(
     return _apply(result, stages.get(str(stage), {}), f"gate.stage.{stage}", path)
 
 
+#: The command that makes each input, named in a no-go that lacks it.
+MAKES: Mapping[str, str] = {
+    "parity-matrix.json": 'run `pytest api_checks contracts -m "smoke or parity or contract"`',
+    "load-serverless.json": "run `parity load`",
+}
+
+
 def read_gate_table(config_path: Path | None) -> dict[str, Any]:
     """The ``[gate]`` table of parity.toml (empty when there is no file or no table)."""
     if config_path is None or not config_path.is_file():
@@ -375,11 +382,11 @@ def evaluate(
     bad: list[str] = []
     for name, doc in named.items():
         if doc is None:
-            bad.append(f"{name} {inputs.problems.get(name, 'is missing')}")
+            bad.append(f"{name} {inputs.problems.get(name, 'is missing')} ({MAKES[name]})")
             continue
         age = _age_problem(doc, thresholds.max_age_hours, now)
         if age:
-            bad.append(f"{name} {age}")
+            bad.append(f"{name} {age} ({MAKES[name]})")
     if inputs.matrix is not None and not inputs.smoke_endpoints:
         bad.append("no endpoint is tagged smoke in the catalog")
     for backend, problems in sorted(load_problems(inputs.matrix, inputs.load).items()):

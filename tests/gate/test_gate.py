@@ -412,3 +412,21 @@ def test_the_gate_speaks_in_findings() -> None:
     md = render_markdown(verdict)
     assert "Findings: 1 finding (1 breaking)." in md and "## Findings" in md
     assert "| status 401 becomes 403 | 2 | 3 |" in md
+
+
+def test_a_missing_input_names_the_command_that_makes_it_and_a_bad_region_its_option(
+    tmp_path: Path,
+) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "parity", "gate", "--stage", "10", "--reports-dir", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert "parity-matrix.json is missing (run `pytest api_checks" in run.stdout, run.stdout
+    assert "load-serverless.json is missing (run `parity load`)" in run.stdout, run.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "parity", "gate", "--stage", "10", "--region", "xx"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "--region / PARITY_GATE_REGION" in bad.stderr, bad.stderr
+    assert "gate.region" not in bad.stderr
