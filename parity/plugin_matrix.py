@@ -177,9 +177,12 @@ def _storage_line(tr: Any, state: ParityState) -> None:
     if swept.get("error"):
         tr.write_line(f"storage: {swept['bucket']} not swept: {swept['error']}", red=True)
     else:
+        # expected on a clean run: uploads the checks start and never complete on purpose
+        # (a refused checksum, an abandoned presign) leave objects only this sweep reaches
         tr.write_line(
-            f"storage: {swept['deleted']} object(s) of run {state.run_id} deleted from "
-            f"{swept['bucket']}, {swept['failed']} failed"
+            f"storage: {swept['deleted']} upload(s) of run {state.run_id} that no API call "
+            f"can delete (never completed) swept from {swept['bucket']}, "
+            f"{swept['failed']} failed"
         )
 
 

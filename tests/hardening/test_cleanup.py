@@ -239,7 +239,9 @@ def test_a_finished_run_sweeps_the_uploads_it_never_completed(
     output = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
     assert code == 0, output[-3000:]
     swept = re.search(
-        rf"storage: (\d+) object\(s\) of run {run_id} deleted from s3://\S+, 0 failed", output
+        rf"storage: (\d+) upload\(s\) of run {run_id} that no API call can delete "
+        rf"\(never completed\) swept from s3://\S+, 0 failed",
+        output,
     )
     assert swept and int(swept.group(1)) == 2, output[-3000:]  # one per backend
     assert _run_objects(sb, run_id) == []
@@ -275,7 +277,7 @@ def test_interrupted_run_cleans_up_in_teardown(
     after = db.rows(run_id)
     assert after == dict.fromkeys(after, 0), (midway, after, output[-2000:])
     # the bucket sweep ran too, after the Ctrl-C: no object of the run is left
-    assert re.search(rf"storage: \d+ object\(s\) of run {run_id} deleted", output), output[-2000:]
+    assert re.search(rf"storage: \d+ upload\(s\) of run {run_id} .* swept", output), output[-2000:]
     assert _run_objects(sb, run_id) == []
     print(f"\ncleanup, Ctrl-C: run {run_id} interrupted with {midway}; rows and objects after: 0")
 

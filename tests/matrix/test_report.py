@@ -142,7 +142,7 @@ def test_page_works_offline_in_headless_chromium(tmp_path: Path) -> None:
             page.goto(path.as_uri())
             assert "3 of 5 endpoints at parity" in page.inner_text("#headline")
             assert "run abc" in page.inner_text("#meta")
-            assert "2 leftover upload(s) deleted from s3://moc-files" in page.inner_text("#meta")
+            assert "2 never-completed upload(s) swept from s3://moc-files" in page.inner_text("#meta")
             assert page.locator("tr[data-endpoint]").count() == 5
             # one click: the differences and both responses side by side
             page.click('tr[data-endpoint="GET /api/wishlist"] button[data-check="envelope"]')
