@@ -28,7 +28,14 @@ from parity.auth import ANONYMOUS
 from parity.baseline import Baseline
 from parity.catalog import ROUTE_PARAM
 from parity.checkspec import CorsChecks
-from parity.cors import CorsAnswer, check_actual, check_preflight, compare_cors, preflight_headers
+from parity.cors import (
+    CorsAnswer,
+    check_actual,
+    check_preflight,
+    compare_cors,
+    preflight_headers,
+    preflight_not_applicable,
+)
 from parity.diff import Difference
 from parity.guard import refuse_writes
 from parity.plugin import ParityRun, ResultSink, collection_catalog
@@ -143,6 +150,12 @@ def test_preflight(
 ) -> None:
     """The browser's preflight for this endpoint's request, from each origin."""
     endpoint = preflight_case.endpoint
+    why = preflight_not_applicable(endpoint.method)
+    if why is not None:
+        parity_results.add(
+            CheckResult(endpoint.key, CHECK, "not-applicable", f"cors: {why}", scenario="preflight")
+        )
+        pytest.skip(f"not-applicable: {why}")
     path = ROUTE_PARAM.sub(quote(cors_spec.param_value, safe=""), endpoint.route)
     origins = _origins(cors_spec)
     answers: dict[str, dict[str, CorsAnswer]] = {}

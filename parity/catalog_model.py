@@ -325,6 +325,10 @@ class Endpoint(_Model):
     #: What the endpoint's answers carry; a body of another kind is an answer the suite
     #: cannot judge as declared (an error naming this setting), never a traceback.
     answers: Answers = "json"
+    #: The endpoint stores nothing whatever its method (an echo such as httpbin's POST
+    #: /post): a generated write to it has nothing to undo. Its scenarios still count as
+    #: writes for the production guard.
+    stateless: bool = False
 
     def answers_of(self, scenario: Scenario) -> Answers:
         return scenario.answers or self.answers

@@ -402,11 +402,13 @@ class BackendClient:
                     f"(last: {what}: {reasons[-1]})"
                 )
 
-    def redirect_loop(self, response: httpx.Response, max_hops: int = 5) -> list[str] | None:
+    def redirect_loop(self, response: httpx.Response, max_hops: int = 20) -> list[str] | None:
         """The chain of URLs when ``response`` (a 3xx) starts a redirect loop, else None.
 
         Redirects are never followed for the checks; this only looks: the same URL again,
-        or (for GET and HEAD) a chain of same-origin redirects that comes back."""
+        or (for GET and HEAD) a chain of same-origin redirects that comes back or goes on
+        longer than a client follows (``max_hops``: httpx's and the browsers' 20). A long
+        chain that ends (httpbin's ``/redirect/11``: eleven hops to ``/get``) is no loop."""
         seen = [str(response.request.url)]
         current = response
         for _ in range(max_hops):

@@ -43,6 +43,7 @@ __all__ = [
     "compare_cors",
     "lets_in",
     "preflight_headers",
+    "preflight_not_applicable",
     "tokens",
 ]
 
@@ -436,6 +437,17 @@ def check_actual(
             f"{where}: the answer has {ALLOW_ORIGIN} {acao or 'absent'}, expected {origin}",
         )
     ]
+
+
+def preflight_not_applicable(method: str) -> str | None:
+    """Why an endpoint gets no preflight of its own (None: it does). An ``OPTIONS``
+    endpoint is the preflight: its answer is judged as the actual request."""
+    if method.upper() == "OPTIONS":
+        return (
+            "an OPTIONS endpoint is itself the preflight (its answer is judged as the "
+            "actual request): a browser sends no preflight before it"
+        )
+    return None
 
 
 def preflight_headers(origin: str, method: str, request_headers: Iterable[str]) -> dict[str, str]:

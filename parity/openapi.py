@@ -3,13 +3,14 @@
 Everything comes from data, nothing from the engine:
 
 - paths, operations (``operationId`` = the catalog id) and route parameters from the
-  catalog's endpoints;
+  catalog's endpoints (typed from the values the scenarios send);
 - query parameters: every key a scenario of the endpoint sends, typed from the values it
   sends; required when every scenario expecting a 2xx sends it;
 - request bodies: JSON bodies inferred (GenSON, as for contracts) from the scenarios that
   expect a 2xx, multipart forms from their fields and files;
-- responses: one per status with a contract under ``contracts/schemas`` (the schema), plus
-  the statuses the catalog expects that have none (described, no schema);
+- responses: one per status with a contract under ``contracts/schemas`` (the schema; a
+  text contract gives its media type, an empty one no content), plus the statuses the
+  catalog expects that have none (described, no schema);
 - security: a ``bearerAuth`` HTTP bearer scheme on every endpoint that is not public;
 - links: a resource's ``create`` answer (catalog ``resources``) links to every operation
   with a route parameter named like a variable it ``save``s (create a MOC -> read, patch,
@@ -87,10 +88,14 @@ def _query_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
 
 
 def _path_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
-    return [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in endpoint.route_params
-    ]
+    """Route parameters typed from the values the scenarios send (``/links/{n}`` with
+    ``n: 3`` is an integer, a templated ``{mocId}`` a string), as query parameters are."""
+    params = []
+    for name in endpoint.route_params:
+        types = {_json_type(s.params[name]) for s in endpoint.scenarios if name in s.params}
+        schema = _type_schema(types or {"string"})
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
 
 
 def _request_body(endpoint: Endpoint) -> dict[str, Any] | None:
@@ -144,9 +149,23 @@ def _responses(endpoint: Endpoint, store: ContractStore) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": f"{status} answer"}
         if contract is not None:
             entry["description"] = f"{status} answer (contract {contract.path.parent.name})"
-            entry["content"] = {"application/json": {"schema": _clean(contract.schema)}}
+            content = _content(contract.schema)
+            if content:
+                entry["content"] = content
         responses[str(status)] = entry
     return responses
+
+
+def _content(schema: dict[str, Any]) -> dict[str, Any]:
+    """A response's ``content``: JSON with its contract's schema; for a text contract (an
+    answer that was text, HTML or a file: ``parity.infer.text_schema``) the recorded media
+    type (any, when the samples had several) with a string schema; none for empty bodies."""
+    lengths = schema.get("x-parity-length")
+    if lengths is None:
+        return {"application/json": {"schema": _clean(schema)}}
+    if list(lengths) == ["empty"]:
+        return {}
+    return {str(schema.get("contentMediaType") or "*/*"): {"schema": {"type": "string"}}}
 
 
 def _pointer(path: str) -> str:

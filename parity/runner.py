@@ -42,6 +42,7 @@ __all__ = [
     "provisioned",
     "run_scenario",
     "run_variants",
+    "send_step",
     "unique_value",
 ]
 
@@ -229,6 +230,10 @@ def _body_text(response: httpx.Response, answers: str) -> str:
     two identical files compare equal and never flood a report."""
     ctype = response.headers.get("content-type", "").lower()
     raw = response.content
+    if not raw:
+        # Nothing to read, whatever the Content-Type says (a HEAD, a 204, an empty 201):
+        # two empty bodies are equal; the headers check compares the content types.
+        return ""
     textual = any(t in ctype for t in _TEXTUAL) or (not ctype and answers != "binary")
     if answers != "binary" and textual:
         try:
@@ -339,6 +344,9 @@ class _Run:
 
     def teardown(self) -> list[str]:
         errors: list[str] = []
+        #: Paths an earlier step of this teardown deleted: two undo steps may name one
+        #: resource (a scenario's ``creates:`` and the ``uses:`` resource it changed).
+        undone: set[str] = set()
         while self.undo:
             what, step, variables = self.undo.pop()
             try:
@@ -346,10 +354,13 @@ class _Run:
                     step, self.scope(step.role, variables), f"{self.label}: {what}"
                 )
                 response = request.send(self.client)
+                if request.method == "DELETE" and response.is_success:
+                    undone.add(request.path)
                 # 404/410 means already gone: fine when this run deleted something (the
-                # scenario may have deleted it itself), a finding otherwise (the candidate
-                # changed its id or slug, or deleted it as a side effect): never a silent leak.
-                gone = (404, 410) if self.deleted else ()
+                # scenario may have deleted it itself, or this teardown did), a finding
+                # otherwise (the candidate changed its id or slug, or deleted it as a side
+                # effect): never a silent leak.
+                gone = (404, 410) if self.deleted or request.path in undone else ()
                 ok = step.expect or (*range(200, 300), *gone)
                 if response.status_code in (404, 410) and response.status_code not in ok:
                     errors.append(
@@ -502,6 +513,21 @@ def _provision(run: _Run, catalog: Catalog, names: Iterable[str]) -> None:
             run.client.note_left(name, resource.leaves or "")
 
 
+def send_step(
+    client: BackendClient,
+    step: Step,
+    variables: Mapping[str, Any],
+    run_id: str,
+    *,
+    label: str = "step",
+) -> httpx.Response:
+    """One catalog step (a resource's create or delete, a ``creates:`` delete) sent as the
+    catalog spells it, body and headers included, its placeholders filled from
+    ``variables``; the answer, unjudged."""
+    run = _Run(client, label, {**variables, "run_id": run_id})
+    return _prepare_step(step, run.scope(step.role), label).send(client)
+
+
 @contextmanager
 def provisioned(
     client: BackendClient,
@@ -510,15 +536,19 @@ def provisioned(
     run_id: str,
     *,
     label: str = "provisioned state",
+    deletes: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Create the named resources (and what they use) on ``client``'s backend, yield the
     saved variables (plus ``run_id``), and delete them again whatever happens.
 
     For checks that send many requests against the same state (the boundary uploads).
-    Teardown failures are raised as :class:`~parity.errors.SetupError` after the block,
-    unless the block itself raised (then they are attached as a note).
+    ``deletes``: the block itself may delete what was provisioned (a generated DELETE sent
+    by another client), so a resource gone at teardown is no finding. Teardown failures are
+    raised as :class:`~parity.errors.SetupError` after the block, unless the block itself
+    raised (then they are attached as a note).
     """
     run = _Run(client, label, {"run_id": run_id})
+    run.deleted = deletes
     try:
         _provision(run, catalog, names)
         yield run.variables

@@ -324,6 +324,22 @@ def test_redirect_loops_are_found_without_following_for_the_checks() -> None:
     assert client.redirect_loop(client.request("GET", "/done")) is None
 
 
+def test_a_long_redirect_chain_that_ends_is_no_loop() -> None:
+    # httpbin's /redirect/11: eleven same-origin hops, then an answer.
+    def chain(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.path.rsplit("/", 1)[-1]) if request.url.path != "/get" else 0
+        if n:
+            return httpx.Response(
+                302, headers={"location": f"/relative-redirect/{n - 1}" if n > 1 else "/get"}
+            )
+        return echo(request)
+
+    client = BackendClient("express", "http://api.test", transport=httpx.MockTransport(chain))
+    assert client.redirect_loop(client.request("GET", "/redirect/11")) is None
+    endless = client.request("GET", "/redirect/30")  # more hops than any client follows
+    assert client.redirect_loop(endless) is not None
+
+
 def test_ping_does_not_read_the_body() -> None:
     def huge(request: httpx.Request) -> httpx.Response:
         def body() -> Iterator[bytes]:

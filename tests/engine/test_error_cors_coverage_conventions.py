@@ -16,7 +16,13 @@ import pytest
 
 from parity.catalog import Catalog, load_catalog
 from parity.checkspec import CorsChecks, Envelope, RouteListing
-from parity.cors import CorsAnswer, check_actual, check_preflight, compare_cors
+from parity.cors import (
+    CorsAnswer,
+    check_actual,
+    check_preflight,
+    compare_cors,
+    preflight_not_applicable,
+)
 from parity.diff import Answer
 from parity.envelope import Gateway
 from parity.errors import CatalogError
@@ -429,3 +435,11 @@ def test_a_listing_endpoint_is_read_as_declared(tmp_path: Path) -> None:
         "exactly one",
     )
     _fails(tmp_path, "coverage: {listing: {endpoint: GET /r, shape: rows}}", "shape")
+
+
+def test_an_options_endpoint_gets_no_preflight_of_its_own() -> None:
+    # The catalog's OPTIONS endpoints are preflights tried by hand: preflighting them would
+    # ask for OPTIONS in Access-Control-Allow-Methods, which no browser needs.
+    reason = preflight_not_applicable("options")
+    assert reason is not None and "itself the preflight" in reason
+    assert all(preflight_not_applicable(m) is None for m in ("GET", "HEAD", "POST", "DELETE"))

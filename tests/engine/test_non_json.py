@@ -133,3 +133,29 @@ def test_text_answers_are_captured_into_contracts_and_checked(setup: Setup, tmp_
         ["JSON"],
     )
     assert length_class("") == "empty" and length_class("x" * 300) == "long"
+
+
+def test_an_empty_body_is_empty_whatever_its_content_type(tmp_path: Path) -> None:
+    # A HEAD answer (or an empty 201) that says application/json and one that says
+    # text/plain carry the same nothing: the body compares equal, the headers check sees
+    # the content types.
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        "version: 1\nroles: [anonymous]\nendpoints:\n"
+        "  - {id: head, method: HEAD, route: /x, answers: empty,"
+        " scenarios: [{name: default, expect: 200}]}\n",
+        encoding="utf-8",
+    )
+    catalog = load_catalog(path)
+    endpoint = catalog.get("head")
+    texts = []
+    for ctype in ("application/json; charset=utf-8", "text/plain", "image/png"):
+        client = BackendClient(
+            "express",
+            "http://api.test",
+            transport=httpx.MockTransport(
+                lambda request, c=ctype: httpx.Response(200, headers={"Content-Type": c})
+            ),
+        )
+        texts.append(run_scenario(client, catalog, endpoint, endpoint.scenarios[0], "r").text)
+    assert texts == ["", "", ""]

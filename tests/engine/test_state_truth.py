@@ -139,3 +139,71 @@ def test_a_resource_the_scenario_deleted_itself_is_fine(tmp_path: Path) -> None:
     delete = catalog.get("articles.delete")
     exchange = run_scenario(client, catalog, delete, delete.scenarios[0], "r7")
     assert exchange.status == 200 and exchange.teardown_errors == []
+
+
+def test_two_undo_steps_naming_one_resource_are_no_finding(tmp_path: Path) -> None:
+    # A scenario that changes its `uses:` resource and declares `creates:` for the case
+    # where the candidate moves it (an id in a PATCH body): where it did not move, both undo
+    # steps delete the same path, and the second one's 404 is this teardown's own doing.
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        CATALOG
+        + """\
+  - id: articles.update
+    method: PATCH
+    route: /articles/{slug}
+    scenarios:
+      - name: slug-in-body
+        uses: [article]
+        params: {slug: "{slug}"}
+        json: {slug: moved}
+        expect: 200
+        creates:
+          save: {movedSlug: slug}
+          delete: {method: DELETE, path: "/articles/{movedSlug}"}
+""",
+        encoding="utf-8",
+    )
+    api = Api()
+    client = BackendClient("express", "http://api.test", transport=httpx.MockTransport(api))
+    update = load_catalog(path).get("articles.update")
+    exchange = run_scenario(client, load_catalog(path), update, update.scenarios[0], "r7")
+    assert exchange.status == 200 and exchange.teardown_errors == []
+    deletes = [r.url.path for r in api.sent if r.method == "DELETE"]
+    assert deletes == ["/articles/a1", "/articles/a1"]  # the second answered 404
+    assert api.articles == set()
+
+
+def test_a_block_that_deletes_what_it_was_provisioned_is_no_finding(tmp_path: Path) -> None:
+    # Generated DELETEs (Schemathesis) go out through another client: the block says it
+    # may delete what was provisioned; without that, a resource gone is a finding.
+    import pytest
+
+    from parity.errors import SetupError
+    from parity.runner import provisioned
+
+    api = Api()
+    client, catalog = _setup(tmp_path, api)
+    with provisioned(client, catalog, ["article"], "r7", deletes=True) as saved:
+        api.articles.discard(saved["slug"])
+    with (
+        pytest.raises(SetupError, match="gone before its teardown"),
+        provisioned(client, catalog, ["article"], "r7") as saved,
+    ):
+        api.articles.discard(saved["slug"])
+
+
+def test_send_step_sends_the_steps_body(tmp_path: Path) -> None:
+    # A `creates:` delete that puts a singular resource back is a PUT with a body.
+    from parity.catalog import Step
+    from parity.runner import send_step
+
+    api = Api()
+    client, _ = _setup(tmp_path, api)
+    step = Step.model_validate(
+        {"method": "PUT", "path": "/profile/{who}", "json": {"name": "seed {run_id}"}}
+    )
+    send_step(client, step, {"who": "me"}, "r7")
+    (sent,) = api.sent
+    assert sent.method == "PUT" and sent.url.path == "/profile/me"
+    assert json.loads(sent.content) == {"name": "seed r7"}

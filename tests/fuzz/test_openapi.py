@@ -115,3 +115,49 @@ def test_resource_links_cover_every_resource_with_linked_operations() -> None:
         assert {link["operationId"] for link in ok["links"].values()} >= set(
             links.operation_ids[1:]
         )
+
+
+def test_text_and_empty_contracts_document_their_media_type(tmp_path: Path) -> None:
+    # An HTML page, a text/plain error and an empty 204: the document says what the
+    # recorded answers were (Schemathesis' content-type check reads it), not JSON.
+    catalog_file = tmp_path / "catalog.yaml"
+    catalog_file.write_text(
+        "version: 1\nroles: [anonymous]\nendpoints:\n"
+        "  - {id: home, method: GET, route: /, answers: any, scenarios:"
+        " [{name: page, expect: 200}, {name: oops, expect: 500}]}\n"
+        "  - {id: gone, method: DELETE, route: /x, scenarios: [{name: ok, expect: 204}]}\n",
+        encoding="utf-8",
+    )
+    store = tmp_path / "contracts"
+    for folder, status, schema in (
+        ("GET_", 200, {"type": "string", "contentMediaType": "text/html",
+                       "x-parity-length": ["long"]}),
+        ("GET_", 500, {"type": "string", "x-parity-length": ["short"]}),
+        ("DELETE_x", 204, {"type": "string", "x-parity-length": ["empty"]}),
+    ):  # fmt: skip
+        (store / folder).mkdir(parents=True, exist_ok=True)
+        (store / folder / f"{status}.json").write_text(json.dumps(schema), encoding="utf-8")
+    doc = build_openapi(load_catalog(catalog_file), ContractStore(store))
+    validate(doc)
+    home = doc["paths"]["/"]["get"]["responses"]
+    assert home["200"]["content"] == {"text/html": {"schema": {"type": "string"}}}
+    assert home["500"]["content"] == {"*/*": {"schema": {"type": "string"}}}
+    assert "content" not in doc["paths"]["/x"]["delete"]["responses"]["204"]
+
+
+def test_route_parameters_are_typed_from_the_scenarios(tmp_path: Path) -> None:
+    # httpbin's /links/{n} routes integers only (Flask's int converter): a generated string
+    # there is no request the API could answer, only the 404 of no route.
+    catalog_file = tmp_path / "catalog.yaml"
+    catalog_file.write_text(
+        "version: 1\nroles: [anonymous]\nendpoints:\n"
+        "  - {id: links, method: GET, route: '/links/{n}/{name}', scenarios:"
+        " [{name: a, params: {n: 3, name: x}, expect: 200},"
+        " {name: b, params: {n: 0, name: '{run_id}'}, expect: 200}]}\n",
+        encoding="utf-8",
+    )
+    doc = build_openapi(load_catalog(catalog_file), ContractStore(tmp_path / "none"))
+    params = {
+        p["name"]: p["schema"] for p in doc["paths"]["/links/{n}/{name}"]["get"]["parameters"]
+    }
+    assert params == {"n": {"type": "integer"}, "name": {"type": "string"}}
