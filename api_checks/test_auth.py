@@ -158,7 +158,8 @@ def test_bad_token_is_refused(
             )
         else:
             answers[name] = got
-    records += _judge(answers, auth_spec.status, envelope, parity_baseline, endpoint, scenario)
+    refused = auth_spec.refused_status(target.id)
+    records += _judge(answers, refused, envelope, parity_baseline, endpoint, scenario)
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with a {variant} token")
 

@@ -195,6 +195,13 @@ class AuthChecks(_Model):
     variants: list[TokenVariant] = ["missing", "malformed", "wrong-signature", "expired"]
     status: int = 401
     forbidden_status: int = 403
+    #: Endpoints that refuse a bad token otherwise (endpoint id -> status), e.g. httpbin's
+    #: hidden-basic-auth, which answers 404 so that it cannot be found by probing.
+    status_of: dict[str, Annotated[int, Field(ge=100, le=599)]] = {}
+
+    def refused_status(self, endpoint_id: str) -> int:
+        """The status a bad token gets on ``endpoint_id``."""
+        return self.status_of.get(endpoint_id, self.status)
 
 
 class Envelope(_Model):
@@ -672,6 +679,10 @@ class Checks(_Model):
                 f"unknown role {self.auth.other_user!r}",
                 "Use one of the catalog's roles",
             )
+        if self.auth is not None:
+            for name in self.auth.status_of:
+                for bad in endpoint(("auth", "status_of", name), name):
+                    yield bad, f"unknown endpoint id {name!r}", hint_ep
         if self.health is not None:
             for bad in endpoint(("health", "endpoint"), self.health.endpoint):
                 yield bad, f"unknown endpoint id {self.health.endpoint!r}", hint_ep

@@ -158,14 +158,15 @@ def _responses(endpoint: Endpoint, store: ContractStore) -> dict[str, Any]:
 
 def _content(schema: dict[str, Any]) -> dict[str, Any]:
     """A response's ``content``: JSON with its contract's schema; for a text contract (an
-    answer that was text, HTML or a file: ``parity.infer.text_schema``) the recorded media
-    type (any, when the samples had several) with a string schema; none for empty bodies."""
+    answer that was text, HTML, a file or JSON lines: ``parity.infer.text_schema``) the
+    recorded media type (any, when the samples had several) and no schema (a text contract
+    knows the media type and length, not what the bytes say); none for empty bodies."""
     lengths = schema.get("x-parity-length")
     if lengths is None:
         return {"application/json": {"schema": _clean(schema)}}
     if list(lengths) == ["empty"]:
         return {}
-    return {str(schema.get("contentMediaType") or "*/*"): {"schema": {"type": "string"}}}
+    return {str(schema.get("contentMediaType") or "*/*"): {"schema": {}}}
 
 
 def _pointer(path: str) -> str:

@@ -443,3 +443,20 @@ def test_an_options_endpoint_gets_no_preflight_of_its_own() -> None:
     reason = preflight_not_applicable("options")
     assert reason is not None and "itself the preflight" in reason
     assert all(preflight_not_applicable(m) is None for m in ("GET", "HEAD", "POST", "DELETE"))
+
+
+# --- auth: the refusal of a bad token per endpoint ------------------------------------------
+
+
+def test_an_endpoint_may_refuse_a_bad_token_with_its_own_status(tmp_path: Path) -> None:
+    # httpbin's hidden-basic-auth answers 404 (it hides itself); every other endpoint 401.
+    catalog = _catalog(
+        tmp_path,
+        """
+        auth: {other_user: alice, status_of: {users.get: 404}}
+        """,
+    )
+    spec = catalog.checks.auth
+    assert spec is not None
+    assert spec.refused_status("users.get") == 404 and spec.refused_status("users.list") == 401
+    _fails(tmp_path, "auth: {other_user: alice, status_of: {users.nope: 404}}", "users.nope")
