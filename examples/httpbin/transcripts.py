@@ -70,6 +70,8 @@ def _section(diff: dict[str, Any], urls: dict[str, str]) -> str:
     if diff.get("also"):
         out.append(f"- the same on: {', '.join(diff['also'])}")
     out += ["", diff["summary"] + ".", ""]
+    if diff.get("detail"):
+        out += [diff["detail"], ""]
     for line in diff["curl"]:
         for name, base in urls.items():
             shown = line.replace("{url}", base)

@@ -163,8 +163,11 @@ def render(spec: dict[str, Any]) -> str:
             parts.append(
                 f"\nSuite: catalog scenario `{where}`, check `{d['check']}`.\n"
                 if where
-                else "\nSuite: no catalog scenario can send it.\n"
+                else "\nSuite: no catalog scenario sends it.\n"
             )
+            if d.get("shows"):
+                seen = "; ".join(f"`{p}`" for p in d["shows"])
+                parts.append(f"\nAlso seen by the families at (endpoint | check | case): {seen}.\n")
             parts.append("\n")
             with _pair_for(d, shared) as pair:
                 parts.append(transcript(d["requests"], d.get("show", []), pair, big))
