@@ -286,7 +286,7 @@ def _entry(path: Path, index: int, raw: Any) -> Entry:
             path,
             f"{where}, field endpoint",
             f"{endpoint!r} is not 'METHOD /route'",
-            'Write e.g. "GET /api/mocs/{mocId}" or "* /api/*"',
+            'Write e.g. "GET /api/items/{itemId}" or "* /api/*"',
         )
     return Entry(
         id=str(raw.get("id") or f"entry {index}").strip(),

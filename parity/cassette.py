@@ -14,7 +14,7 @@ A line (keys sorted, no spaces; ``v`` is the format version)::
 
     {"backend":"express","elapsed_ms":3.1,"endpoint":"mocs.get","expected":[200],
      "method":"GET","request":{"body":null,"headers":{...}},"response":{"headers":{...},
-     "json":{...},"text":null},"role":"anonymous","route":"/api/mocs/{mocId}",
+     "json":{...},"text":null},"role":"anonymous","route":"/api/items/{itemId}",
      "scenario":"existing","source":"catalog","status":200,"url":"http://...","v":1}
 
 ``json`` is the parsed body, ``text`` the body when it is not JSON (one of them is null).
@@ -48,7 +48,7 @@ class Recorded:
 
     backend: str
     method: str
-    route: str  # the catalog's template, e.g. /api/mocs/{mocId}
+    route: str  # the catalog's template, e.g. /api/items/{itemId}
     status: int
     url: str = ""
     endpoint: str | None = None  # catalog endpoint id (None: not in the catalog)

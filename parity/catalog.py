@@ -8,27 +8,27 @@ editing it, never the engine. Its shape::
     ignore_routes: {"GET /debug/config": "test-only hook"}   # not expected in the catalog
     enum_fields: [status, error.code]   # contracts: the only values a schema may pin
     resources:                        # reusable state, Dredd-hook style
-      moc:
+      item:
         uses: []                      # resources this one needs first
-        create: {as: alice, method: POST, path: /api/mocs, json: {...}}
-        save: {mocId: data.id}        # variable -> JSON path in the create answer
-        delete: {as: alice, method: DELETE, path: "/api/mocs/{mocId}"}
+        create: {as: alice, method: POST, path: /api/items, json: {...}}
+        save: {itemId: data.id}        # variable -> JSON path in the create answer
+        delete: {as: alice, method: DELETE, path: "/api/items/{itemId}"}
     endpoints:
-      - id: mocs.get
+      - id: items.get
         method: GET
-        route: /api/mocs/{mocId}
+        route: /api/items/{itemId}
         auth: public                  # public | user | owner | owner-or-admin
         as: anonymous                 # default role of the scenarios
-        frontend: getMoc              # the RTK Query endpoint consuming it
+        frontend: getItem             # the RTK Query endpoint consuming it
         tags: [smoke]
         noise: {ignore: [data.id], unordered: [data.tags]}
         additional_properties: true   # contracts: extra fields allowed (the default)
         maps: []                      # contracts: objects keyed by data, e.g. data.byTheme
         scenarios:
           - name: existing
-            uses: [moc]               # created before, deleted after (reverse order)
+            uses: [item]              # created before, deleted after (reverse order)
             steps: []                 # extra setup requests, each may ``save``
-            params: {mocId: "{mocId}"}
+            params: {itemId: "{itemId}"}
             query: {}, headers: {}, json: ..., multipart: ..., body: "raw"
             expect: 200               # or a list of statuses
             creates: {save: {id: data.id}, delete: {...}}   # for POSTs: cleaned up after

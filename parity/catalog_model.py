@@ -600,7 +600,7 @@ class Catalog(_Model):
     def route_for(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]] | None:
         """The endpoint a request to ``path`` (a concrete path or one with ``{variables}``)
         reaches, and the route parameters as ``path`` spells them; the most literal route
-        wins (``/api/mocs/stats`` before ``/api/mocs/{mocId}``). None: no endpoint."""
+        wins (``/api/items/stats`` before ``/api/items/{itemId}``). None: no endpoint."""
         best: tuple[int, Endpoint, dict[str, str]] | None = None
         wanted = path.split("?", 1)[0].rstrip("/") or "/"
         for endpoint in self.endpoints:

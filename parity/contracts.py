@@ -242,7 +242,7 @@ class ContractOutcome:
     """The verdict on one answer. ``state``: pass, drift, accepted (every violation is in
     the baseline), or error (no contract to check against)."""
 
-    endpoint: str  # "GET /api/mocs/{mocId}"
+    endpoint: str  # "GET /api/items/{itemId}"
     status: int
     backend: str
     state: State = "pass"

@@ -23,7 +23,7 @@ verdict, a failed browser flow). Within one record:
 
 - status: the status pair (``401 -> 403``), or "no route on the candidate" for a gateway
   404 where the reference answered;
-- a body difference: the field's name (``pieceCount``, whatever list it sits in), the kind
+- a body difference: the field's name (``price``, whatever list it sits in), the kind
   (removed, added, type, value, order, format, ...), the expected-to-actual pattern (JSON
   types, the format of the values, a number's offset, a header's two values), the origin,
   and whether the answers were successes or errors;
@@ -33,7 +33,7 @@ verdict, a failed browser flow). Within one record:
 **Grouping.** Symptoms with equal keys are one finding; so are the keys that appear
 together as removals in one error answer (an envelope that lost ``status``, ``data`` and
 ``error`` together, whichever check noticed which of them). A record without differences
-whose text names a field of exactly one finding (a flow that crashed on ``pieceCount``)
+whose text names a field of exactly one finding (a flow that crashed on ``price``)
 joins that finding as one more place it shows.
 
 Each finding has an id stable across runs (a hash of its key), its endpoints and cells,
@@ -161,7 +161,7 @@ def _generalise(path: str) -> str:
 
 def _leaf(path: str) -> str:
     """The field a path is about: its last key (``data.items[*].pieceCount`` ->
-    ``pieceCount``); ``$`` for the root."""
+    ``price``); ``$`` for the root."""
     keys = [k for k in re.split(r"[.\[\]]+", path) if k and k != "*" and not k.isdigit()]
     return keys[-1] if keys else "$"
 
@@ -697,7 +697,7 @@ def _cross_reference(findings: list[dict[str, Any]]) -> None:
 
 def _attach_verdicts(groups: dict[tuple[Any, ...], list[_Hit]]) -> None:
     """A record without differences whose text names the field of exactly one finding
-    (``no 'pieceCount' in the answer``) is one more place that finding shows."""
+    (``no 'price' in the answer``) is one more place that finding shows."""
     by_field: dict[str, set[tuple[Any, ...]]] = {}
     for root, group in groups.items():
         for hit in group:

@@ -1,8 +1,8 @@
 """HAR import: turn a HAR 1.2 file (as Playwright's ``record_har`` writes it) into a cassette.
 
 Each entry is mapped to a catalog endpoint by method and path: the concrete path
-``/api/mocs/3f2a...`` matches the template ``/api/mocs/{mocId}``; where two templates
-match (``/api/mocs/stats`` and ``/api/mocs/{mocId}``) the one with more literal segments
+``/api/items/3f2a...`` matches the template ``/api/items/{itemId}``; where two templates
+match (``/api/items/stats`` and ``/api/items/{itemId}``) the one with more literal segments
 wins, as in any router. Entries that match no endpoint (the web app's own assets,
 ``/config.json``, presigned S3 PUTs) are counted per ``METHOD path`` and reported, never
 silently dropped. ``origin`` restricts the import to one backend's base URL when a

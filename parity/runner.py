@@ -120,7 +120,7 @@ class Exchange:
     scenario: str
     role: str
     method: str
-    route: str  # the template, e.g. /api/mocs/{mocId}
+    route: str  # the template, e.g. /api/items/{itemId}
     url: str
     request_headers: dict[str, str]
     request_body: str | None

@@ -5,7 +5,7 @@ the one the differential checks and ``parity-baseline.toml`` use), what the cont
 expects and what came back, in words (``present (a required field)``, ``integer``,
 ``"1450" (string)``). Errors inside ``anyOf`` are replaced by the best-matching branch's,
 a missing field next to an unexpected look-alike is called a rename, and list elements
-with the same problem are grouped (``data.items[*].pieceCount (20 elements)``).
+with the same problem are grouped (``data.items[*].price (20 elements)``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def show(value: Any, limit: int = 80) -> str:
 
 @dataclass
 class Violation:
-    path: str  # "data.items[*].pieceCount" ("$": the whole body, "status": the status code)
+    path: str  # "data.items[*].price" ("$": the whole body, "status": the status code)
     problem: str  # "missing", "wrong type", "gateway-originated", ...
     expected: str
     actual: str
