@@ -274,9 +274,13 @@ def diff_headers(
     noise: Noise | None = None,
     cors: bool = True,
     gateway: GatewayRule = is_gateway_shaped,
+    cors_gateway: bool = True,
 ) -> list[Difference]:
     """Differences of the :data:`~parity.normalize.COMPARED_HEADERS` (``cors``: whether the
-    request carried an ``Origin``, see :func:`~parity.normalize.relevant_headers`)."""
+    request carried an ``Origin``, see :func:`~parity.normalize.relevant_headers`).
+    ``cors_gateway``: a gateway in front answers CORS (API Gateway's CORS configuration),
+    so a difference in an ``Access-Control-*`` header is the gateway's; without one (an
+    API whose envelope declares no gateway) it is the application's."""
     exp = relevant_headers(expected.headers, cors=cors)
     act = relevant_headers(actual.headers, cors=cors)
     body_origin = _origin(expected, actual, gateway)
@@ -287,7 +291,8 @@ def diff_headers(
         e, a = exp.get(name), act.get(name)
         if e == a:
             continue
-        origin: Origin = "gateway" if name.startswith("access-control-") else body_origin
+        cors_header = cors_gateway and name.startswith("access-control-")
+        origin: Origin = "gateway" if cors_header else body_origin
         if e is None:
             diffs.append(Difference(name, "header-added", _ABSENT, a, "additive", origin))
         elif a is None:
@@ -795,9 +800,10 @@ def compare(
     cors: bool = True,
     text: Iterable[str] | None = None,
     gateway: GatewayRule | None = None,
+    cors_gateway: bool = True,
 ) -> Comparison:
     """Status, headers and body of ``actual`` against ``expected`` (``values``: see
-    :func:`diff_body`; ``cors``: see :func:`diff_headers`).
+    :func:`diff_body`; ``cors``, ``cors_gateway``: see :func:`diff_headers`).
 
     ``text``: the JSON paths of human text, ``gateway``: which bodies are the gateway's
     own; both from the catalog's envelope (:mod:`parity.envelope`). None: the built-in
@@ -815,7 +821,9 @@ def compare(
     ]
     return Comparison(
         status=diff_status(expected, actual, noise=noise, gateway=own),
-        headers=diff_headers(expected, actual, noise=noise, cors=cors, gateway=own),
+        headers=diff_headers(
+            expected, actual, noise=noise, cors=cors, gateway=own, cors_gateway=cors_gateway
+        ),
         envelope=body,
         noise=[*(noise.hits() if noise else []), *declared, *spelt],
     )

@@ -271,7 +271,7 @@ def run_case(
 
 def _convention(envelope: Envelope | Literal["catalog"] | None, *sources: Source) -> dict[str, Any]:
     """``compare``'s text and gateway rules from the API's envelope (none declared: no
-    text paths, no gateway)."""
+    text paths, no gateway, and CORS headers are the application's)."""
     declared: Envelope | None
     if isinstance(envelope, str):
         catalogs = [c for c in (getattr(s, "catalog", None) for s in sources) if c is not None]
@@ -280,7 +280,12 @@ def _convention(envelope: Envelope | Literal["catalog"] | None, *sources: Source
         declared = catalogs[0].envelope
     else:
         declared = envelope
-    return {"text": text_paths(declared), "gateway": gateway_predicate(declared)}
+    return {
+        "text": text_paths(declared),
+        "gateway": gateway_predicate(declared),
+        # no gateway declared: nothing in front answers CORS for the application
+        "cors_gateway": declared is not None and declared.gateway is not None,
+    }
 
 
 def _declared(rules: Rules, path: str) -> bool:
