@@ -178,10 +178,15 @@ def run_every_family(
     probe_budget: str,
     load_seconds: int = 1,
     plugins: Sequence[str] = (),
+    workers: int = 0,
     timeout: float = 600,
 ) -> PairRun:
     """``parity load``, ``parity capture``, ``parity contracts`` and one pytest run of
-    every family's module (:data:`FAMILY_MODULES`) against the pair ``env`` points at."""
+    every family's module (:data:`FAMILY_MODULES`) against the pair ``env`` points at.
+
+    ``workers``: pytest-xdist workers for a pair whose order does not matter (each module
+    stays on one worker, in order: ``--dist loadfile``); 0 runs the modules in order in
+    one process (a candidate the last modules may break)."""
     started = time.monotonic()
     steps = []
     load_dir = work / "load"
@@ -211,6 +216,8 @@ def run_every_family(
     pytest_command += ["-p", "no:randomly", "-q", "-o", "addopts=", "--durations=15"]
     for plugin in plugins:
         pytest_command += ["-p", plugin]
+    if workers:
+        pytest_command += ["-n", str(workers), "--dist", "loadfile"]
     if "api_checks/test_probes.py" in modules:
         pytest_command.append(f"--probe-budget={probe_budget}")
     steps.append(_run("pytest (every family)", pytest_command, env, timeout))
