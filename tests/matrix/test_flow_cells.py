@@ -15,6 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from e2e.conftest import flow_record
 from tests.drift.checks import ROOT, run_checks
+from tests.fakes import fake_jwt
 
 
 class _Item:
@@ -74,7 +75,7 @@ def test_a_passed_flow_is_pass_a_skipped_one_left_to_the_collector() -> None:
 
 
 def test_the_failure_text_is_redacted() -> None:
-    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
+    jwt = fake_jwt({"sub": "alice"})  # made at run time: no token-shaped literal in git
     exc = AssertionError(f"Authorization: Bearer {jwt} for alice@example.com")
     record = flow_record(_Item(), _call(_raise(exc)))  # type: ignore[arg-type]
     assert record is not None
