@@ -276,6 +276,9 @@ class ErrorChecks(_Model):
     #: An unknown value per route parameter, ``default`` for the others.
     unknown_ids: dict[str, Scalar] = {}
     unknown_id: Scalar | None = None  # the old spelling of unknown_ids.default
+    #: A value of the wrong type per route parameter (``default`` for the others), sent by
+    #: the probes' path ``wrong-type`` probe instead of ``12345`` / ``not-a-number``.
+    wrong_type_ids: dict[str, Scalar] = {}
     #: Endpoints whose unknown ids answer otherwise (endpoint id -> status), e.g. a list
     #: nested under an unknown parent that answers 200 and an empty list.
     unknown_id_status: dict[str, HttpStatus] = {}
@@ -301,6 +304,11 @@ class ErrorChecks(_Model):
     def unknown_value(self, param: str) -> str | None:
         """The unknown value to send for route parameter ``param`` (None: none declared)."""
         value = self.unknown_ids.get(param, self.unknown_ids.get("default", self.unknown_id))
+        return None if value is None else str(value)
+
+    def wrong_type_value(self, param: str) -> str | None:
+        """The wrong-typed value to send for route parameter ``param`` (None: none declared)."""
+        value = self.wrong_type_ids.get(param, self.wrong_type_ids.get("default"))
         return None if value is None else str(value)
 
 
@@ -705,10 +713,11 @@ def _error_problems(
             "Give checks.errors.envelope.code (or envelope.error.code) its JSON path",
         )
     params = sorted({p for e in catalog.endpoints for p in e.route_params})
-    for name in spec.unknown_ids:
-        if name != "default" and name not in params:
+    per_param = {"unknown_ids": spec.unknown_ids, "wrong_type_ids": spec.wrong_type_ids}
+    for key, names in per_param.items():
+        for name in (n for n in names if n != "default" and n not in params):
             yield (
-                ("errors", "unknown_ids", name),
+                ("errors", key, name),
                 f"no route has a parameter {name!r}",
                 f"Use one of {', '.join(params) or '(none)'} or default",
             )

@@ -86,8 +86,14 @@ def unknown_value(catalog: Catalog, param: str) -> str | None:
     return None
 
 
-def _wrong_type(known: str | None) -> str:
-    # A number where the API uses text ids, text where it uses numbers.
+def _wrong_type(catalog: Catalog, param: str, known: str | None) -> str:
+    # The catalog's checks.errors.wrong_type_ids (a route whose number means work: httpbin's
+    # /delay/{n} sleeps n seconds), else a number where the API uses text ids, text where
+    # it uses numbers.
+    spec = catalog.checks.errors
+    declared = spec.wrong_type_value(param) if spec is not None else None
+    if declared is not None:
+        return declared
     return "not-a-number" if known is not None and known.isdigit() else "12345"
 
 
@@ -115,7 +121,8 @@ def path_probes(
             )
         else:
             values.append(("unknown", unknown, f"{param} unknown ({_show(unknown)})"))
-        values.append(("wrong-type", _wrong_type(unknown), f"{param} of the wrong type"))
+        wrong = _wrong_type(catalog, param, unknown)
+        values.append(("wrong-type", wrong, f"{param} of the wrong type ({_show(wrong)})"))
         values.append(("empty", "", f"{param} empty"))
         long = ((unknown or "x") * (LONG_LENGTH // max(1, len(unknown or "x")) + 1))[:LONG_LENGTH]
         values.append(("very-long", long, f"{param} {LONG_LENGTH} characters long"))
