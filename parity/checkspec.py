@@ -21,6 +21,7 @@ rule, the error envelope, the CORS policy and the health fields are data, declar
       coverage: {listing: {endpoint: ..., items: ...}} or {openapi: {file: ...} or {url: ...}}
       health: {endpoint: health, fields: [...], web_config: {...}, debug_routes: [...]}
       consistency: {resource: moc, read: {endpoint: mocs.get}, change: ..., search: ..., list: ...}
+      headers: {compare: [X-Total-Count, Link], by_format: [Last-Modified], cosmetic_matters: true}
 
 Every sub-section is optional; a check whose section is missing is skipped with a reason.
 Cross-references (endpoint ids, resources, roles) are validated when the catalog loads.
@@ -28,6 +29,7 @@ Cross-references (endpoint ids, resources, roles) are validated when the catalog
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -36,6 +38,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from parity import jsonpath
 from parity.jsonpath import JsonPathError
 from parity.jsonpath import parse as parse_json_path
+from parity.normalize import COMPARED_HEADERS, DATE_HEADERS, HeaderRules
 from parity.payloads import parse_size
 from parity.templating import placeholders
 
@@ -62,6 +65,7 @@ __all__ = [
     "ErrorChecks",
     "Fault",
     "FileTemplate",
+    "HeaderChecks",
     "HealthChecks",
     "LoadChecks",
     "LoadTask",
@@ -632,6 +636,89 @@ class LoadChecks(_Model):
         yield from mix_problems(self, catalog)
 
 
+# --- headers -----------------------------------------------------------------------------
+
+#: The headers every differential comparison compares.
+DEFAULT_HEADERS = frozenset(COMPARED_HEADERS)
+_TOKEN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+
+
+def _header_names(value: Any) -> Any:
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for name in value:
+        if not isinstance(name, str) or not re.match(_TOKEN, name):
+            raise ValueError(f"{name!r} is not a header name")
+        if name.lower() in out:
+            raise ValueError(f"{name!r} is listed twice (header names ignore case)")
+        out.append(name.lower())
+    return out
+
+
+HeaderNames = Annotated[list[str], BeforeValidator(_header_names)]
+
+
+class HeaderChecks(_Model):
+    """Which response headers the differential comparison (the ``headers`` cell of every
+    scenario, probe and sweep) compares besides the default ones, and whether a spelling
+    difference counts.
+
+    ``compare``: compared by value, normalised (case and whitespace of a token list);
+    ``Set-Cookie`` by the names of its cookies and their attributes, never their values.
+    ``by_format``: values that differ by nature (a date, a request id): presence and
+    format (an HTTP-date, ISO 8601, a number, ...), not value. ``cosmetic_matters``:
+    ``true`` (every compared header) or the headers whose spelling differences (a charset
+    spelt out, a token list's case) are breaking differences, failing the cell and the
+    gate, instead of cosmetic notes."""
+
+    compare: HeaderNames = []
+    by_format: HeaderNames = []
+    cosmetic_matters: bool | HeaderNames = False
+
+    @model_validator(mode="after")
+    def _coherent(self) -> HeaderChecks:
+        for key in ("compare", "by_format"):
+            for name in getattr(self, key):
+                if name in DEFAULT_HEADERS:
+                    raise ValueError(f"checks.headers.{key}: {name} is always compared; remove it")
+        for name in self.compare:
+            if name in DATE_HEADERS:
+                raise ValueError(
+                    f"checks.headers.compare: {name} is a date that differs by nature; "
+                    "list it under checks.headers.by_format (presence and format)"
+                )
+        both = sorted(set(self.compare) & set(self.by_format))
+        if both:
+            raise ValueError(
+                f"checks.headers: {', '.join(both)} under both compare and by_format; keep one"
+            )
+        if "set-cookie" in self.by_format:
+            raise ValueError(
+                "checks.headers.by_format: set-cookie is compared by its cookies' names and "
+                "attributes; list it under checks.headers.compare"
+            )
+        if isinstance(self.cosmetic_matters, list):
+            known = DEFAULT_HEADERS | set(self.compare)
+            for name in self.cosmetic_matters:
+                if name not in known:
+                    raise ValueError(
+                        f"checks.headers.cosmetic_matters: {name} is not compared by value; "
+                        "name a default header (content-type, cache-control, vary, "
+                        "access-control-*) or one under checks.headers.compare"
+                    )
+        return self
+
+    def rules(self) -> HeaderRules:
+        """As the comparison applies it (:func:`parity.diff.compare`)."""
+        spelling = self.cosmetic_matters
+        return HeaderRules(
+            tuple(self.compare),
+            tuple(self.by_format),
+            spelling if isinstance(spelling, bool) else frozenset(spelling),
+        )
+
+
 class Checks(_Model):
     boundary: Boundary | None = None
     auth: AuthChecks | None = None
@@ -641,6 +728,7 @@ class Checks(_Model):
     health: HealthChecks | None = None
     coverage: CoverageChecks | None = None
     consistency: Consistency | None = None
+    headers: HeaderChecks | None = None
 
     def problems(self, catalog: Catalog) -> Iterator[tuple[tuple[Any, ...], str, str]]:
         """Cross-references the models cannot check: ``(location, problem, hint)``."""

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from deepdiff import DeepDiff
 
 from parity.normalize import (
+    HeaderRules,
     NoiseKind,
     Part,
     PathPattern,
@@ -275,14 +276,17 @@ def diff_headers(
     cors: bool = True,
     gateway: GatewayRule = is_gateway_shaped,
     cors_gateway: bool = True,
+    headers: HeaderRules | None = None,
 ) -> list[Difference]:
     """Differences of the :data:`~parity.normalize.COMPARED_HEADERS` (``cors``: whether the
     request carried an ``Origin``, see :func:`~parity.normalize.relevant_headers`).
     ``cors_gateway``: a gateway in front answers CORS (API Gateway's CORS configuration),
     so a difference in an ``Access-Control-*`` header is the gateway's; without one (an
-    API whose envelope declares no gateway) it is the application's."""
-    exp = relevant_headers(expected.headers, cors=cors)
-    act = relevant_headers(actual.headers, cors=cors)
+    API whose envelope declares no gateway) it is the application's. ``headers``: the
+    catalog's ``checks.headers`` (more headers compared; spellings that matter: a header
+    spelt differently with the same meaning is then a breaking ``header-changed``)."""
+    exp = relevant_headers(expected.headers, cors=cors, rules=headers)
+    act = relevant_headers(actual.headers, cors=cors, rules=headers)
     body_origin = _origin(expected, actual, gateway)
     diffs: list[Difference] = []
     for name in sorted(set(exp) | set(act)):
@@ -298,8 +302,30 @@ def diff_headers(
         elif a is None:
             diffs.append(Difference(name, "header-removed", e, _ABSENT, "breaking", origin))
         else:
-            diffs.append(Difference(name, "header-changed", e, a, "breaking", origin))
+            note = _FORMAT_NOTE if headers and name in headers.by_format else ""
+            if name == "set-cookie":
+                note = _COOKIE_NOTE
+            diffs.append(Difference(name, "header-changed", e, a, "breaking", origin, note=note))
+    if headers is not None and headers.spelling:
+        for name, e, a in spelling_differences(
+            expected.headers, actual.headers, cors=cors, rules=headers
+        ):
+            if not headers.spelling_matters(name) or (noise is not None and name in noise.headers):
+                continue
+            origin = (
+                "gateway" if cors_gateway and name.startswith("access-control-") else body_origin
+            )
+            diffs.append(
+                Difference(name, "header-changed", e, a, "breaking", origin, note=_SPELT_NOTE)
+            )
     return diffs
+
+
+_FORMAT_NOTE = "compared by format (checks.headers.by_format): values differ by nature"
+_COOKIE_NOTE = "Set-Cookie compared by its cookies' names and attributes; values never shown"
+_SPELT_NOTE = (
+    "same meaning, other spelling; checks.headers.cosmetic_matters makes the spelling matter"
+)
 
 
 # --- bodies ------------------------------------------------------------------------------
@@ -801,9 +827,10 @@ def compare(
     text: Iterable[str] | None = None,
     gateway: GatewayRule | None = None,
     cors_gateway: bool = True,
+    headers: HeaderRules | None = None,
 ) -> Comparison:
     """Status, headers and body of ``actual`` against ``expected`` (``values``: see
-    :func:`diff_body`; ``cors``, ``cors_gateway``: see :func:`diff_headers`).
+    :func:`diff_body`; ``cors``, ``cors_gateway``, ``headers``: see :func:`diff_headers`).
 
     ``text``: the JSON paths of human text, ``gateway``: which bodies are the gateway's
     own; both from the catalog's envelope (:mod:`parity.envelope`). None: the built-in
@@ -813,16 +840,26 @@ def compare(
     body, declared = diff_body(
         expected, actual, rules=rules, noise=noise, values=values, text=rule, gateway=own
     )
-    # same meaning, other spelling: reported, never dropped (cosmetic findings)
+    # same meaning, other spelling: reported, never dropped (cosmetic findings), unless
+    # the catalog says the spelling matters (then a difference, see diff_headers)
     spelt = [
         NoiseHit(f"header {name}", "normalised", "spelling", [e, a])
-        for name, e, a in spelling_differences(expected.headers, actual.headers, cors=cors)
-        if noise is None or name not in noise.headers
+        for name, e, a in spelling_differences(
+            expected.headers, actual.headers, cors=cors, rules=headers
+        )
+        if (noise is None or name not in noise.headers)
+        and not (headers is not None and headers.spelling_matters(name))
     ]
     return Comparison(
         status=diff_status(expected, actual, noise=noise, gateway=own),
         headers=diff_headers(
-            expected, actual, noise=noise, cors=cors, gateway=own, cors_gateway=cors_gateway
+            expected,
+            actual,
+            noise=noise,
+            cors=cors,
+            gateway=own,
+            cors_gateway=cors_gateway,
+            headers=headers,
         ),
         envelope=body,
         noise=[*(noise.hits() if noise else []), *declared, *spelt],

@@ -273,18 +273,20 @@ def _convention(envelope: Envelope | Literal["catalog"] | None, *sources: Source
     """``compare``'s text and gateway rules from the API's envelope (none declared: no
     text paths, no gateway, and CORS headers are the application's)."""
     declared: Envelope | None
+    catalogs = [c for c in (getattr(s, "catalog", None) for s in sources) if c is not None]
     if isinstance(envelope, str):
-        catalogs = [c for c in (getattr(s, "catalog", None) for s in sources) if c is not None]
         if not catalogs:
             return {}  # fakes and recordings only: the built-in rules
         declared = catalogs[0].envelope
     else:
         declared = envelope
+    spec = catalogs[0].checks.headers if catalogs else None  # checks.headers: more compared
     return {
         "text": text_paths(declared),
         "gateway": gateway_predicate(declared),
         # no gateway declared: nothing in front answers CORS for the application
         "cors_gateway": declared is not None and declared.gateway is not None,
+        "headers": spec.rules() if spec is not None else None,
     }
 
 

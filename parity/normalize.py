@@ -28,11 +28,15 @@ from parity import jsonpath
 
 __all__ = [
     "COMPARED_HEADERS",
+    "DATE_HEADERS",
+    "HeaderRules",
     "NoiseKind",
     "PathPattern",
     "Rules",
     "classify_noise",
+    "cookie_shape",
     "format_path",
+    "header_format",
     "normalize_header",
     "relevant_headers",
     "spelling_differences",
@@ -52,6 +56,30 @@ COMPARED_HEADERS: tuple[str, ...] = (
     "access-control-max-age",
     "vary",
 )
+
+#: Headers whose value is a date that differs by nature from answer to answer: compared
+#: by format (``checks.headers.by_format``), never by value.
+DATE_HEADERS: frozenset[str] = frozenset({"last-modified", "expires", "date", "retry-after"})
+
+
+@dataclass(frozen=True)
+class HeaderRules:
+    """The catalog's ``checks.headers`` as the comparison applies it (lower-case names):
+    ``compare`` more headers by value (``set-cookie`` by shape), ``by_format`` more by
+    presence and format, ``spelling``: True (every header) or the headers whose spelling
+    differences are breaking differences instead of cosmetic notes."""
+
+    compare: tuple[str, ...] = ()
+    by_format: tuple[str, ...] = ()
+    spelling: bool | frozenset[str] = False
+
+    def spelling_matters(self, name: str) -> bool:
+        if isinstance(self.spelling, bool):
+            return self.spelling
+        return name.lower() in self.spelling
+
+
+_NO_RULES = HeaderRules()
 
 # Headers whose value is a comma-separated list of case-insensitive tokens: order and
 # case carry no meaning.
@@ -100,8 +128,49 @@ def normalize_header(name: str, value: str) -> str:
     return value
 
 
-def relevant_headers(headers: Mapping[str, str], *, cors: bool = True) -> dict[str, str]:
-    """The :data:`COMPARED_HEADERS` present in ``headers``, normalised, names lower case.
+# Set-Cookie lines joined by ", " (one header per cookie, merged by the HTTP client):
+# split before a "name=" (an Expires date's comma is followed by the day, not a name).
+_COOKIE_SPLIT = re.compile(r",\s*(?=[^;,=\s]+=)")
+_IMF_DATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} (?P<zone>.+)$"
+)
+
+
+def cookie_shape(value: str) -> str:
+    """What a ``Set-Cookie`` header says, without a single value: each cookie's name and
+    its attributes' names (``sid (httponly, path, secure)``), sorted. A cookie's value is a
+    session's secret: it is never kept, compared or printed."""
+    shapes = set()
+    for line in _COOKIE_SPLIT.split(value):
+        first, *attrs = [p.strip() for p in line.split(";")]
+        name = first.partition("=")[0].strip()
+        if not name:
+            continue
+        names = sorted({a.partition("=")[0].strip().lower() for a in attrs if a.strip()})
+        shapes.add(f"{name} ({', '.join(names)})" if names else name)
+    return "; ".join(sorted(shapes))
+
+
+def header_format(value: str) -> str:
+    """How a volatile header's value is written (its value is not compared): ``HTTP-date
+    (GMT)`` (RFC 9110's IMF-fixdate), ``date with zone -0000``, a number, or the body
+    formats of :func:`value_format`; ``text`` otherwise."""
+    text = value.strip()
+    imf = _IMF_DATE.match(text)
+    if imf:
+        zone = imf.group("zone")
+        return "HTTP-date (GMT)" if zone == "GMT" else f"date with zone {zone}"
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return "number"
+    return value_format(text) or ("empty" if not text else "text")
+
+
+def relevant_headers(
+    headers: Mapping[str, str], *, cors: bool = True, rules: HeaderRules | None = None
+) -> dict[str, str]:
+    """The :data:`COMPARED_HEADERS` present in ``headers``, normalised, names lower case;
+    with ``rules`` (the catalog's ``checks.headers``) those it names too: ``compare`` by
+    value (``set-cookie`` by :func:`cookie_shape`), ``by_format`` by :func:`header_format`.
 
     ``cors=False`` (the request carried no ``Origin``): the CORS headers and the ``origin``
     token of ``Vary`` are left out. A browser sends ``Origin`` with every cross-origin
@@ -110,6 +179,15 @@ def relevant_headers(headers: Mapping[str, str], *, cors: bool = True) -> dict[s
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     out = {n: normalize_header(n, lowered[n]) for n in COMPARED_HEADERS if n in lowered}
+    rules = rules or _NO_RULES
+    for n in rules.compare:
+        if n in lowered:
+            out[n] = (
+                cookie_shape(lowered[n]) if n == "set-cookie" else normalize_header(n, lowered[n])
+            )
+    for n in rules.by_format:
+        if n in lowered:
+            out[n] = header_format(lowered[n])
     if not cors:
         out = {n: v for n, v in out.items() if not n.startswith("access-control-")}
         if "vary" in out:
@@ -121,17 +199,23 @@ def relevant_headers(headers: Mapping[str, str], *, cors: bool = True) -> dict[s
 
 
 def spelling_differences(
-    expected: Mapping[str, str], actual: Mapping[str, str], *, cors: bool = True
+    expected: Mapping[str, str],
+    actual: Mapping[str, str],
+    *,
+    cors: bool = True,
+    rules: HeaderRules | None = None,
 ) -> list[tuple[str, str, str]]:
     """The compared headers whose raw values differ while their normal forms agree, as
     ``(name, expected raw, actual raw)``: same meaning, other spelling. Reported (as cosmetic
-    findings), never dropped."""
+    findings), never dropped. Headers compared by format or shape (``set-cookie``: its
+    values are secrets) have no spelling: their values are meant to differ."""
     raw_e = {k.lower(): v.strip() for k, v in expected.items()}
     raw_a = {k.lower(): v.strip() for k, v in actual.items()}
-    norm_e = relevant_headers(expected, cors=cors)
-    norm_a = relevant_headers(actual, cors=cors)
+    norm_e = relevant_headers(expected, cors=cors, rules=rules)
+    norm_a = relevant_headers(actual, cors=cors, rules=rules)
+    shaped = {"set-cookie", *(rules.by_format if rules else ())}
     out = []
-    for name in sorted(set(norm_e) & set(norm_a)):
+    for name in sorted((set(norm_e) & set(norm_a)) - shaped):
         if norm_e[name] == norm_a[name] and raw_e.get(name) != raw_a.get(name):
             out.append((name, raw_e.get(name, ""), raw_a.get(name, "")))
     return out

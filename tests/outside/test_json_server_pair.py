@@ -72,14 +72,6 @@ NOT_FOUND_YET = {
     "JS-03": "by design the headers check leaves CORS headers out when the request carries "
     "no Origin (parity/normalize.relevant_headers), and the CORS family always sends one: "
     "Access-Control-Allow-Origin: * on the candidate's plain answers is never compared",
-    "JS-06": "X-Powered-By, X-Content-Type-Options, ETag and Server are not in "
-    "COMPARED_HEADERS (parity/normalize.py) and no family reads them: a dropped nosniff "
-    "goes unseen",
-    "JS-07": "Content-Encoding is not compared and httpx decodes gzip transparently: the "
-    "reference's compression is invisible to every family",
-    "JS-15": "X-Total-Count and Link are not in COMPARED_HEADERS; `lists.total_header` is "
-    "read by parity cleanup only: the missing paging headers show only through "
-    "Access-Control-Expose-Headers (JS-16)",
     "JS-27": "ids of created items are declared noise (`ignore: [id]`, they are per backend "
     "by nature) and both are numbers: the reference reusing a deleted id is one more value "
     "at an ignored path",
