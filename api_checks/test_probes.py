@@ -20,10 +20,11 @@ import allure
 import pytest
 
 from parity.baseline import Baseline
-from parity.catalog import Catalog
+from parity.catalog import Catalog, Endpoint
 from parity.config import Settings
 from parity.contracts import ContractStore
 from parity.errors import ParityError, UsageError
+from parity.families import NOT_APPLICABLE
 from parity.openapi import build_openapi
 from parity.plugin import ParityRun, ResultSink, collection_catalog
 from parity.plugin_options import rooted
@@ -141,6 +142,21 @@ def _not_testable(sink: ResultSink, endpoint: str, why: str) -> None:
     pytest.skip(f"not-testable: {why}")
 
 
+def _not_applicable(sink: ResultSink, endpoint: str, why: str) -> None:
+    # the family does not apply to this endpoint: never a pass, never a failure
+    sink.add(CheckResult(endpoint=endpoint, check="probe", state=NOT_APPLICABLE, summary=why))
+    pytest.skip(f"{NOT_APPLICABLE}: {why}")
+
+
+def _no_base_reason(endpoint: Endpoint) -> str:
+    expected = sorted({s for sc in endpoint.scenarios for s in sc.expect})
+    said = ", ".join(map(str, expected)) or "nothing"
+    return (
+        f"probe: no 2xx scenario as {endpoint.role} to derive probes from "
+        f"(the catalog's scenarios expect {said})"
+    )
+
+
 def test_probes(
     parity_run: ParityRun,
     probe_endpoint: str,
@@ -162,7 +178,7 @@ def test_probes(
         )
     base = happy_path(endpoint)
     if base is None:
-        _not_testable(parity_results, endpoint.key, "no success scenario to derive probes from")
+        _not_applicable(parity_results, endpoint.key, _no_base_reason(endpoint))
     seed = _seed(pytestconfig)
     ctx = _context(parity_run, catalog, probe_coverage, endpoint.id, seed, parity_origin)
     plan = plan_probes(catalog, endpoint, ctx, _budget(pytestconfig).per_endpoint)

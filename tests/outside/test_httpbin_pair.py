@@ -10,7 +10,10 @@ with the settings of ``examples/httpbin/`` is then asserted on: no traceback; ea
 hand-found difference a non-pass cell of some family (its own scenarios, or where its
 ``paths``/``scope``/``shows`` say), or a strict xfail naming why no family sees it; every
 other cell passes or is not-applicable with its reason (the known exceptions below are
-strict xfails); no configured secret in any file the run wrote. httpbin stores nothing,
+strict xfails); the probe family's cell of an endpoint without a 2xx scenario (a redirect,
+an unknown route) is not-applicable with the reason, and no probe makes httpbin sleep; no
+configured secret in any file the run wrote (tests/outside/pair_check.py holds the
+assertions both pairs share). httpbin stores nothing,
 so the families may run in any order against one pair.
 """
 
@@ -24,23 +27,21 @@ from pathlib import Path
 
 import pytest
 
-from parity.families import families
+from parity.catalog import load_catalog
+from parity.probe_model import AuthSpec, ProbeContext
+from parity.probe_values import Coverage, unusual_texts
+from parity.probes import plan_probes
 from tests.outside.families import (
-    NOT_PASS,
     HandFound,
     PairRun,
-    Pattern,
     Record,
-    explained_by,
-    families_finding,
     load_differences,
-    locked,
     pair_env,
     records,
     run_every_family,
-    shared_dir,
 )
 from tests.outside.httpbin import EXAMPLE_DIR, httpbin_pair, install
+from tests.outside.pair_check import PairChecks, shared_pair_run
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -53,6 +54,7 @@ PROBE_BUDGET = "5,300s"  # 5 probes per endpoint; the seconds only a cap (as the
 FUZZ = {"PARITY_FUZZ_BUDGET": "60", "PARITY_FUZZ_EXAMPLES": "5"}
 
 # Test users: made up here, given to the run by environment only (never in a file).
+PAIR = ("express", "serverless")
 USERS = {"alice": ("alice-hb", "Zq7-alice-pw-4d1b"), "bob": ("bob-hb", "Kp4-bob-pw-93ce")}
 
 #: Hand-found differences no family finds yet, and why.
@@ -76,16 +78,6 @@ NOT_FOUND_YET: dict[str, str] = {
     "HB-51": "Last-Modified is not among the compared headers (no family reads it)",
 }
 
-#: Non-pass cells that are no difference of the pair: a family's limitation, owned by
-#: another part of the suite (pattern -> why). Strict xfails: each must still show.
-SUITE_GAPS = {
-    "* | probe | * | not-testable": "the probe family marks an endpoint without a 2xx "
-    "scenario (a redirect, an unknown route, a route only one side serves) not-testable "
-    "'no success scenario to derive probes from'; where the family does not apply it should "
-    "say not-applicable, and a 3xx is the success of a redirect endpoint "
-    "(api_checks/test_probes.py, the probe family's own module)",
-}
-
 _BOTH_CRASH = (
     "the Schemathesis family judges each backend alone against the document "
     "(not_a_server_error, status_code_conformance): {what} crashes httpbin and httpbinx "
@@ -103,6 +95,16 @@ KNOWN_FALSE_ALARMS = {
         what="a cookie name with control and non-latin-1 characters"
     ),
 }
+
+CHECKS = PairChecks(
+    DIFFERENCES,
+    not_found_yet=NOT_FOUND_YET,
+    false_alarms=KNOWN_FALSE_ALARMS,
+    # The endpoints without a 2xx scenario: redirects (links, redirect*, cookies/set and
+    # delete), the unknown routes (/does-not-exist, /openapi.json, /{route}/), POST /get
+    # (405) and digest-auth (401).
+    probe_not_applicable=13,
+)
 
 
 def _token(role: str) -> str:
@@ -161,21 +163,7 @@ def _run_pair(work: Path) -> PairRun:
 
 @pytest.fixture(scope="module")
 def pair_run(tmp_path_factory: pytest.TempPathFactory) -> PairRun:
-    """One run per test session, shared by pytest-xdist workers (a lock and a file)."""
-    shared = shared_dir(tmp_path_factory.getbasetemp())
-    result = shared / "httpbin-pair-every-family.json"
-    with locked(shared / "httpbin-pair-every-family.lock"):
-        if result.exists():
-            return PairRun.from_json(result.read_text())
-        run = _run_pair(tmp_path_factory.mktemp("httpbin-pair"))
-        result.write_text(run.to_json())
-    summary = run.matrix.get("summary", {})
-    print(
-        f"\nhttpbin pair, every family: {run.seconds:.1f} s "
-        f"({', '.join(f'{s.name} {s.seconds:.1f} s' for s in run.steps)}), "
-        f"requests {run.requests}, {summary.get('cells')} cells {summary.get('states')}"
-    )
-    return run
+    return shared_pair_run(tmp_path_factory, "httpbin", _run_pair)
 
 
 @pytest.fixture(scope="module")
@@ -183,75 +171,46 @@ def recs(pair_run: PairRun) -> list[Record]:
     return records(pair_run.matrix)
 
 
-def _known(record: Record) -> bool:
-    return any(Pattern.parse(p).matches(record) for p in {**SUITE_GAPS, **KNOWN_FALSE_ALARMS})
-
-
 def test_every_family_runs_without_a_traceback(pair_run: PairRun, recs: list[Record]) -> None:
-    for step in pair_run.steps:
-        assert "Traceback" not in step.output, f"{step.name}:\n{step.output[-4000:]}"
-        assert "INTERNALERROR" not in step.output, f"{step.name}:\n{step.output[-4000:]}"
-    for name in ("parity load", "parity capture", "parity contracts"):
-        assert pair_run.step(name).returncode == 0, pair_run.step(name).output[-3000:]
-    # 0 = all at parity, 1 = differences found; anything else is a usage error or a crash
-    every = pair_run.step("pytest (every family)")
-    assert every.returncode == 1, every.output[-3000:]
+    CHECKS.every_family_ran(pair_run, recs)
     assert pair_run.matrix["summary"]["endpoints"] >= 62
-    seen = {r.family for r in recs}
-    wanted = {f.name for f in families()} - {"load"}  # load: parity load, above
-    assert wanted <= seen, f"families without a cell: {sorted(wanted - seen)}"
 
 
-@pytest.mark.parametrize(
-    "difference",
-    [
-        pytest.param(
-            d,
-            id=d.id,
-            marks=[pytest.mark.xfail(strict=True, reason=NOT_FOUND_YET[d.id])]
-            if d.id in NOT_FOUND_YET
-            else [],
-        )
-        for d in DIFFERENCES
-    ],
-)
+@pytest.mark.parametrize("difference", CHECKS.difference_params())
 def test_hand_found_difference_is_a_non_pass_cell(
     recs: list[Record], difference: HandFound
 ) -> None:
-    found = families_finding(difference, recs)
-    print(f"{difference.id} found through {found or 'no family'}")
-    assert found, f"{difference.id} ({difference.summary}): no non-pass cell shows it"
+    CHECKS.hand_found_is_a_non_pass_cell(recs, difference)
 
 
 def test_every_other_cell_passes_or_is_not_applicable(recs: list[Record]) -> None:
-    unexplained = [r for r in recs if r.state in NOT_PASS and not explained_by(r, DIFFERENCES)]
-    for r in unexplained:
-        print(f"{'known' if _known(r) else 'NEW'}: {r.show()}")
-    new = [r for r in unexplained if not _known(r)]
-    assert not new, "non-pass cells no hand-found difference explains:\n" + "\n".join(
-        r.show() for r in new
-    )
-    vague = [r for r in recs if r.state == "not-applicable" and not r.summary.strip()]
-    assert not vague, [r.show() for r in vague]
+    CHECKS.every_other_cell_passes_or_is_not_applicable(recs)
 
 
-@pytest.mark.parametrize(
-    "pattern",
-    [
-        pytest.param(p, id=p, marks=pytest.mark.xfail(strict=True, reason=why))
-        for p, why in {**SUITE_GAPS, **KNOWN_FALSE_ALARMS}.items()
-    ],
-)
+def test_probe_endpoints_without_a_success_are_not_applicable(recs: list[Record]) -> None:
+    CHECKS.probe_cells_without_a_base_are_not_applicable(recs)
+
+
+def test_no_probe_makes_httpbin_sleep() -> None:
+    # /delay/{delay} sleeps its number of seconds (up to 10): the catalog gives the probes
+    # a wrong-typed value that is no number (checks.errors.wrong_type_ids.delay)
+    catalog = load_catalog(EXAMPLE_DIR / "catalog.yaml")
+    auth = {b: AuthSpec("Authorization", "Basic {token}", "static") for b in PAIR}
+    ctx = ProbeContext(PAIR, auth, {}, coverage=Coverage(), texts=unusual_texts(0), seed=0)
+    plan = plan_probes(catalog, catalog.get("delay"), ctx, None)
+    delays = {str(p.scenario.params["delay"]) for p in plan.probes}
+    assert "abc" in delays
+    slow = [d for d in delays if re.fullmatch(r"-?[0-9.]+", d) and float(d) > 1]
+    assert not slow, slow
+
+
+@pytest.mark.parametrize("pattern", CHECKS.known_params())
 def test_known_non_pass_cell_is_gone(recs: list[Record], pattern: str) -> None:
-    assert not [r for r in recs if r.state in NOT_PASS and Pattern.parse(pattern).matches(r)]
+    CHECKS.known_cell_is_gone(recs, pattern)
 
 
 def test_the_load_mix_runs_on_both_backends(pair_run: PairRun) -> None:
-    assert set(pair_run.load) == {"express", "serverless"}, pair_run.step("parity load").output
-    for backend, figures in pair_run.load.items():
-        overall = figures["overall"]
-        assert overall["requests"] > 0, (backend, overall)
-        assert overall["failures"] == 0, (backend, figures.get("failures_by_kind"))
+    CHECKS.load_mix_ran_on_both(pair_run)
 
 
 def _forms(secret: str) -> set[str]:

@@ -15,8 +15,9 @@ HTTP before each of their tests (tests/outside/pair_reset.py). Then:
   (its own scenario showing one of its paths, or where its ``shows`` patterns say);
   those no family can see yet are strict xfails with the reason;
 - every other cell passes or is not-applicable with its reason: a non-pass cell no
-  difference explains fails the test, except the known ones below (strict xfails, so that
-  a fixed one is noticed);
+  difference explains fails the test (there is no known exception);
+- the probe family's cell of an endpoint without a 2xx scenario is not-applicable with the
+  reason (tests/outside/pair_check.py holds the assertions both pairs share);
 - the families that undo what they write leave both databases as the seed.
 """
 
@@ -27,27 +28,19 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from parity.families import families
 from tests.outside.families import (
-    NOT_PASS,
     UNDOING_NOTHING,
     HandFound,
     PairRun,
-    Pattern,
     Record,
     access_lines,
-    explained_by,
-    families_finding,
     load_differences,
-    locked,
     pair_env,
     records,
     run_every_family,
-    shared_dir,
 )
 from tests.outside.json_server import (
     EXAMPLE_DIR,
@@ -56,6 +49,7 @@ from tests.outside.json_server import (
     install,
     json_server_pair,
 )
+from tests.outside.pair_check import PairChecks, shared_pair_run
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -81,17 +75,17 @@ NOT_FOUND_YET = {
     "no probe sends it",
 }
 
-#: Non-pass cells that are no difference of the pair: a family's limitation, owned by
-#: another part of the suite (pattern -> why). Strict xfails: each must still show.
-SUITE_GAPS = {
-    "* | probe | * | not-testable": "the probe family marks an endpoint without a 2xx "
-    "scenario (one the reference answers 404, tried for its difference only) not-testable "
-    "'no success scenario to derive probes from'; the family does not apply there and "
-    "should say not-applicable (api_checks/test_probes.py, the probe family's own module)",
-}
-
-#: Non-pass cells that are no real difference and not a family's limitation: none.
-KNOWN_FALSE_ALARMS: dict[str, str] = {}
+#: Non-pass cells that are no difference of the pair (a family's limitation, owned by
+#: another part of the suite) and those that are no real difference: none (with some, give
+#: them as suite_gaps= / false_alarms= and add test_known_non_pass_cell_is_gone, as the
+#: httpbin pair does).
+CHECKS = PairChecks(
+    DIFFERENCES,
+    not_found_yet=NOT_FOUND_YET,
+    # posts.field (GET /posts/{id}/{field}), POST /posts/{id}, PUT and DELETE /drafts,
+    # DELETE /profile: the reference answers 404, tried for the difference only
+    probe_not_applicable=5,
+)
 
 
 def _run_pair(work: Path) -> PairRun:
@@ -138,22 +132,7 @@ def _run_pair(work: Path) -> PairRun:
 
 @pytest.fixture(scope="module")
 def pair_run(tmp_path_factory: pytest.TempPathFactory) -> PairRun:
-    """One run per test session, shared by pytest-xdist workers through a file under the
-    session's common temp root (the first worker runs it, the others read it)."""
-    shared = shared_dir(tmp_path_factory.getbasetemp())
-    result = shared / "json-server-pair-every-family.json"
-    with locked(shared / "json-server-pair-every-family.lock"):
-        if result.exists():
-            return PairRun.from_json(result.read_text())
-        run = _run_pair(tmp_path_factory.mktemp("json-server-pair"))
-        result.write_text(run.to_json())
-    summary = run.matrix.get("summary", {})
-    print(
-        f"\njson-server pair, every family: {run.seconds:.1f} s "
-        f"({', '.join(f'{s.name} {s.seconds:.1f} s' for s in run.steps)}), "
-        f"requests {run.requests}, {summary.get('cells')} cells {summary.get('states')}"
-    )
-    return run
+    return shared_pair_run(tmp_path_factory, "json-server", _run_pair)
 
 
 @pytest.fixture(scope="module")
@@ -161,80 +140,30 @@ def recs(pair_run: PairRun) -> list[Record]:
     return records(pair_run.matrix)
 
 
-def _matching(recs: list[Record], text: str) -> list[Record]:
-    pattern = Pattern.parse(text)
-    return [r for r in recs if r.state in NOT_PASS and pattern.matches(r)]
-
-
-def _known(record: Record) -> bool:
-    return any(Pattern.parse(p).matches(record) for p in {**SUITE_GAPS, **KNOWN_FALSE_ALARMS})
-
-
 # --- the tests -------------------------------------------------------------------------
 
 
 def test_every_family_runs_without_a_traceback(pair_run: PairRun, recs: list[Record]) -> None:
-    for step in pair_run.steps:
-        assert "Traceback" not in step.output, f"{step.name}:\n{step.output[-4000:]}"
-        assert "INTERNALERROR" not in step.output, f"{step.name}:\n{step.output[-4000:]}"
-    for name in ("parity load", "parity capture", "parity contracts"):
-        assert pair_run.step(name).returncode == 0, pair_run.step(name).output[-3000:]
-    # 1: checks failed, which they must (the pair differs); anything else is a crash.
-    every = pair_run.step("pytest (every family)")
-    assert every.returncode == 1, every.output[-4000:]
-    seen = {r.family for r in recs}
-    wanted = {f.name for f in families()} - {"load"}  # load: parity load, above
-    assert wanted <= seen, f"families without a cell: {sorted(wanted - seen)}"
+    CHECKS.every_family_ran(pair_run, recs)
 
 
-def _difference_params() -> list[Any]:
-    params = []
-    for d in DIFFERENCES:
-        reason = NOT_FOUND_YET.get(d.id)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(d, id=d.id, marks=marks))
-    return params
-
-
-@pytest.mark.parametrize("difference", _difference_params())
+@pytest.mark.parametrize("difference", CHECKS.difference_params())
 def test_hand_found_difference_is_a_non_pass_cell(
     recs: list[Record], difference: HandFound
 ) -> None:
-    found = families_finding(difference, recs)
-    print(f"{difference.id} found through {found or 'no family'}")
-    assert found, f"{difference.id} ({difference.summary}): no non-pass cell shows it"
+    CHECKS.hand_found_is_a_non_pass_cell(recs, difference)
 
 
 def test_every_other_cell_passes_or_is_not_applicable(recs: list[Record]) -> None:
-    unexplained = [r for r in recs if r.state in NOT_PASS and not explained_by(r, DIFFERENCES)]
-    for r in unexplained:
-        print(f"{'known' if _known(r) else 'NEW'}: {r.show()}")
-    new = [r for r in unexplained if not _known(r)]
-    assert not new, "non-pass cells no hand-found difference explains:\n" + "\n".join(
-        r.show() for r in new
-    )
-    vague = [r for r in recs if r.state == "not-applicable" and not r.summary.strip()]
-    assert not vague, [r.show() for r in vague]
+    CHECKS.every_other_cell_passes_or_is_not_applicable(recs)
 
 
-@pytest.mark.parametrize(
-    "pattern",
-    [
-        pytest.param(p, id=p, marks=pytest.mark.xfail(strict=True, reason=why))
-        for p, why in {**SUITE_GAPS, **KNOWN_FALSE_ALARMS}.items()
-    ],
-)
-def test_known_non_pass_cell_is_gone(recs: list[Record], pattern: str) -> None:
-    assert not _matching(recs, pattern)
+def test_probe_endpoints_without_a_success_are_not_applicable(recs: list[Record]) -> None:
+    CHECKS.probe_cells_without_a_base_are_not_applicable(recs)
 
 
 def test_the_load_mix_runs_on_both_backends(pair_run: PairRun) -> None:
-    # The reader's mix reads what both serve alike: no request may fail on either.
-    assert set(pair_run.load) == {"express", "serverless"}, pair_run.step("parity load").output
-    for backend, figures in pair_run.load.items():
-        overall = figures["overall"]
-        assert overall["requests"] > 0, (backend, overall)
-        assert overall["failures"] == 0, (backend, figures.get("failures_by_kind"))
+    CHECKS.load_mix_ran_on_both(pair_run)
 
 
 def test_the_families_that_undo_their_writes_leave_the_seed(pair_run: PairRun) -> None:
