@@ -33,25 +33,40 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from slugify import slugify
 
-from e2e.pages import AppShell, GalleryPage, LoginPage, MocsPage, UploadPage
-from e2e.support import (
-    ConfigControl,
-    NetworkLog,
-    RoutedConfig,
-    SandboxConfig,
-    WebTarget,
-    screenshot_dir,
-)
 from parity.collect import target_of
 from parity.config import BACKENDS
+from parity.families import ExtraMissingModule, missing_extra
 from parity.payloads import make_payload
 from parity.plugin import ParityRun, ResultSink, get_state
 from parity.redact import redact, redact_text
 from parity.results import CheckResult
+
+# Without the [e2e] extra (Playwright, pytest-playwright) each flow module is collected
+# without being imported, as one not-applicable cell naming the install command; the
+# fixtures below are then never set up.
+E2E_MISSING = missing_extra("e2e")
+if E2E_MISSING is None:
+    from playwright.sync_api import BrowserContext, Page, expect
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from slugify import slugify
+
+    from e2e.pages import AppShell, GalleryPage, LoginPage, MocsPage, UploadPage
+    from e2e.support import (
+        ConfigControl,
+        NetworkLog,
+        RoutedConfig,
+        SandboxConfig,
+        WebTarget,
+        screenshot_dir,
+    )
+
+
+def pytest_pycollect_makemodule(
+    module_path: Path, parent: pytest.Collector
+) -> pytest.Module | None:
+    return ExtraMissingModule.unless_installed("e2e", module_path, parent, check=FLOW_CHECK)
+
 
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,6 +93,8 @@ _VIDEO_NOTE = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if E2E_MISSING is not None:
+        return  # no pytest-playwright options to adjust
     option = config.option
     for dest, (default, ours) in _ARTIFACT_DEFAULTS.items():
         if getattr(option, dest, None) == default:

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from parity.catalog import load_catalog
 from parity.config import Settings
+from parity.families import require_extra
 from parity.launcher import sandbox_unless
 from parity.load import (
     DEFAULT_THINK_TIME,
@@ -72,6 +73,7 @@ def load(
     ] = None,
 ) -> None:
     """Run the Locust user mix headless against each backend; write load-<backend>.json."""
+    require_extra("load", "parity load")  # before any sandbox starts: one line, exit 2
     settings = Settings.load(
         {
             "backend": backend,

@@ -2,8 +2,10 @@
 :func:`parity.families.family`, like a user's).
 
 Each ``needs`` function reads the catalog and the settings only: it says which section the
-family relies on and names what to declare when it is missing. Whether a backend answers,
-or whether writes are allowed, is decided when the checks run, not here.
+family relies on and names what to declare when it is missing; a family that needs an
+optional stack names its extra (``extra=``), checked first (:func:`parity.families.unmet`).
+Whether a backend answers, or whether writes are allowed, is decided when the checks run,
+not here.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _health(catalog: Catalog, settings: Settings) -> str | None:
     return None
 
 
-@family("load", marker="load", summary="a Locust run of the catalog's mix")
+@family("load", marker="load", summary="a Locust run of the catalog's mix", extra="load")
 def _load(catalog: Catalog, settings: Settings) -> str | None:
     from parity.load_mix import default_cases  # the default mix's own rule
 
@@ -118,7 +120,7 @@ def _load(catalog: Catalog, settings: Settings) -> str | None:
     return None
 
 
-@family("fuzz", marker="fuzz", summary="generated inputs, both backends compared")
+@family("fuzz", marker="fuzz", summary="generated inputs, both backends compared", extra="fuzz")
 def _fuzz(catalog: Catalog, settings: Settings) -> str | None:
     return None
 

@@ -20,16 +20,28 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from parity.errors import InternalError, UsageError
-from sandbox.settings import runtime_dir
+from parity.families import require_extra
+from sandbox.settings import runtime_dir  # stdlib only: a plain install has it
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from parity.config import Settings
 
-__all__ = ["READY_LINE", "SandboxProcess", "runtime_dir", "sandbox_unless"]
+__all__ = ["READY_LINE", "SandboxProcess", "require_sandbox", "runtime_dir", "sandbox_unless"]
 
 READY_LINE = "SANDBOX READY"
+
+
+def require_sandbox() -> None:
+    """A one-line :class:`UsageError` (exit 2) when the sandbox's servers are not installed
+    (the plain ``pip install moc-parity`` has none), before any child starts."""
+    require_extra(
+        "sandbox",
+        "the embedded sandbox",
+        otherwise=", or give the backends' URLs instead (--express-url and --serverless-url, "
+        "or PARITY_EXPRESS_URL and PARITY_SERVERLESS_URL)",
+    )
 
 
 class SandboxProcess:
@@ -70,6 +82,7 @@ class SandboxProcess:
         return self._proc.pid if self._proc else None
 
     def start(self, timeout: float = 90.0) -> dict[str, str]:
+        require_sandbox()
         self.env_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "sandbox", "--env-file", str(self.env_file)]
         for drift in self.drifts:

@@ -54,6 +54,7 @@ from typing import Any
 from parity.config import Settings
 from parity.config_model import role_env_key
 from parity.errors import ParityError, UsageError
+from parity.families import require_extra
 
 __all__ = [
     "DEFAULT_THINK_TIME",
@@ -74,7 +75,10 @@ __all__ = [
     "write_load",
 ]
 
-LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
+_IN_TREE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
+#: The repository's locustfile; from an installed wheel (which has no ``load/``), the one
+#: in the check folders a user copied next to it (``./load/locustfile.py``).
+LOCUSTFILE = _IN_TREE if _IN_TREE.is_file() else Path("load") / "locustfile.py"
 SCHEMA_VERSION = 1
 #: Between tasks, like a person reading a page; ``0`` for a short, dense run.
 DEFAULT_THINK_TIME = "0.5-2"
@@ -342,8 +346,12 @@ def run_locust(
 
     ``on_progress`` is called about every ``every_s`` seconds while it runs (a long run in
     CI is otherwise minutes of silence)."""
+    require_extra("load", "parity load")  # Locust runs as a child: say so before it starts
     if not run.locustfile.is_file():
-        raise UsageError(f"no locustfile at {run.locustfile}", hint="Restore load/locustfile.py")
+        raise UsageError(
+            f"no locustfile at {run.locustfile}",
+            hint="Restore load/locustfile.py (or copy the repository's load/ folder here)",
+        )
     locust = [sys.executable, "-m", "locust", "-f", str(run.locustfile)]
     with tempfile.TemporaryDirectory(prefix="parity-load-") as tmp:
         prefix = str(Path(tmp) / "run")
