@@ -89,7 +89,10 @@ def _plain_venv(tmp: Path) -> Path:
     (wheel,) = (tmp / "dist").glob("moc_parity-*.whl")
     venv = tmp / "plain"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=_env())
-    installed = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], tmp)
+    installed = _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile", str(wheel)],
+        tmp,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return venv / "bin"
 
@@ -143,6 +146,16 @@ def test_the_plain_install_runs_the_checks_without_the_extras(tmp_path: Path) ->
         )
         found = _run([python, "-c", probe, *OPTIONAL], tmp_path)
         assert found.returncode == 0 and found.stdout.strip() == "[]", found.stdout + found.stderr
+
+        # every engine module imports: an optional stack is imported where it is used
+        walk = (
+            "import importlib, pkgutil, parity\n"
+            "for m in pkgutil.walk_packages(parity.__path__, 'parity.'):\n"
+            "    if not m.name.endswith('__main__'):\n"
+            "        importlib.import_module(m.name)\n"
+        )
+        imported = _run([python, "-c", walk], tmp_path)
+        assert imported.returncode == 0, imported.stderr[-3000:]
 
         # the CLI and the plugin work
         cli = _run([str(bin_dir / "parity"), "--help"], tmp_path)
