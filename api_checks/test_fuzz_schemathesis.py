@@ -41,7 +41,7 @@ from parity.catalog import Catalog, Creates, Endpoint, Scenario, Step
 from parity.client import BackendClient
 from parity.contracts import ContractStore
 from parity.errors import ParityError
-from parity.fuzz import FUZZ_CHECK
+from parity.fuzz import FUZZ_CHECK, SingleOutcome, same_failure
 from parity.fuzzbody import tagged_fields
 from parity.jsonpath import extract
 from parity.openapi import build_openapi, resource_links
@@ -129,6 +129,65 @@ class _Run:
     out_of_budget: bool = False
     rejections: list[str] = field(default_factory=list)  # curl lines of undocumented 400s
     findings: list[_Finding] = field(default_factory=list)
+    #: failures the other backend shares for the same request: no difference, information
+    shared: list[_Finding] = field(default_factory=list)
+
+
+@dataclass
+class _Other:
+    """The other backend of the pair, sent each request that failed a check: a failure
+    both answer alike is no difference (:func:`parity.fuzz.same_failure`)."""
+
+    name: str
+    url: str
+    headers: dict[str, str]
+    token: str
+
+
+def _other_backend(parity_run: ParityRun, backend_name: str) -> _Other | None:
+    """The other selected backend, live (None: judged alone, as a single-backend run)."""
+    for name in parity_run.settings.selected_backends:
+        url = parity_run.settings.url_for(name)
+        if name == backend_name or url is None:
+            continue
+        try:
+            headers, token = _credentials(parity_run.client(name), ROLE)
+        except ParityError:
+            return None
+        return _Other(name, url, headers, token)
+    return None
+
+
+def _other_outcome(
+    case: schemathesis.Case,
+    other: _Other,
+    checks: list[Any],
+    *,
+    undocumented_rejection: bool,
+    timeout: float,
+) -> tuple[SingleOutcome, str] | None:
+    """The other backend's answer to the same case: its status and failed checks, and a
+    line saying so; None when it could not be asked (then the failure stands alone)."""
+    try:
+        response = case.call(base_url=other.url, headers=other.headers, timeout=timeout)
+    except Exception:  # unreachable, a refused connection: nothing to compare with
+        return None
+    findings: list[_Finding] = []
+    _validate(
+        case,
+        response,
+        checks,
+        other.headers,
+        undocumented_rejection=undocumented_rejection,
+        curl="",
+        rejections=[],
+        findings=findings,
+    )
+    failed = frozenset(c for f in findings for c in f.check.split(",") if c)
+    said = ", ".join(sorted(failed)) if failed else "every check passed"
+    return SingleOutcome(response.status_code, failed), (
+        f"{other.name}: HTTP {response.status_code}, {said}"
+    )
 
 
 def _curl(
@@ -263,6 +322,7 @@ def test_fuzz_schemathesis(
     rejection_undocumented = str(UNDOCUMENTED_REJECTION) not in documented
     operation = st_schema.find_operation_by_id(st_operation)  # type: ignore[attr-defined]
     run = _Run()
+    other = _other_backend(parity_run, backend_name)
 
     @settings(
         max_examples=SCHEMATHESIS_EXAMPLES,
@@ -281,6 +341,7 @@ def test_fuzz_schemathesis(
             return
         response = case.call(base_url=url, headers=headers, timeout=parity_run.settings.timeout)
         run.sent += 1
+        found: list[_Finding] = []
         _validate(
             case,
             response,
@@ -289,9 +350,36 @@ def test_fuzz_schemathesis(
             undocumented_rejection=rejection_undocumented,
             curl=_curl(case, url, headers, token),
             rejections=run.rejections,
-            findings=run.findings,
+            findings=found,
             body=_hide(_text_of(response)[:2000], token),
         )
+        if not found:
+            return
+        # A failure is a difference only where the other backend answers the same case
+        # otherwise: the same crash on both is information, not a failing cell.
+        theirs = None
+        if other is not None:
+            theirs = _other_outcome(
+                case,
+                other,
+                checks,
+                undocumented_rejection=rejection_undocumented,
+                timeout=parity_run.settings.timeout,
+            )
+        mine = SingleOutcome(
+            response.status_code, frozenset(c for f in found for c in f.check.split(",") if c)
+        )
+        if theirs is not None and same_failure(mine, theirs[0]):
+            for f in found:
+                f.message = _hide(
+                    f"{f.message}\n(same on {theirs[1]})", other.token if other else ""
+                )
+            run.shared.extend(found)
+            return
+        if theirs is not None:
+            for f in found:
+                f.message += f"\n(the other backend answers otherwise: {theirs[1]})"
+        run.findings.extend(found)
 
     generated()
     if run.rejections:
@@ -304,6 +392,7 @@ def test_fuzz_schemathesis(
             schemathesis_check="status_code_conformance",
             curl=run.rejections[0],
         )
+    shared = {"same_on_both": [f.__dict__ for f in run.shared]} if run.shared else {}
     if run.findings:
         first = run.findings[0]
         summary = f"{first.title} (HTTP {first.status}); reproduce: {first.curl}"
@@ -313,15 +402,25 @@ def test_fuzz_schemathesis(
             curl=first.curl,
             findings=[f.__dict__ for f in run.findings],
             examples=run.sent,
+            **shared,
         )
         pytest.fail(f"{endpoint.key} [{backend_name}] schemathesis: {summary}\n{first.message}")
     if run.sent == 0:
         record.skip("skipped", _SPENT.format("any request was sent"))
     suffix = " (budget spent before the last examples)" if run.out_of_budget else ""
+    alike = ""
+    if run.shared and other is not None:
+        first = run.shared[0]
+        alike = (
+            f"; {len(run.shared)} failure(s) {other.name} shares for the same request, no "
+            f"difference: {first.title} (HTTP {first.status}), e.g. {first.curl}"
+        )
     record(
         "pass",
-        f"{run.sent} generated request(s), checks {', '.join(sorted(CHECKS))} passed{suffix}",
+        f"{run.sent} generated request(s), checks {', '.join(sorted(CHECKS))} passed"
+        f"{alike}{suffix}",
         examples=run.sent,
+        **shared,
     )
 
 

@@ -46,11 +46,13 @@ __all__ = [
     "FUZZ_CHECK",
     "FuzzKind",
     "FuzzOutcome",
+    "SingleOutcome",
     "curl_line",
     "describe",
     "fuzz_case",
     "fuzz_targets",
     "query_strategy",
+    "same_failure",
 ]
 
 FUZZ_CHECK = "fuzz"
@@ -204,6 +206,26 @@ class FuzzOutcome:
     @property
     def failed(self) -> bool:
         return self.record.state in FAILING_STATES
+
+
+@dataclass(frozen=True)
+class SingleOutcome:
+    """What one backend made of one generated request under a single-backend tool
+    (Schemathesis): its status and the checks its answer failed (none: passed)."""
+
+    status: int
+    failed: frozenset[str] = frozenset()
+
+
+def same_failure(own: SingleOutcome, other: SingleOutcome) -> bool:
+    """Whether the other backend failed the same generated request alike: a status of the
+    same class and every check ``own`` failed failed there too. Then the failure is no
+    difference of the pair (both servers crash on a non-latin-1 ETag alike): reported as
+    information, never a failing cell. A fuzz failure is a finding only where the other
+    backend answered the same case differently."""
+    return (
+        bool(own.failed) and own.status // 100 == other.status // 100 and own.failed <= other.failed
+    )
 
 
 def _rank(state: State) -> int:
