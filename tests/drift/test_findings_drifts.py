@@ -5,7 +5,9 @@ it fails, and what noise hides is still seen.
   catches (a timestamp written another way on one resource, an id that is a number
   instead of a UUID on a field declared noise, a URL on another host), one that changes
   only a header's spelling (a charset: a cosmetic finding, never failing, the gate says
-  go), and a status change: five findings, one per drift.
+  go), and a status change: five findings, one per drift. With the catalog's
+  ``checks.headers.cosmetic_matters: [content-type]`` the same charset is an open breaking
+  finding and the gate says no-go, naming it.
 - :func:`drift_findings` maps a group's drifts onto the findings of its run; the groups of
   ``test_parity_drifts.py`` call it on the runs they make anyway (no sandbox of their own).
 """
@@ -27,6 +29,8 @@ import pytest
 from parity.gate import GateInputs, evaluate, thresholds_for
 from parity.launcher import SandboxProcess
 from tests.drift.checks import ROOT
+
+CATALOG = ROOT / "fixtures" / "catalog.yaml"
 
 
 class Expectation(Protocol):
@@ -136,11 +140,28 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with SandboxProcess(tmp / "sandbox.env", drifts=DRIFTS) as sb:
         five = _pytest(sb.env, tmp / "five", *ARGS)
         alone = _pytest(sb.env, tmp / "charset", "api_checks/test_parity.py", "-k", "albums.list")
+        # the same run with the catalog saying a content type's spelling matters
+        strict = tmp / "catalog-spelling-matters.yaml"
+        strict.write_text(
+            CATALOG.read_text(encoding="utf-8").replace(
+                "\nchecks:\n", "\nchecks:\n  headers: {cosmetic_matters: [content-type]}\n", 1
+            ),
+            encoding="utf-8",
+        )
+        matters = _pytest(
+            {**sb.env, "PARITY_CATALOG": str(strict)},
+            tmp / "matters",
+            "api_checks/test_parity.py",
+            "-k",
+            "albums.list",
+        )
     yield {
         "five": five,
         "matrix": json.loads((tmp / "five" / "parity-matrix.json").read_text()),
         "alone": alone,
         "charset": json.loads((tmp / "charset" / "parity-matrix.json").read_text()),
+        "matters": matters,
+        "charset_matters": json.loads((tmp / "matters" / "parity-matrix.json").read_text()),
     }
 
 
@@ -222,6 +243,38 @@ def test_a_charset_is_a_cosmetic_finding_that_never_fails(runs: dict[str, Any]) 
     verdict = evaluate(inputs, 100, thresholds_for(100))
     assert verdict.go, [(c.name, c.figure, c.detail) for c in verdict.failed]
     assert "cosmetic note" in verdict.findings_line
+
+
+def test_a_charset_whose_spelling_matters_fails_the_gate(runs: dict[str, Any]) -> None:
+    """``checks.headers.cosmetic_matters: [content-type]``: the same charset drift is an
+    open, breaking finding; the run fails and the gate says no-go, naming it."""
+    matrix = runs["charset_matters"]
+    assert runs["matters"].returncode == 1, runs["matters"].stdout[-3000:]
+    assert not [
+        f
+        for f in matrix["findings"]
+        if f["kind"] == "header-normalised" and "content-type" in f["title"]
+    ]
+    opened = [f for f in matrix["findings"] if f["state"] == "open"]
+    # every open finding is a headers cell's: the drift's spelling, and the sandbox's own
+    # (the gateway's 401 spells its content type otherwise: part of that answer's finding)
+    titles = [f["title"] for f in opened]
+    assert opened and all("headers" in f["checks"] for f in opened), titles
+    (finding,) = [f for f in opened if "charset=UTF-8" in f["title"]]
+    assert finding["title"].startswith("content-type header"), titles
+    assert finding["severity"] == "breaking" and finding["checks"] == ["headers"]
+    assert finding["endpoints"] == ["GET /api/albums"], finding["endpoints"]
+    cell = next(
+        c for c in matrix["cells"] if (c["endpoint"], c["check"]) == ("GET /api/albums", "headers")
+    )
+    assert cell["state"] == "drift"
+    load = {"generated_at": datetime.now(UTC).isoformat(), "overall": {
+        "requests": 1000, "failures": 0, "error_rate": 0.0, "p95_ms": 100.0}}  # fmt: skip
+    inputs = GateInputs(matrix, frozenset({"GET /api/albums"}), {"serverless": load})
+    verdict = evaluate(inputs, 100, thresholds_for(100))
+    assert not verdict.go
+    (failed,) = [c for c in verdict.failed if c.name.startswith("no unaccepted")]
+    assert finding["id"] in failed.detail and "content-type header" in failed.detail
 
 
 def test_each_drift_is_its_own_finding(runs: dict[str, Any]) -> None:
