@@ -2,7 +2,7 @@
 Schemathesis, which ``test_fuzz_schemathesis.py`` imports: without the ``[fuzz]`` extra that
 module is collected without being imported, as one ``not-applicable`` item naming the
 install command (the fuzz family's other checks are not-applicable through its registry
-entry, parity/family_needs.py)."""
+entry, parity/checks/builtin.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.families import ExtraMissingModule
+from parity.plugin.extras import ExtraMissingModule
 
 #: Check modules that import an extra's packages at module level -> the extra.
 NEEDS_EXTRA = {"test_fuzz_schemathesis.py": "fuzz"}

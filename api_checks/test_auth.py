@@ -20,16 +20,16 @@ from typing import Any
 
 import pytest
 
-from parity.baseline import Baseline
-from parity.catalog import Catalog
-from parity.checkspec import AuthChecks, Envelope
-from parity.guard import refuse_writes
+from parity.checks.sweeps import Target, authenticated, owner_only, sweep_marks, varied
+from parity.checks.verdicts import answer, conclude, judge_errors, record, request_summary
+from parity.core.catalog import Catalog
+from parity.core.checkspec import AuthChecks, Envelope
+from parity.core.results import CheckResult
+from parity.engine.baseline import Baseline
+from parity.engine.guard import refuse_writes
+from parity.engine.runner import Exchange, run_scenario, run_variants
+from parity.engine.tokens import BadToken, bad_token
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult
-from parity.runner import Exchange, run_scenario, run_variants
-from parity.sweeps import Target, authenticated, owner_only, sweep_marks, varied
-from parity.tokens import BadToken, bad_token
-from parity.verdicts import answer, conclude, judge_errors, record, request_summary
 
 pytestmark = [pytest.mark.auth, pytest.mark.parity_family("auth")]
 

@@ -24,8 +24,7 @@ from typing import Any
 
 import pytest
 
-from parity.baseline import Baseline
-from parity.boundary import (
+from parity.checks.boundary import (
     BoundaryError,
     MemoryPeak,
     Probe,
@@ -36,13 +35,14 @@ from parity.boundary import (
     safe_threshold,
     size_label,
 )
-from parity.checkspec import Boundary
-from parity.diff import Difference
-from parity.guard import refuse_writes
+from parity.checks.verdicts import conclude, record
+from parity.core.checkspec import Boundary
+from parity.core.results import CheckResult
+from parity.engine.baseline import Baseline
+from parity.engine.diff import Difference
+from parity.engine.guard import refuse_writes
+from parity.engine.runner import provisioned
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult
-from parity.runner import provisioned
-from parity.verdicts import conclude, record
 
 pytestmark = [
     pytest.mark.boundary,

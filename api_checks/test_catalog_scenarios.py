@@ -1,7 +1,7 @@
 """Every catalog scenario against each selected backend: the status the catalog expects,
 and a body as the catalog's ``envelope:`` says (the API's success or error envelope, or an
 answer its gateway gives instead); an API that declares no envelope is judged by the status
-alone. Nothing about the API is assumed here: the envelope is data (parity.envelope).
+alone. Nothing about the API is assumed here: the envelope is data (parity.core.envelope).
 
 Scenarios tagged with a marker name (``smoke``, ``auth``, ...) carry that marker, so
 ``pytest -m smoke --backend=serverless`` includes the catalog's smoke scenarios.
@@ -11,7 +11,7 @@ is right; ``drift`` when it is wrong, with the evidence (the request, the expect
 the answer's status, the headers that matter and the body, one difference per failed
 condition), redacted, and the test fails; ``error`` only when the suite could not judge (a
 set-up that failed, a backend that did not answer, a body that is not JSON where the catalog
-says JSON: the runner raises, and :mod:`parity.collect` makes the cell), or when the
+says JSON: the runner raises, and :mod:`parity.plugin.collect` makes the cell), or when the
 teardown failed.
 """
 
@@ -22,17 +22,17 @@ from typing import Any
 
 import pytest
 
-from parity.baseline import Baseline
-from parity.catalog import Case
-from parity.client import BackendClient
-from parity.diff import Difference
-from parity.envelope import Envelope, Judgement, judge
-from parity.normalize import COMPARED_HEADERS
+from parity.checks.verdicts import conclude, record, short
+from parity.core.catalog import Case
+from parity.core.envelope import Envelope, Judgement, judge
+from parity.core.normalize import COMPARED_HEADERS
+from parity.core.redact import redact, redact_text
+from parity.core.results import CheckResult
+from parity.engine.baseline import Baseline
+from parity.engine.client import BackendClient
+from parity.engine.diff import Difference
+from parity.engine.runner import Exchange, run_scenario
 from parity.plugin import MARKERS, ParityRun, ResultSink, collection_catalog
-from parity.redact import redact, redact_text
-from parity.results import CheckResult
-from parity.runner import Exchange, run_scenario
-from parity.verdicts import conclude, record, short
 
 #: The matrix column of this check: the name the collector gives the test (``target_of``),
 #: so a crashed case's ``error`` cell lands beside the others.

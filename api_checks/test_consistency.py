@@ -24,16 +24,16 @@ from typing import Any
 
 import pytest
 
-from parity.catalog import Catalog
-from parity.checkspec import Consistency, ConsistencyList, EndpointCall
-from parity.client import BackendClient
-from parity.consistency import ABSENT, fields_of, item_fields, listed, send, watch
-from parity.errors import ParityError, SetupError
+from parity.checks.consistency import ABSENT, fields_of, item_fields, listed, send, watch
+from parity.checks.verdicts import short
+from parity.core.catalog import Catalog
+from parity.core.checkspec import Consistency, ConsistencyList, EndpointCall
+from parity.core.errors import ParityError, SetupError
+from parity.core.results import CheckResult, State
+from parity.core.templating import render
+from parity.engine.client import BackendClient
+from parity.engine.runner import Exchange, provisioned
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult, State
-from parity.runner import Exchange, provisioned
-from parity.templating import render
-from parity.verdicts import short
 
 FAMILY = "consistency"
 pytestmark = [pytest.mark.parity, pytest.mark.parity_family(FAMILY)]

@@ -12,7 +12,7 @@ For every catalog endpoint, the browser's two requests are sent to every backend
 Above all the two backends' CORS answers are compared (status, ``Access-Control-*``,
 ``Vary``): a difference is drift even where both satisfy the policy, because the frontend
 sees one backend or the other by rollout weight. Against the policy only what the catalog
-declares is judged (parity/cors.py). A finding on a backend behind the gateway the catalog
+declares is judged (parity/checks/cors.py). A finding on a backend behind the gateway the catalog
 declares (``envelope.gateway.backends``) is ``gateway``-originated: API Gateway's CORS
 configuration answers the preflight and replaces whatever headers the Lambda sets.
 """
@@ -24,11 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
-from parity.auth import ANONYMOUS
-from parity.baseline import Baseline
-from parity.catalog import ROUTE_PARAM
-from parity.checkspec import CorsChecks
-from parity.cors import (
+from parity.checks.cors import (
     CorsAnswer,
     check_actual,
     check_preflight,
@@ -36,13 +32,17 @@ from parity.cors import (
     preflight_headers,
     preflight_not_applicable,
 )
-from parity.diff import Difference
-from parity.guard import refuse_writes
+from parity.checks.sweeps import Target, every_endpoint, varied
+from parity.checks.verdicts import conclude, record
+from parity.core.catalog import ROUTE_PARAM
+from parity.core.checkspec import CorsChecks
+from parity.core.results import CheckResult, Origin
+from parity.engine.auth import ANONYMOUS
+from parity.engine.baseline import Baseline
+from parity.engine.diff import Difference
+from parity.engine.guard import refuse_writes
+from parity.engine.runner import run_variants
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult, Origin
-from parity.runner import run_variants
-from parity.sweeps import Target, every_endpoint, varied
-from parity.verdicts import conclude, record
 
 pytestmark = [pytest.mark.cors, pytest.mark.parity_family("cors")]
 

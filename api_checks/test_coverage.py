@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import pytest
 
-from parity.catalog import parse_route_listing, route_key
-from parity.checkspec import CoverageChecks
-from parity.errors import ParityError
+from parity.checks.route_source import RouteSourceUnavailable, read_routes
+from parity.core.catalog import parse_route_listing, route_key
+from parity.core.checkspec import CoverageChecks
+from parity.core.errors import ParityError
+from parity.core.results import CheckResult
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult
-from parity.route_source import RouteSourceUnavailable, read_routes
 
 pytestmark = [pytest.mark.parity, pytest.mark.parity_family("coverage")]
 

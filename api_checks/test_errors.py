@@ -16,7 +16,7 @@ the status, the content type, and the declared envelope parts, or, where the cat
 declares no envelope, the shape of the error body. The envelope's parts that
 ``checks.errors.envelope`` leaves out come from the top-level ``envelope:`` (its error
 shape); a gateway's own answers, as ``envelope.gateway`` declares them, are said to be
-gateway-originated (parity/errors_check.py).
+gateway-originated (parity/checks/errors_check.py).
 
 The tests keep the names of HTTP's usual statuses (404, 400, 500: CI scripts and docs
 select them by name); the statuses they expect come from the catalog.
@@ -28,19 +28,19 @@ from typing import Any, NoReturn
 
 import pytest
 
-from parity.auth import ANONYMOUS
-from parity.baseline import Baseline
-from parity.catalog import Case, Catalog
-from parity.checkspec import Envelope, ErrorChecks
-from parity.diff import Answer
-from parity.envelope import Gateway
-from parity.errors_check import judge_errors
-from parity.guard import refuse_writes
+from parity.checks.errors_check import judge_errors
+from parity.checks.sweeps import Target, every_endpoint, sweep_marks, varied
+from parity.checks.verdicts import answer, conclude, record, request_summary
+from parity.core.catalog import Case, Catalog
+from parity.core.checkspec import Envelope, ErrorChecks
+from parity.core.envelope import Gateway
+from parity.core.results import CheckResult
+from parity.engine.auth import ANONYMOUS
+from parity.engine.baseline import Baseline
+from parity.engine.diff import Answer
+from parity.engine.guard import refuse_writes
+from parity.engine.runner import Exchange, run_scenario
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult
-from parity.runner import Exchange, run_scenario
-from parity.sweeps import Target, every_endpoint, sweep_marks, varied
-from parity.verdicts import answer, conclude, record, request_summary
 
 pytestmark = [pytest.mark.auth, pytest.mark.parity_family("errors")]
 

@@ -25,12 +25,12 @@ from pathlib import Path
 import allure
 import pytest
 
-from parity.baseline import Baseline
-from parity.catalog import Case, load_catalog
-from parity.differential import LiveSource, not_testable_records
-from parity.errors import ParityError
-from parity.fuzz import FUZZ_CHECK, FuzzKind, fuzz_case, fuzz_targets
-from parity.fuzzbody import body_strategy, body_targets
+from parity.checks.fuzz import FUZZ_CHECK, FuzzKind, fuzz_case, fuzz_targets
+from parity.checks.fuzzbody import body_strategy, body_targets
+from parity.core.catalog import Case, load_catalog
+from parity.core.errors import ParityError
+from parity.engine.baseline import Baseline
+from parity.engine.differential import LiveSource, not_testable_records
 from parity.plugin import ParityRun, ResultSink, get_state
 
 pytestmark = [

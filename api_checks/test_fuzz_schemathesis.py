@@ -1,4 +1,4 @@
-"""Schemathesis (4.x) over the OpenAPI document ``parity/openapi.py`` builds from the catalog
+"""Schemathesis (4.x) over the OpenAPI document ``parity/engine/openapi.py`` builds from the catalog
 and the contracts (``pytest -m fuzz``): one test per read-only operation and selected
 backend, requests generated from the document and sent with alice's real token, each answer
 checked by not_a_server_error, status_code_conformance, content_type_conformance,
@@ -37,19 +37,19 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from parity.catalog import Catalog, Creates, Endpoint, Scenario, Step
-from parity.client import BackendClient
-from parity.contracts import ContractStore
-from parity.errors import ParityError
-from parity.fuzz import FUZZ_CHECK, SingleOutcome, same_failure
-from parity.fuzzbody import tagged_fields
-from parity.jsonpath import extract
-from parity.openapi import build_openapi, resource_links
+from parity.checks.fuzz import FUZZ_CHECK, SingleOutcome, same_failure
+from parity.checks.fuzzbody import tagged_fields
+from parity.core.catalog import Catalog, Creates, Endpoint, Scenario, Step
+from parity.core.errors import ParityError
+from parity.core.jsonpath import extract
+from parity.core.results import CheckResult
+from parity.core.templating import placeholders, render
+from parity.engine.client import BackendClient
+from parity.engine.contracts import ContractStore
+from parity.engine.openapi import build_openapi, resource_links
+from parity.engine.runner import provisioned, send_step
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.plugin_options import rooted
-from parity.results import CheckResult
-from parity.runner import provisioned, send_step
-from parity.templating import placeholders, render
+from parity.plugin.options import rooted
 
 pytestmark = [
     pytest.mark.fuzz,
@@ -136,7 +136,7 @@ class _Run:
 @dataclass
 class _Other:
     """The other backend of the pair, sent each request that failed a check: a failure
-    both answer alike is no difference (:func:`parity.fuzz.same_failure`)."""
+    both answer alike is no difference (:func:`parity.checks.fuzz.same_failure`)."""
 
     name: str
     url: str

@@ -20,16 +20,16 @@ import httpx
 import jsonschema
 import pytest
 
-from parity.auth import ANONYMOUS
-from parity.baseline import Baseline
-from parity.checkspec import HealthChecks
-from parity.diff import Difference
-from parity.jsonpath import JsonPathError, extract
+from parity.checks.sweeps import happy_path
+from parity.checks.verdicts import GATEWAY_BACKENDS, conclude, record, short
+from parity.core.checkspec import HealthChecks
+from parity.core.jsonpath import JsonPathError, extract
+from parity.core.results import CheckResult
+from parity.engine.auth import ANONYMOUS
+from parity.engine.baseline import Baseline
+from parity.engine.diff import Difference
+from parity.engine.runner import run_scenario
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.results import CheckResult
-from parity.runner import run_scenario
-from parity.sweeps import happy_path
-from parity.verdicts import GATEWAY_BACKENDS, conclude, record, short
 
 _MISSING = object()
 

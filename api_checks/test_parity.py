@@ -13,11 +13,11 @@ from __future__ import annotations
 import allure
 import pytest
 
-from parity.baseline import Baseline
-from parity.catalog import Case
-from parity.differential import LiveSource, Source, not_testable_records, run_case
+from parity.core.catalog import Case
+from parity.engine.baseline import Baseline
+from parity.engine.differential import LiveSource, Source, not_testable_records, run_case
+from parity.engine.replay import CassetteSource
 from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.replay import CassetteSource
 
 pytestmark = [pytest.mark.parity, pytest.mark.parity_family("differential")]
 

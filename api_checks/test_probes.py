@@ -2,7 +2,7 @@
 scenario for (a trailing slash, ``HEAD``, ``OPTIONS`` without ``Origin``, a method the route
 lacks, a negative ``limit``, an unknown parameter, a field left out or of the wrong type at
 any depth, malformed JSON, a token under another scheme, the same create sent twice),
-derived from the endpoint's base scenario by :mod:`parity.probes`, sent to Express and to
+derived from the endpoint's base scenario by :mod:`parity.checks.probes`, sent to Express and to
 serverless in the same state, and judged like any differential case.
 
 One test per endpoint; its records go to the matrix under ``probe:<kind>``, one record per
@@ -19,18 +19,10 @@ import time
 import allure
 import pytest
 
-from parity.baseline import Baseline
-from parity.catalog import Catalog, Endpoint
-from parity.config import Settings
-from parity.contracts import ContractStore
-from parity.errors import ParityError, UsageError
-from parity.families import NOT_APPLICABLE
-from parity.openapi import build_openapi
-from parity.plugin import ParityRun, ResultSink, collection_catalog
-from parity.plugin_options import rooted
-from parity.probe_model import AuthSpec, ProbeContext
-from parity.probe_values import CoverageSource, unusual_texts
-from parity.probes import (
+from parity.checks.families import NOT_APPLICABLE
+from parity.checks.probe_model import AuthSpec, ProbeContext
+from parity.checks.probe_values import CoverageSource, unusual_texts
+from parity.checks.probes import (
     DEFAULT_BUDGET,
     ProbeBudget,
     ProbeClock,
@@ -38,10 +30,18 @@ from parity.probes import (
     plan_probes,
     run_plan,
 )
-from parity.results import CheckResult
-from parity.sweeps import happy_path
-from parity.tokens import bad_token
-from parity.verdicts import conclude
+from parity.checks.sweeps import happy_path
+from parity.checks.verdicts import conclude
+from parity.core.catalog import Catalog, Endpoint
+from parity.core.config import Settings
+from parity.core.errors import ParityError, UsageError
+from parity.core.results import CheckResult
+from parity.engine.baseline import Baseline
+from parity.engine.contracts import ContractStore
+from parity.engine.openapi import build_openapi
+from parity.engine.tokens import bad_token
+from parity.plugin import ParityRun, ResultSink, collection_catalog
+from parity.plugin.options import rooted
 
 pytestmark = [pytest.mark.probe, pytest.mark.parity_family("probe")]
 

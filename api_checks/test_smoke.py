@@ -2,7 +2,7 @@
 rollout stage.
 
 ``pytest -m smoke --backend=serverless`` runs each flow against one backend; the default
-runs it against both. A flow is requests in order (:mod:`parity.flows`): each must answer
+runs it against both. A flow is requests in order (:mod:`parity.checks.flows`): each must answer
 the status it expects and pass its checks, and the flow stops at the first that does not.
 What a flow creates is deleted again, also when a step fails. A flow that writes (a step
 that is not a read, or a resource it uses) carries the ``writes`` marker, so the production
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import pytest
 
-from parity.catalog_model import Flow
-from parity.client import BackendClient
-from parity.flows import FLOW_CHECK, flow_row, run_flow
+from parity.checks.flows import FLOW_CHECK, flow_row, run_flow
+from parity.core.catalog_model import Flow
+from parity.engine.client import BackendClient
 from parity.plugin import MARKERS, ParityRun, ResultSink, collection_catalog
 
 pytestmark = [pytest.mark.smoke, pytest.mark.parity_family("smoke-flows")]

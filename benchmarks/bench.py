@@ -42,9 +42,9 @@ import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from parity.catalog import Case, Catalog, load_catalog  # noqa: E402
-from parity.diff import Answer, compare  # noqa: E402
-from parity.normalize import Rules  # noqa: E402
+from parity.core.catalog import Case, Catalog, load_catalog  # noqa: E402
+from parity.core.normalize import Rules  # noqa: E402
+from parity.engine.diff import Answer, compare  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -106,12 +106,12 @@ def verdict(records: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
 def bench_replay(
     replays: int, concurrency: int, catalog_path: Path, reports: Path, baseline_path: Path
 ) -> dict[str, Any]:
-    from parity.baseline import load_baseline
-    from parity.client import Backends
-    from parity.config import Settings
-    from parity.differential import LiveSource, run_case
-    from parity.launcher import SandboxProcess
-    from parity.runner import prepare
+    from parity.core.config import Settings
+    from parity.core.prepared import prepare
+    from parity.engine.baseline import load_baseline
+    from parity.engine.client import Backends
+    from parity.engine.differential import LiveSource, run_case
+    from parity.engine.launcher import SandboxProcess
 
     catalog = load_catalog(catalog_path)
     # The baseline `pytest -m parity` applies: without it, the API Gateway authorizer's 401
@@ -272,7 +272,7 @@ def bench_diff(sizes: Sequence[int]) -> list[dict[str, Any]]:
 
 
 def write_cassette(directory: Path, n: int, catalog: Catalog) -> None:
-    from parity.cassette import CassetteWriter, Recorded
+    from parity.engine.cassette import CassetteWriter, Recorded
 
     routes = [e for e in catalog.endpoints if e.method == "GET"][:8]
     with CassetteWriter(directory / "express.jsonl") as writer:
@@ -318,8 +318,8 @@ def write_cassette(directory: Path, n: int, catalog: Catalog) -> None:
 
 def child(mode: str, cassettes: Path, catalog_path: Path) -> None:
     """Runs in a subprocess: one measurement, its own peak RSS, one JSON line on stdout."""
-    from parity.cassette import cassette_files
-    from parity.infer import build_contracts
+    from parity.engine.cassette import cassette_files
+    from parity.engine.infer import build_contracts
 
     catalog = load_catalog(catalog_path)
     started = time.perf_counter()

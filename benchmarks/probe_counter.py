@@ -1,7 +1,7 @@
 """A pytest plugin for the probe benchmark (``-p benchmarks.probe_counter``): counts the
 requests each test sends through the suite's backend clients and writes them, per test, to
 the JSON file named by ``PARITY_BENCH_COUNTS`` when the session ends. Benchmark-only: it
-wraps :meth:`parity.client.BackendClient.request` for the process it is loaded into."""
+wraps :meth:`parity.engine.client.BackendClient.request` for the process it is loaded into."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from parity.client import BackendClient
+from parity.engine.client import BackendClient
 
 _counts: Counter[str] = Counter()
 _lock = threading.Lock()

@@ -43,7 +43,7 @@ def _pytest(
 
 
 def bench_probes(reports: Path) -> dict[str, Any]:
-    from parity.launcher import SandboxProcess
+    from parity.engine.launcher import SandboxProcess
 
     out: dict[str, Any] = {"target_s": TARGET_S}
     with SandboxProcess(log_file=reports / "bench-probes-sandbox.log") as sandbox:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import pytest
 
-from parity.baseline import Baseline
-from parity.catalog import Case, load_catalog
-from parity.client import BackendClient
-from parity.contracts import ContractStore, check_response
-from parity.errors import ContractError, ParityError
+from parity.core.catalog import Case, load_catalog
+from parity.core.errors import ContractError, ParityError
+from parity.engine.baseline import Baseline
+from parity.engine.client import BackendClient
+from parity.engine.contracts import ContractStore, check_response
+from parity.engine.runner import run_scenario
 from parity.plugin import MARKERS, ParityRun, ResultSink, get_state
-from parity.plugin_options import rooted
-from parity.runner import run_scenario
+from parity.plugin.options import rooted
 
 pytestmark = [pytest.mark.contract, pytest.mark.parity_family("contract")]
 

@@ -18,7 +18,7 @@
   flow and backend: ``pass``; ``drift`` when the flow saw the wrong thing (a failed
   assertion or ``expect``, an element that never came), the failure text as evidence;
   ``error`` when it crashed otherwise; a skip or a set-up error becomes ``skipped`` /
-  ``error`` through the ``parity_check`` marker added here (:mod:`parity.collect`).
+  ``error`` through the ``parity_check`` marker added here (:mod:`parity.plugin.collect`).
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.collect import target_of
-from parity.config import BACKENDS
-from parity.families import ExtraMissingModule, missing_extra
-from parity.payloads import make_payload
+from parity.core.config import BACKENDS
+from parity.core.extras import missing_extra
+from parity.core.payloads import make_payload
+from parity.core.redact import redact, redact_text
+from parity.core.results import CheckResult
 from parity.plugin import ParityRun, ResultSink, get_state
-from parity.redact import redact, redact_text
-from parity.results import CheckResult
+from parity.plugin.collect import target_of
+from parity.plugin.extras import ExtraMissingModule
 
 # Without the [e2e] extra (Playwright, pytest-playwright) each flow module is collected
 # without being imported, as one not-applicable cell naming the install command; the

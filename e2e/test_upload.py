@@ -13,7 +13,7 @@ from playwright.sync_api import Page, Request, expect
 
 from e2e.pages import MocDetailPage, UploadPage
 from e2e.support import NetworkLog, origin
-from parity.errors import ConfigError
+from parity.core.errors import ConfigError
 from parity.plugin import ParityRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.smoke]

@@ -1,6 +1,6 @@
 """Locust user mix built from the catalog: the simulated users and their tasks are the
 catalog's ``checks.load`` (or, without one, its read-only scenarios at equal weight), run
-through the engine (:mod:`parity.load_mix`); nothing about the API is written here.
+through the engine (:mod:`parity.core.load_mix`); nothing about the API is written here.
 
 Run it through ``parity load`` (which starts the sandbox when no URL is given, fetches
 tokens and writes ``reports/load-<backend>.json``), or by hand::
@@ -52,17 +52,17 @@ from locust import HttpUser, between, constant, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from parity.catalog import load_catalog
-from parity.config_model import role_env_key
-from parity.load import DEFAULT_THINK_TIME, FAILURES_ENV, THINK_TIME_ENV, parse_think_time
-from parity.load_mix import LoadAnswer, LoadRequest, Player, Task, UserKind, build_mix
+from parity.checks.load import DEFAULT_THINK_TIME, FAILURES_ENV, THINK_TIME_ENV, parse_think_time
+from parity.core.catalog import load_catalog
+from parity.core.config_model import role_env_key
+from parity.core.load_mix import LoadAnswer, LoadRequest, Player, Task, UserKind, build_mix
 
 
 def _catalog_path() -> Path:
     given = os.environ.get("PARITY_CATALOG")
     if given:
         return Path(given)
-    from parity.config import Settings
+    from parity.core.config import Settings
 
     return Settings.load({}).catalog
 
@@ -88,7 +88,7 @@ MIX = build_mix(
     usable=lambda role: _MODE == "none" or role in _TOKENS,
 )
 for _line in MIX.left_out:  # into Locust's log (parity load: load-<backend>.log)
-    logging.getLogger("parity.load").warning("left out of the mix: %s", _line)
+    logging.getLogger("parity.checks.load").warning("left out of the mix: %s", _line)
 
 
 @events.init.add_listener

@@ -30,7 +30,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from parity.matrix import load_matrix
+from parity.engine.matrix import load_matrix
 from parity.report.html import write_html
 
 ROOT = Path(__file__).resolve().parents[1]

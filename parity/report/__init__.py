@@ -9,45 +9,23 @@ page, the JUnit files and the findings' cases), and points at it from ``<reports
 ``parity-matrix.html`` there, so scripts, CI templates and people that read
 ``reports/parity-matrix.json`` read the latest run. Another run (a smoke run, ``make
 test``) moves the pointer, never another run's folder.
+
+May import: :mod:`parity.core` and :mod:`parity.engine` (the matrix and findings it renders).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from parity.engine.runs import LATEST, RUNS, latest_run, run_dir
+
 __all__ = ["LATEST", "RUNS", "latest_run", "run_dir", "write_reports"]
-
-RUNS = "runs"
-LATEST = "latest.json"
-
-
-def run_dir(reports_dir: Path, run_id: str) -> Path:
-    """The folder of run ``run_id`` (anything but letters, digits, ``._-`` replaced)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._") or "run"
-    return reports_dir / RUNS / safe
-
-
-def latest_run(reports_dir: Path) -> Path | None:
-    """The folder of the latest run under ``reports_dir`` (``latest.json``), or None when
-    there is none (reports written before run folders: read ``reports_dir`` itself)."""
-    try:
-        pointer = json.loads((reports_dir / LATEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    where = pointer.get("dir") if isinstance(pointer, dict) else None
-    if not isinstance(where, str):
-        return None
-    folder = (reports_dir / where).resolve()
-    inside = folder == reports_dir.resolve() or reports_dir.resolve() in folder.parents
-    return folder if inside and (folder / "parity-matrix.json").is_file() else None
-
 
 def _copy(source: Path, target: Path) -> None:
     """Copy atomically: a reader of ``target`` never sees half a file."""
@@ -94,8 +72,8 @@ def write_reports(
     """``parity-matrix.json`` and ``.html`` in the run's folder under ``reports_dir``, the
     pointer to it, and the copies at the top of ``reports_dir``. ``extra`` (name -> file):
     more files of the run, copied into its folder (JUnit files)."""
-    from parity.matrix import write_json
-    from parity.redact import redact
+    from parity.core.redact import redact
+    from parity.engine.matrix import write_json
     from parity.report.html import write_html
 
     # Records were redacted where they were made; this pass also covers what was added on

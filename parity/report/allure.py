@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from parity.results import CheckResult
+from parity.core.results import CheckResult
 
 __all__ = ["allure_active", "attach_record", "write_findings"]
 
@@ -104,7 +104,7 @@ def write_findings(findings: list[dict[str, Any]], alluredir: Path, stamp_ms: in
             # stable across runs: Allure's history follows a finding from run to run
             historyId=f["id"],
             testCaseId=f["id"],
-            fullName=f"parity.findings.{f['id']}",
+            fullName=f"parity.engine.findings.{f['id']}",
             name=name,
             status=status,
             statusDetails=StatusDetails(message=f"{f['state']}: {f['action']}", trace=where),

@@ -2,7 +2,7 @@
 forbids any fetch), because it is opened from CI artifacts, often offline.
 
 The page leads with the findings (the differences grouped by cause, the worst first, one
-line each; :mod:`parity.findings`), each opening to its evidence, its cells, what to do and
+line each; :mod:`parity.engine.findings`), each opening to its evidence, its cells, what to do and
 the baseline entries that would accept it; then an endpoints x checks grid (filters by
 state, resource and text; the endpoint column stays in view when it scrolls) whose cells
 open to the differences and both responses side by side. Details open in a panel fully
@@ -10,7 +10,7 @@ inside the viewport, at least 600 px wide, from 1366 x 768 up. Every element tha
 finding carries ``data-finding="<id>"``.
 
 Load figures (``load-<backend>.json``) are shown beside the matrix only after they are
-checked against it (:mod:`parity.findings_load`): figures from before the run started,
+checked against it (:mod:`parity.engine.findings_load`): figures from before the run started,
 against other hosts or with other settings for the two backends are flagged, and the
 candidate's error rate or p95 over the gate's thresholds become findings.
 """
@@ -29,7 +29,7 @@ __all__ = ["TEMPLATE", "find_load_figures", "read_load_figures", "render_html", 
 TEMPLATE = "parity-matrix.html.j2"
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("parity", "templates"),
+    loader=jinja2.PackageLoader("parity.report", "templates"),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,
@@ -64,7 +64,7 @@ def find_load_figures(folder: Path, reports_dir: Path | None = None) -> dict[str
 
 def _thresholds(matrix: Mapping[str, Any]) -> tuple[float, float]:
     """The gate's error-rate and p95 limits for the run's stage (10 % when it names none)."""
-    from parity.gate import thresholds_for
+    from parity.engine.gate import thresholds_for
 
     stage = (matrix.get("meta") or {}).get("stage")
     t = thresholds_for(stage if stage in (10, 25, 50, 100) else 10)
@@ -77,11 +77,11 @@ def render_html(
     *,
     limits: tuple[float, float] | None = None,
 ) -> str:
-    """The page for ``matrix`` (a document of :func:`parity.matrix.build_matrix`), with the
+    """The page for ``matrix`` (a document of :func:`parity.engine.matrix.build_matrix`), with the
     load figures of each backend side by side when ``load`` is given (``limits``: the error
     rate and p95 that make a load finding; the gate's for the run's stage by default)."""
-    from parity.findings import build_findings
-    from parity.findings_load import load_findings, load_problems
+    from parity.engine.findings import build_findings
+    from parity.engine.findings_load import load_findings, load_problems
 
     summary = matrix.get("summary", {})
     findings = matrix.get("findings")

@@ -43,7 +43,7 @@ def write_findings_junit(
     )
     for f in findings:
         case = ET.SubElement(
-            suite, "testcase", classname="parity.findings", name=f"{f['id']} {f['title']}",
+            suite, "testcase", classname="parity.engine.findings", name=f"{f['id']} {f['title']}",
             time="0",
         )  # fmt: skip
         props = ET.SubElement(case, "properties")

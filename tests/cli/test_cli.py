@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
+PARITY = [sys.executable, "-c", "from parity.cli.app import main; main()"]
 
 
 def _env() -> dict[str, str]:
@@ -107,7 +107,7 @@ def test_sandbox_stops_itself_when_the_suite_is_killed(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from parity.launcher import SandboxProcess\n"
+        "from parity.engine.launcher import SandboxProcess\n"
         f"p = SandboxProcess(Path({str(tmp_path / 'sb.env')!r}))\n"
         "env = p.start()\n"
         "print(p.pid, env['PARITY_EXPRESS_URL'], flush=True)\n"

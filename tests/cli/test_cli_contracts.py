@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from parity.cassette import read_cassette
+from parity.engine.cassette import read_cassette
 
 ROOT = Path(__file__).resolve().parents[2]
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
+PARITY = [sys.executable, "-c", "from parity.cli.app import main; main()"]
 
 
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from parity.auth import TokenProvider
-from parity.capture import capture_catalog
-from parity.catalog import load_catalog
-from parity.cli_contracts import known_secrets
-from parity.client import Backends
-from parity.config import Settings
-from parity.har import import_har
-from parity.infer import build_contracts
-from parity.launcher import SandboxProcess
+from parity.cli.contracts import known_secrets
+from parity.core.catalog import load_catalog
+from parity.core.config import Settings
+from parity.engine.auth import TokenProvider
+from parity.engine.capture import capture_catalog
+from parity.engine.client import Backends
+from parity.engine.har import import_har
+from parity.engine.infer import build_contracts
+from parity.engine.launcher import SandboxProcess
 from tests.fakes import fake_signature
 
 ROOT = Path(__file__).resolve().parents[2]

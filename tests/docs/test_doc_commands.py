@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from parity.launcher import SandboxProcess
-from parity.matrix import build_matrix
+from parity.core.results import CheckResult
+from parity.engine.launcher import SandboxProcess
+from parity.engine.matrix import build_matrix
 from parity.report import write_reports
-from parity.results import CheckResult
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.launcher import SandboxProcess
-from parity.sweeps import owner_only
+from parity.checks.sweeps import owner_only
+from parity.core.catalog import load_catalog
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import ROOT, CheckRun, quick_catalog, run_checks
 
 DRIFTS = ["upload-limit", "auth-bypass", "cors-header", "cache-control", "fault-ignored"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from parity.launcher import SandboxProcess
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import ROOT, quick_catalog, run_checks
 
 CHECKS = [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.launcher import SandboxProcess
+from parity.core.catalog import load_catalog
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import CheckRun, run_checks
 
 ROOT = Path(__file__).resolve().parents[2]

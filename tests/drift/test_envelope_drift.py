@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from parity.launcher import SandboxProcess
-from parity.matrix import load_matrix
+from parity.engine.launcher import SandboxProcess
+from parity.engine.matrix import load_matrix
 from tests.drift.checks import ROOT, run_checks
 
 CASE = ["api_checks/test_catalog_scenarios.py", "-k", "albums.get and unknown-id"]

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 import pytest
 
-from parity.gate import GateInputs, evaluate, thresholds_for
-from parity.launcher import SandboxProcess
+from parity.engine.gate import GateInputs, evaluate, thresholds_for
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import ROOT
 
 CATALOG = ROOT / "fixtures" / "catalog.yaml"

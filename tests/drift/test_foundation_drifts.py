@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from parity.launcher import SandboxProcess
-from parity.matrix import load_matrix
+from parity.engine.launcher import SandboxProcess
+from parity.engine.matrix import load_matrix
 from tests.drift.checks import run_checks
 from tests.hardening.bad_servers import BadServer
 
@@ -120,7 +120,7 @@ def test_an_answer_the_suite_cannot_judge_is_still_an_error(tmp_path: Path) -> N
 
 
 def test_unknown_drift_is_a_clear_usage_error(tmp_path: Path) -> None:
-    from parity.errors import UsageError
+    from parity.core.errors import UsageError
 
     proc = SandboxProcess(tmp_path / "sandbox.env", drifts=["no-such-drift"])
     with pytest.raises(UsageError, match="no-such-drift"):

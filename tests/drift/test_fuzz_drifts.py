@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.launcher import SandboxProcess
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import run_checks
 
 FUZZ = ["api_checks/test_fuzz_differential.py", "-m", "fuzz"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parity.launcher import SandboxProcess
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import gate_with_healthy_load, run_checks
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from parity.launcher import SandboxProcess
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import ROOT, CheckRun, run_checks
 from tests.drift.test_findings_drifts import drift_findings
 from tests.drift.test_gate_drift import gate_with_healthy_load

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from parity.launcher import SandboxProcess
+from parity.engine.launcher import SandboxProcess
 from sandbox.core.http import CoreRequest, CoreResponse
 from sandbox.core.routes import ROUTES
 from sandbox.drift import DRIFTS, Drifts

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from parity.launcher import SandboxProcess
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import ROOT, run_checks
 
 FILES = ["api_checks/test_smoke.py", "api_checks/test_consistency.py"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from slugify import slugify
 
-from parity.catalog import load_catalog
-from parity.har import import_har
+from parity.core.catalog import load_catalog
+from parity.engine.har import import_har
 from tests.drift.checks import ROOT, CheckRun, run_checks
 
 FLOWS = {

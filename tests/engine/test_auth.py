@@ -13,7 +13,9 @@ import boto3
 import httpx
 import pytest
 
-from parity.auth import (
+from parity.core.config import Settings
+from parity.core.errors import AuthError, BackendUnreachable, ConfigError
+from parity.engine.auth import (
     CognitoTokenProvider,
     LoginTokenProvider,
     NoAuthProvider,
@@ -21,8 +23,6 @@ from parity.auth import (
     jwt_expiry,
     provider_for,
 )
-from parity.config import Settings
-from parity.errors import AuthError, BackendUnreachable, ConfigError
 from tests.fakes import fake_jwt
 
 

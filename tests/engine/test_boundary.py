@@ -1,5 +1,5 @@
-"""parity.boundary and parity.payloads streaming: bisection, thresholds, multipart bodies,
-hashing streams, upload judgement and the presigned flow against a fake backend."""
+"""parity.checks.boundary and parity.core.payloads streaming: bisection, thresholds, multipart
+bodies, hashing streams, upload judgement and the presigned flow against a fake backend."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.boundary import (
+from parity.checks.boundary import (
     HashingStream,
     MemoryPeak,
     Probe,
@@ -24,9 +24,9 @@ from parity.boundary import (
     safe_threshold,
     size_label,
 )
-from parity.catalog import Catalog
-from parity.client import BackendClient
-from parity.payloads import iter_payload, make_payload, streamable
+from parity.core.catalog import Catalog
+from parity.core.payloads import iter_payload, make_payload, streamable
+from parity.engine.client import BackendClient
 
 KiB, MiB = 1024, 1024 * 1024
 
@@ -162,7 +162,7 @@ def test_memory_peak_measures_allocations() -> None:
 CATALOG = {
     "version": 1,
     "roles": ["anonymous", "alice"],
-    # which refusals are the gateway's own: the catalog says (parity.envelope)
+    # which refusals are the gateway's own: the catalog says (parity.core.envelope)
     "envelope": {"gateway": {"backends": ["serverless"], "keys": ["message"]}},
     "endpoints": [
         {

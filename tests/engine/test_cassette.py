@@ -24,14 +24,14 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.capture import capture_catalog
-from parity.cassette import CassetteWriter, Recorded, cassette_files, read_cassette
-from parity.catalog import load_catalog
-from parity.cleanup import run_marker
-from parity.client import BackendClient
-from parity.errors import CassetteError, UsageError
-from parity.infer import FORMAT_PATTERNS
-from parity.stable import RUN_ID, Stabiliser, catalog_literals
+from parity.core.catalog import load_catalog
+from parity.core.errors import CassetteError, UsageError
+from parity.engine.capture import capture_catalog
+from parity.engine.cassette import CassetteWriter, Recorded, cassette_files, read_cassette
+from parity.engine.cleanup import run_marker
+from parity.engine.client import BackendClient
+from parity.engine.infer import FORMAT_PATTERNS
+from parity.engine.stable import RUN_ID, Stabiliser, catalog_literals
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,7 +162,7 @@ def test_a_large_cassette_streams_with_flat_memory(tmp_path: Path) -> None:
     assert read_peak < 5 * 1024 * 1024, read_peak
 
 
-# --- the stable form (parity/stable.py) ---------------------------------------------------
+# --- the stable form (parity/engine/stable.py) ---------------------------------------------------
 
 STABLE_CATALOG = """\
 version: 1
@@ -237,7 +237,7 @@ class _FakeApi:
             status, body = 201, self.things[key]
         elif path == "/things" and request.method == "GET":
             # no "now" in a read: two parallel reads may share a millisecond in one
-            # run and not in the next (see parity/stable.py on values equal by chance)
+            # run and not in the next (see parity/engine/stable.py on values equal by chance)
             body = {"items": list(self.things.values())}
         elif path.startswith("/things/"):
             key = path.rsplit("/", 1)[1]

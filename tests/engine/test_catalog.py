@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import Catalog, express_to_template, load_catalog, parse_route_listing
-from parity.errors import CatalogError, UsageError
-from parity.payloads import make_payload, parse_size
+from parity.core.catalog import Catalog, express_to_template, load_catalog, parse_route_listing
+from parity.core.errors import CatalogError, UsageError
+from parity.core.payloads import make_payload, parse_size
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "fixtures" / "catalog.yaml"

@@ -9,10 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from parity.auth import StaticTokenProvider
-from parity.client import ATTEMPTS_EXTENSION, BackendClient, Backends, ping
-from parity.config import AuthSettings, Secret, Settings
-from parity.errors import (
+from parity.core.config import AuthSettings, Secret, Settings
+from parity.core.errors import (
     BackendDown,
     BackendError,
     BackendTimeout,
@@ -20,6 +18,8 @@ from parity.errors import (
     ConfigError,
     ResponseTooLarge,
 )
+from parity.engine.auth import StaticTokenProvider
+from parity.engine.client import ATTEMPTS_EXTENSION, BackendClient, Backends, ping
 
 
 def free_port() -> int:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.config import Settings
-from parity.errors import CatalogError
-from parity.families import unmet
+from parity.checks.families import unmet
+from parity.core.catalog import load_catalog
+from parity.core.config import Settings
+from parity.core.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parents[2]
 

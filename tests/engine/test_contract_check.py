@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from parity.baseline import Baseline, Entry
-from parity.cassette import CassetteWriter, Recorded
-from parity.catalog import load_catalog
-from parity.contracts import ContractStore, body_shape, check_response, load_contract
-from parity.errors import ContractError, UsageError
-from parity.infer import build_contracts
+from parity.core.catalog import load_catalog
+from parity.core.errors import ContractError, UsageError
+from parity.engine.baseline import Baseline, Entry
+from parity.engine.cassette import CassetteWriter, Recorded
+from parity.engine.contracts import ContractStore, body_shape, check_response, load_contract
+from parity.engine.infer import build_contracts
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE = "/api/mocs/{mocId}"

@@ -4,7 +4,7 @@ it declares none (json-server, httpbin: the application sets its own CORS header
 
 from __future__ import annotations
 
-from parity.diff import Answer, compare
+from parity.engine.diff import Answer, compare
 
 REFERENCE = Answer(200, {"Access-Control-Allow-Credentials": "true", "Vary": "Origin"}, {})
 CANDIDATE = Answer(200, {}, {})

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from api_checks.test_catalog_scenarios import _findings, _verdict
-from parity.catalog import Catalog, load_catalog
-from parity.envelope import Envelope, envelope_problems, judge, text_paths
-from parity.errors import CatalogError
-from parity.runner import Exchange
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.envelope import Envelope, envelope_problems, judge, text_paths
+from parity.core.errors import CatalogError
+from parity.engine.runner import Exchange
 
 ROOT = Path(__file__).resolve().parents[2]
 BARE = """\

@@ -14,25 +14,25 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.catalog import Catalog, load_catalog
-from parity.checkspec import CorsChecks, Envelope, RouteListing
-from parity.cors import (
+from parity.checks.cors import (
     CorsAnswer,
     check_actual,
     check_preflight,
     compare_cors,
     preflight_not_applicable,
 )
-from parity.diff import Answer
-from parity.envelope import Gateway
-from parity.errors import CatalogError
-from parity.errors_check import body_shape, judge_error
-from parity.route_source import (
+from parity.checks.errors_check import body_shape, judge_error
+from parity.checks.route_source import (
     RouteSourceError,
     RouteSourceUnavailable,
     listing_routes,
     read_routes,
 )
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.checkspec import CorsChecks, Envelope, RouteListing
+from parity.core.envelope import Gateway
+from parity.core.errors import CatalogError
+from parity.engine.diff import Answer
 
 ROOT = Path(__file__).resolve().parents[2]
 

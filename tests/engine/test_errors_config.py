@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.config import Secret, Settings, parse_env_file
-from parity.errors import (
+from parity.core.config import Secret, Settings, parse_env_file
+from parity.core.errors import (
     AuthError,
     BackendError,
     BackendUnreachable,

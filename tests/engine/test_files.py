@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parity.config import DEFAULT_FILES, Settings
+from parity.core.config import DEFAULT_FILES, Settings
 
 
 def test_without_a_config_file_the_repository_files_are_used() -> None:

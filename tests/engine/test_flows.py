@@ -1,4 +1,4 @@
-"""Smoke flows (``flows:`` in the catalog, parity/flows.py) against a fake backend
+"""Smoke flows (``flows:`` in the catalog, parity/checks/flows.py) against a fake backend
 (httpx.MockTransport): steps in order, checks, saves, what a flow creates deleted again
 whatever happens, and the verdict: pass, drift with the evidence, error when nothing can be
 judged. And the loader: a flow's mistakes are one clear line each."""
@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.auth import StaticTokenProvider
-from parity.catalog import Catalog, load_catalog
-from parity.client import BackendClient
-from parity.config import AuthSettings, Secret
-from parity.errors import CatalogError
-from parity.flows import FLOW_CHECK, flow_row, run_flow
+from parity.checks.flows import FLOW_CHECK, flow_row, run_flow
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.config import AuthSettings, Secret
+from parity.core.errors import CatalogError
+from parity.engine.auth import StaticTokenProvider
+from parity.engine.client import BackendClient
 
 CATALOG = """\
 version: 1

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from parity.cassette import read_cassette
-from parity.catalog import load_catalog
-from parity.errors import CassetteError, UsageError
-from parity.har import RouteMatcher, import_har
+from parity.core.catalog import load_catalog
+from parity.core.errors import CassetteError, UsageError
+from parity.engine.cassette import read_cassette
+from parity.engine.har import RouteMatcher, import_har
 from tests.fakes import fake_jwt, fake_signature
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from parity.cassette import CassetteWriter, Recorded
-from parity.catalog import load_catalog
-from parity.errors import UsageError
-from parity.infer import (
+from parity.core.catalog import load_catalog
+from parity.core.errors import UsageError
+from parity.engine.cassette import CassetteWriter, Recorded
+from parity.engine.infer import (
     EndpointRules,
     build_contracts,
     contract_dir_name,

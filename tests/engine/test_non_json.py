@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.capture import capture_catalog
-from parity.catalog import load_catalog
-from parity.client import BackendClient
-from parity.contracts import ContractStore, check_response
-from parity.errors import UnexpectedAnswer
-from parity.infer import build_contracts, length_class
-from parity.runner import run_scenario
+from parity.core.catalog import load_catalog
+from parity.core.errors import UnexpectedAnswer
+from parity.engine.capture import capture_catalog
+from parity.engine.client import BackendClient
+from parity.engine.contracts import ContractStore, check_response
+from parity.engine.infer import build_contracts, length_class
+from parity.engine.runner import run_scenario
 
 CATALOG = """\
 version: 1

@@ -1,5 +1,5 @@
 """The probe planner without a backend: what each kind derives from the shipped catalog, the
-budget, the seed, and the helpers that build raw bodies (parity/probes.py and friends)."""
+budget, the seed, and the helpers that build raw bodies (parity/checks/probes.py and friends)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import Catalog, load_catalog
-from parity.errors import UsageError
-from parity.probe_auth import undone
-from parity.probe_bodies import raw_json
-from parity.probe_kinds import unknown_value
-from parity.probe_model import PROBE_KINDS, AuthSpec, ProbeContext, scenario_from
-from parity.probe_values import Coverage, unusual_texts
-from parity.probes import ProbeBudget, parse_budget, plan_probes
-from parity.templating import render
+from parity.checks.probe_auth import undone
+from parity.checks.probe_bodies import raw_json
+from parity.checks.probe_kinds import unknown_value
+from parity.checks.probe_model import PROBE_KINDS, AuthSpec, ProbeContext, scenario_from
+from parity.checks.probe_values import Coverage, unusual_texts
+from parity.checks.probes import ProbeBudget, parse_budget, plan_probes
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.errors import UsageError
+from parity.core.templating import render
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIR = ("express", "serverless")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parity.redact import PLACEHOLDERS, is_sensitive_key, redact, redact_text
+from parity.core.redact import PLACEHOLDERS, is_sensitive_key, redact, redact_text
 from tests.fakes import fake_jwt, fake_signature
 
 JWT = fake_jwt({"sub": "abc", "email": "alice@example.com"}, {"alg": "RS256", "kid": "k1"})

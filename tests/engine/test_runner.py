@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.auth import StaticTokenProvider
-from parity.catalog import Catalog, load_catalog
-from parity.client import BackendClient
-from parity.config import AuthSettings, Secret
-from parity.errors import BackendUnreachable, SetupError, UnexpectedAnswer
-from parity.runner import REDACTED, Exchange, run_scenario
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.config import AuthSettings, Secret
+from parity.core.errors import BackendUnreachable, SetupError, UnexpectedAnswer
+from parity.engine.auth import StaticTokenProvider
+from parity.engine.client import BackendClient
+from parity.engine.runner import REDACTED, Exchange, run_scenario
 
 CATALOG = """\
 version: 1
@@ -358,8 +358,8 @@ def test_exchange_serialises(client: BackendClient, catalog: Catalog) -> None:
 def test_run_variants_sets_up_once_and_sends_each_variant(
     client: BackendClient, catalog: Catalog, api: FakeApi
 ) -> None:
-    from parity.runner import run_variants
-    from parity.sweeps import varied
+    from parity.checks.sweeps import varied
+    from parity.engine.runner import run_variants
 
     endpoint = catalog.get("things.get")
     base = endpoint.scenario("existing")
@@ -386,7 +386,7 @@ def test_run_variants_sets_up_once_and_sends_each_variant(
 def test_run_variants_cleans_up_what_a_variant_creates(
     client: BackendClient, catalog: Catalog, api: FakeApi
 ) -> None:
-    from parity.runner import run_variants
+    from parity.engine.runner import run_variants
 
     endpoint = catalog.get("things.create")
     base = endpoint.scenario("created")
@@ -397,7 +397,7 @@ def test_run_variants_cleans_up_what_a_variant_creates(
 def test_provisioned_yields_state_and_deletes_it(
     client: BackendClient, catalog: Catalog, api: FakeApi
 ) -> None:
-    from parity.runner import provisioned
+    from parity.engine.runner import provisioned
 
     with provisioned(client, catalog, ["thing"], "r42") as variables:
         assert variables == {

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from parity.catalog import load_catalog
-from parity.client import BackendClient
-from parity.matrix import build_matrix
-from parity.results import CheckResult
-from parity.runner import run_scenario
+from parity.core.catalog import load_catalog
+from parity.core.results import CheckResult
+from parity.engine.client import BackendClient
+from parity.engine.matrix import build_matrix
+from parity.engine.runner import run_scenario
 
 CATALOG = """\
 version: 1
@@ -179,8 +179,8 @@ def test_a_block_that_deletes_what_it_was_provisioned_is_no_finding(tmp_path: Pa
     # may delete what was provisioned; without that, a resource gone is a finding.
     import pytest
 
-    from parity.errors import SetupError
-    from parity.runner import provisioned
+    from parity.core.errors import SetupError
+    from parity.engine.runner import provisioned
 
     api = Api()
     client, catalog = _setup(tmp_path, api)
@@ -195,8 +195,8 @@ def test_a_block_that_deletes_what_it_was_provisioned_is_no_finding(tmp_path: Pa
 
 def test_send_step_sends_the_steps_body(tmp_path: Path) -> None:
     # A `creates:` delete that puts a singular resource back is a PUT with a body.
-    from parity.catalog import Step
-    from parity.runner import send_step
+    from parity.core.catalog import Step
+    from parity.engine.runner import send_step
 
     api = Api()
     client, _ = _setup(tmp_path, api)

@@ -1,4 +1,4 @@
-"""The bucket sweep (parity/storage.py) on moto's in-process S3: which keys a run id and an
+"""The bucket sweep (parity/engine/storage.py) on moto's in-process S3: which keys a run id and an
 age select, dry runs, prefixes, batches, and the errors a wrong bucket or endpoint gives."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from moto import mock_aws
 
-from parity import storage
-from parity.config import Settings
-from parity.errors import StorageError, UsageError
-from parity.storage import Bucket, file_prefix, sweep, sweep_run
+from parity.core.config import Settings
+from parity.core.errors import StorageError, UsageError
+from parity.engine import storage
+from parity.engine.storage import Bucket, file_prefix, sweep, sweep_run
 
 RUN = "ab12cd34"
 KEYS = [

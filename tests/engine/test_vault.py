@@ -1,6 +1,6 @@
 """vault.py and the redaction by value and inside texts: every form a known secret can be
 written in, sensitive values inside JSON/repr/form/query/header/multipart texts, tokens
-harvested from answers, and the catalog's credential placeholders (parity.credentials)."""
+harvested from answers, and the catalog's credential placeholders (parity.engine.credentials)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from parity import vault
-from parity.auth import StaticTokenProvider
-from parity.catalog import load_catalog
-from parity.client import BackendClient
-from parity.config import AuthSettings, Credentials, Secret, is_secret_setting
-from parity.credentials import RequestVariables
-from parity.errors import ConfigError
-from parity.redact import PLACEHOLDERS, harvest, redact, redact_text
-from parity.runner import run_scenario
+from parity.core import vault
+from parity.core.catalog import load_catalog
+from parity.core.config import AuthSettings, Credentials, Secret, is_secret_setting
+from parity.core.errors import ConfigError
+from parity.core.redact import PLACEHOLDERS, harvest, redact, redact_text
+from parity.engine.auth import StaticTokenProvider
+from parity.engine.client import BackendClient
+from parity.engine.credentials import RequestVariables
+from parity.engine.runner import run_scenario
 
 PASSWORD = "Pw hunter/22!"
 SECRET = PLACEHOLDERS["secret"]

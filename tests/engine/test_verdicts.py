@@ -1,5 +1,6 @@
-"""parity.verdicts, parity.cors, parity.tokens, parity.sweeps and the catalog's checks:
-section: error judgement, baseline acceptance, CORS evaluation, bad tokens, sweeps."""
+"""parity.checks.verdicts, parity.checks.cors, parity.engine.tokens, parity.checks.sweeps and
+the catalog's checks: section: error judgement, baseline acceptance, CORS evaluation, bad
+tokens, sweeps."""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from parity.baseline import Baseline, Entry
-from parity.catalog import load_catalog
-from parity.checkspec import CorsChecks, Envelope
-from parity.client import BackendClient
-from parity.config import Settings
-from parity.cors import check_actual, check_preflight, preflight_headers, tokens
-from parity.diff import Answer, Difference
-from parity.errors import CatalogError
-from parity.sweeps import authenticated, happy_path, owner_only, varied, with_params
-from parity.tokens import bad_token, resign
-from parity.verdicts import conclude, judge_error, record
+from parity.checks.cors import check_actual, check_preflight, preflight_headers, tokens
+from parity.checks.sweeps import authenticated, happy_path, owner_only, varied, with_params
+from parity.checks.verdicts import conclude, judge_error, record
+from parity.core.catalog import load_catalog
+from parity.core.checkspec import CorsChecks, Envelope
+from parity.core.config import Settings
+from parity.core.errors import CatalogError
+from parity.engine.baseline import Baseline, Entry
+from parity.engine.client import BackendClient
+from parity.engine.diff import Answer, Difference
+from parity.engine.tokens import bad_token, resign
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVELOPE = Envelope(
@@ -245,7 +246,7 @@ def test_bad_token_variants() -> None:
         "PARITY_EXPIRED_TOKEN_ALICE": "expired.jwt.token",
     }
     settings = Settings.load(environ=env, overrides={"serverless_url": "http://s.test"})
-    from parity.auth import provider_for
+    from parity.engine.auth import provider_for
 
     client = BackendClient("serverless", "http://s.test", provider_for(settings, "serverless"))
     assert bad_token("missing", client, settings, "alice").headers == {}

@@ -12,14 +12,20 @@ from typing import Any
 import pytest
 from hypothesis import find, given, settings
 
-from parity.auth import StaticTokenProvider
-from parity.catalog import Case, load_catalog
-from parity.client import BackendClient
-from parity.config import AuthSettings
-from parity.fuzz import curl_line, fuzz_case, fuzz_targets, query_strategy
-from parity.fuzzbody import BODY_UNKNOWN_KEYS, MISSING, body_strategy, body_targets, run_id_prefix
-from parity.runner import Exchange
-from parity.templating import render
+from parity.checks.fuzz import curl_line, fuzz_case, fuzz_targets, query_strategy
+from parity.checks.fuzzbody import (
+    BODY_UNKNOWN_KEYS,
+    MISSING,
+    body_strategy,
+    body_targets,
+    run_id_prefix,
+)
+from parity.core.catalog import Case, load_catalog
+from parity.core.config import AuthSettings
+from parity.core.templating import render
+from parity.engine.auth import StaticTokenProvider
+from parity.engine.client import BackendClient
+from parity.engine.runner import Exchange
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "fixtures" / "catalog.yaml")
@@ -70,7 +76,7 @@ def test_curl_line_keeps_the_base_path_once_and_the_backends_own_auth_header() -
     assert "-H" not in curl_line(bare, "GET", "/x", {}, "alice")
 
 
-# --- bodies (parity/fuzzbody.py) ---------------------------------------------------------
+# --- bodies (parity/checks/fuzzbody.py) ---------------------------------------------------------
 
 
 def test_body_targets_are_json_writes_with_a_users_2xx_base() -> None:

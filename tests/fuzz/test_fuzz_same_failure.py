@@ -3,7 +3,7 @@ the same generated request otherwise (issue 16): the same crash on both is infor
 
 from __future__ import annotations
 
-from parity.fuzz import SingleOutcome, same_failure
+from parity.checks.fuzz import SingleOutcome, same_failure
 
 
 def test_the_same_failure_on_both_backends_is_no_difference() -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from parity.catalog import load_catalog
-from parity.contracts import ContractStore
-from parity.errors import UsageError
-from parity.openapi import SECURITY_SCHEME, build_openapi, resource_links, validate_document
+from parity.core.catalog import load_catalog
+from parity.core.errors import UsageError
+from parity.engine.contracts import ContractStore
+from parity.engine.openapi import SECURITY_SCHEME, build_openapi, resource_links, validate_document
 
 ROOT = Path(__file__).resolve().parents[2]
 

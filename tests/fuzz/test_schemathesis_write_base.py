@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from api_checks.test_fuzz_schemathesis import _write_base
-from parity.catalog import load_catalog
+from parity.core.catalog import load_catalog
 
 CATALOG = """\
 version: 1

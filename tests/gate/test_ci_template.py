@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from parity.catalog import load_catalog
+from parity.core.catalog import load_catalog
 from tests.drift.checks import ROOT, gate_with_healthy_load, run_checks
 from tests.hardening.test_production_guard import WRITE_METHODS, Target, _target
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from parity.errors import ConfigError
-from parity.gate import GateInputs, Thresholds, evaluate, render_markdown, thresholds_for
-from parity.load import parse_stats_json, percentile
+from parity.checks.load import parse_stats_json, percentile
+from parity.core.errors import ConfigError
+from parity.engine.gate import GateInputs, Thresholds, evaluate, render_markdown, thresholds_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_five_percent_errors_is_a_no_go() -> None:
 
 
 def test_a_short_run_is_flagged_but_the_verdict_follows_the_measured_rate() -> None:
-    from parity.gate import rate_range
+    from parity.engine.gate import rate_range
 
     low, high = rate_range(0, 150)
     assert low == 0 and 0.05 < high < 0.06  # 0 of 150 does not show a rate under 2 %
@@ -327,7 +327,7 @@ def test_locust_stats_become_per_endpoint_and_overall_figures(tmp_path: Path) ->
 def _parity(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
     return subprocess.run(
-        [sys.executable, "-c", "from parity.cli import main; main()", *args],
+        [sys.executable, "-c", "from parity.cli.app import main; main()", *args],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False,
     )  # fmt: skip
 
@@ -336,7 +336,7 @@ def test_parity_gate_command_writes_the_summary_and_exits_by_verdict(tmp_path: P
     now = datetime.now(UTC)
     reports = tmp_path / "reports"
     reports.mkdir()
-    from parity.catalog import load_catalog
+    from parity.core.catalog import load_catalog
 
     smoke = [e for e in load_catalog(ROOT / "fixtures/catalog.yaml").endpoints
              if "smoke" in e.tags]  # fmt: skip

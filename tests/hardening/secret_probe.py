@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parity.client import BackendClient
+from parity.engine.client import BackendClient
 
 _SIGNATURE = re.compile(r"X-Amz-Signature=([0-9a-fA-F]{16,})")
 _lock = threading.Lock()

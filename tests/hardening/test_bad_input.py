@@ -4,7 +4,7 @@ For each loader (catalog, parity.toml, baseline, cassette, contract schema, HAR,
 runtime config) the module feeds a valid document broken in the ways users break files:
 missing, empty, a directory, random bytes, another format, truncated, nested too deeply,
 100 MB, invalid UTF-8, a known field with a value of the wrong type, an unknown key. It
-asserts the loader raises its :class:`~parity.errors.UsageError` subclass whose text is one
+asserts the loader raises its :class:`~parity.core.errors.UsageError` subclass whose text is one
 line naming the file, the place and a fix, never a bare ``KeyError``/``ValueError``/
 ``UnicodeDecodeError``/``RecursionError``. Through the CLI (``parity check``, ``parity
 report --input``, ``PARITY_CATALOG``) a representative case per loader exits 2 with one
@@ -38,13 +38,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parity import cli
-from parity.baseline import load_baseline
-from parity.cassette import read_cassette
-from parity.catalog import Catalog, load_catalog
-from parity.config import Settings
-from parity.contracts import load_contract
-from parity.errors import (
+from parity.checks.runtime_config import RuntimeConfigError, load_runtime_config
+from parity.cli import app as cli
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.config import Settings
+from parity.core.errors import (
     BackendError,
     CassetteError,
     CatalogError,
@@ -52,10 +50,12 @@ from parity.errors import (
     ContractError,
     UsageError,
 )
-from parity.har import import_har
-from parity.matrix import MatrixError, build_matrix, load_matrix
-from parity.results import CheckResult
-from parity.runtime_config import RuntimeConfigError, load_runtime_config
+from parity.core.results import CheckResult
+from parity.engine.baseline import load_baseline
+from parity.engine.cassette import read_cassette
+from parity.engine.contracts import load_contract
+from parity.engine.har import import_har
+from parity.engine.matrix import MatrixError, build_matrix, load_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "fixtures" / "runtime-config.schema.json"
@@ -906,7 +906,7 @@ def test_handler_prints_one_line_and_exit_code(
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
 ) -> None:
-    from parity import cli_check
+    from parity.cli import check as cli_check
 
     monkeypatch.delenv("PARITY_DEBUG", raising=False)
     monkeypatch.setitem(cli_check.KINDS, "catalog", _raising(exc))
@@ -920,7 +920,7 @@ def test_handler_prints_one_line_and_exit_code(
 
 
 def test_debug_shows_the_traceback(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from parity import cli_check
+    from parity.cli import check as cli_check
 
     monkeypatch.setitem(cli_check.KINDS, "catalog", _raising(KeyError("boom")))
     monkeypatch.setattr(sys, "argv", ["parity", "check", str(scratch / "x.yaml")])

@@ -25,14 +25,14 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from parity.catalog import load_catalog
-from parity.cleanup import cleanup, parse_duration, require_selection, run_marker
-from parity.client import Backends
-from parity.config import Settings
-from parity.errors import BackendError, CatalogError, UsageError
-from parity.launcher import SandboxProcess
-from parity.payloads import make_payload
-from parity.storage import Bucket, sweep
+from parity.core.catalog import load_catalog
+from parity.core.config import Settings
+from parity.core.errors import BackendError, CatalogError, UsageError
+from parity.core.payloads import make_payload
+from parity.engine.cleanup import cleanup, parse_duration, require_selection, run_marker
+from parity.engine.client import Backends
+from parity.engine.launcher import SandboxProcess
+from parity.engine.storage import Bucket, sweep
 from sandbox.core.db import postgres_driver_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -407,7 +407,7 @@ class _ListingApi:
 
 
 def test_cleanup_reads_the_list_shape_from_the_catalog() -> None:
-    from parity.catalog import Lists
+    from parity.core.catalog import Lists
 
     run_id = "shape01"
     old = (datetime.now(UTC) - timedelta(days=2)).isoformat()
@@ -443,7 +443,7 @@ def test_a_malformed_lists_path_is_a_catalog_error(tmp_path: Path) -> None:
 
 
 def test_the_run_marker_finds_file_names_natural_keys_and_nested_tags() -> None:
-    from parity.cleanup import _label
+    from parity.engine.cleanup import _label
 
     marker = run_marker("ab12")
     assert marker.search("parity-ab12-image.png") and marker.search("upab12c0de")
@@ -499,7 +499,7 @@ class _StyledApi:
     ],
 )  # fmt: skip
 def test_cleanup_pages_in_every_style(style: str, lists: dict[str, Any]) -> None:
-    from parity.catalog import Lists
+    from parity.core.catalog import Lists
 
     rows = [{"id": f"m{n}", "title": f"parity st01 moc {n}"} for n in range(5)]
     rows.append({"id": "keep", "title": "not ours"})

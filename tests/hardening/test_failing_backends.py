@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from parity.launcher import SandboxProcess
-from parity.matrix import load_matrix
+from parity.engine.launcher import SandboxProcess
+from parity.engine.matrix import load_matrix
 from tests.hardening.bad_servers import DNS_FAILURE_URL, BadServer, Proxy, closed_port_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,12 +28,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parity.catalog import load_catalog
-from parity.client import BackendClient
-from parity.config import Settings
-from parity.errors import GuardRefused
-from parity.guard import refused_headers
-from parity.launcher import SandboxProcess
+from parity.core.catalog import load_catalog
+from parity.core.config import Settings
+from parity.core.errors import GuardRefused
+from parity.engine.client import BackendClient
+from parity.engine.guard import refused_headers
+from parity.engine.launcher import SandboxProcess
 from tests.drift.checks import CheckRun, run_checks
 from tests.hardening.recording_proxy import RecordingProxy
 

@@ -32,8 +32,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from parity.config import parse_env_file
-from parity.launcher import SandboxProcess
+from parity.core.config import parse_env_file
+from parity.engine.launcher import SandboxProcess
 from tests.hardening.secret_scan import SHAPES, scan
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 
-from parity.matrix import load_matrix
+from parity.engine.matrix import load_matrix
 from tests.hardening.bad_servers import closed_port_url
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the issue's command: nothing listens on the discard port
 URL = "http://127.0.0.1:9"
 SCREEN = 60
-#: a traceback frame (``parity/auth.py:204: AuthError``); a skip's ``file.py:17: reason``
+#: a traceback frame (``parity/engine/auth.py:204: AuthError``); a skip's ``file.py:17: reason``
 #: in the short summary is a location, not a frame
 _FRAME = re.compile(r"\.py:\d+:")
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from parity.errors import UsageError
-from parity.load import (
+from parity.checks.load import (
     LoadRun,
     failure_kind,
     failures_by_kind,
     parse_think_time,
     requests_to_resolve,
 )
+from parity.core.errors import UsageError
 
 
 @pytest.mark.parametrize(

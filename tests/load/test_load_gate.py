@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.gate import thresholds_for
-from parity.load import requests_to_resolve
+from parity.checks.load import requests_to_resolve
+from parity.core.catalog import load_catalog
+from parity.engine.gate import thresholds_for
 
 pytestmark = pytest.mark.load
 
@@ -38,7 +38,7 @@ def _parity(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
     env.update(extra_env or {})
     return subprocess.run(
-        [sys.executable, "-c", "from parity.cli import main; main()", *args],
+        [sys.executable, "-c", "from parity.cli.app import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,

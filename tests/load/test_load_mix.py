@@ -1,4 +1,4 @@
-"""parity/load_mix.py: the load mix is catalog data. Without ``checks.load`` it is the
+"""parity/core/load_mix.py: the load mix is catalog data. Without ``checks.load`` it is the
 read-only scenarios at equal weight; a declared mix is validated when the catalog loads;
 a simulated user (:class:`Player`) runs catalog scenarios through a sender, every request
 named by its route template. No Locust here (tests/load/test_load_gate.py runs it)."""
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from parity.catalog import Catalog, load_catalog
-from parity.errors import CatalogError, UsageError
-from parity.load_mix import LoadAnswer, LoadRequest, Player, build_mix, default_cases
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.errors import CatalogError, UsageError
+from parity.core.load_mix import LoadAnswer, LoadRequest, Player, build_mix, default_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 

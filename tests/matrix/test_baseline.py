@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from parity.baseline import BASELINE_KEY, Baseline, BaselineError, load_baseline
-from parity.diff import Difference
-from parity.results import CheckResult
+from parity.core.results import CheckResult
+from parity.engine.baseline import BASELINE_KEY, Baseline, BaselineError, load_baseline
+from parity.engine.diff import Difference
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 25)

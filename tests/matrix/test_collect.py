@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from parity.collect import RESULTS_KEY, TARGET_KEY, Collector
-from parity.results import CheckResult
+from parity.core.results import CheckResult
+from parity.plugin.collect import RESULTS_KEY, TARGET_KEY, Collector
 
 TARGET = {"endpoint": "GET /x", "check": "status", "scenario": "default", "backend": None}
 

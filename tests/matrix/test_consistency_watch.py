@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parity.consistency import watch
+from parity.checks.consistency import watch
 
 
 class Clock:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parity import diff
-from parity.diff import Answer, Difference, compare, learn_noise
-from parity.normalize import Rules
+from parity.core.normalize import Rules
+from parity.engine import diff
+from parity.engine.diff import Answer, Difference, compare, learn_noise
 
 JSON = {"content-type": "application/json"}
 
@@ -219,7 +219,7 @@ def test_non_json_body() -> None:
 
 
 # --- the fast walk agrees with DeepDiff ----------------------------------------------------
-# parity.diff walks JSON directly and hands DeepDiff only unordered and plain-value lists;
+# parity.engine.diff walks JSON directly and hands DeepDiff only unordered and plain-value lists;
 # the findings must be exactly DeepDiff's over the whole tree, and the optimised reordering
 # exactly the straightforward one.
 
@@ -286,7 +286,7 @@ def _reference_reorder(
     found: list[Any],
     known: Any = None,
 ) -> Any:
-    # parity.diff._reorder as it was before the identical-items shortcuts (``known``: what
+    # parity.engine.diff._reorder as it was before the identical-items shortcuts (``known``: what
     # the fast one hands the walk; nothing here)
     if isinstance(expected, dict) and isinstance(actual, dict):
         return {

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from parity.catalog import Catalog, load_catalog
-from parity.diff import Answer, compare
-from parity.differential import run_case
-from parity.envelope import Envelope, gateway_predicate, text_paths
+from parity.core.catalog import Catalog, load_catalog
+from parity.core.envelope import Envelope, gateway_predicate, text_paths
+from parity.engine.diff import Answer, compare
+from parity.engine.differential import run_case
 from tests.matrix.test_differential import FakeSource
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from parity.baseline import load_baseline
-from parity.catalog import Case, Scenario, load_catalog
-from parity.differential import CHECKS, run_case
-from parity.errors import BackendUnreachable
-from parity.runner import Exchange
+from parity.core.catalog import Case, Scenario, load_catalog
+from parity.core.errors import BackendUnreachable
+from parity.engine.baseline import load_baseline
+from parity.engine.differential import CHECKS, run_case
+from parity.engine.runner import Exchange
 from tests.fakes import fake_signature
 
 ROOT = Path(__file__).resolve().parents[2]

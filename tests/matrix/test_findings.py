@@ -1,5 +1,5 @@
 """Findings: records grouped by cause across endpoints and checks, each with what to do and
-the baseline entries that accept it (loaded back with :func:`parity.baseline.load_baseline`
+the baseline entries that accept it (loaded back with :func:`parity.engine.baseline.load_baseline`
 to prove they are ready to paste)."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 
 import jsonschema
 
-from parity.baseline import load_baseline
-from parity.diff import Difference
-from parity.findings import findings_line, findings_summary, records_of
-from parity.matrix import MATRIX_SCHEMA, build_matrix, load_matrix, write_json
-from parity.results import CheckResult
+from parity.core.results import CheckResult
+from parity.engine.baseline import load_baseline
+from parity.engine.diff import Difference
+from parity.engine.findings import findings_line, findings_summary, records_of
+from parity.engine.matrix import MATRIX_SCHEMA, build_matrix, load_matrix, write_json
 
 TODAY = date(2026, 6, 1)
 ENVELOPE = {"status": "success", "message": "OK", "data": {"id": "x", "pieceCount": 1}}
@@ -329,7 +329,7 @@ def test_failed_browser_flows_are_findings_by_their_failure() -> None:
 
 
 def test_load_figures_become_findings_and_flags() -> None:
-    from parity.findings_load import load_findings
+    from parity.engine.findings_load import load_findings
 
     overall = {"requests": 500, "failures": 20, "error_rate": 0.04, "p95_ms": 950.0}
     slow = {"backend": "serverless", "generated_at": "2026-06-01T11:00:00+00:00",

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.checkspec import HeaderChecks
-from parity.diff import Answer, compare
-from parity.errors import CatalogError
-from parity.findings import build_findings
-from parity.normalize import HeaderRules, cookie_shape, header_format
+from parity.core.catalog import load_catalog
+from parity.core.checkspec import HeaderChecks
+from parity.core.errors import CatalogError
+from parity.core.normalize import HeaderRules, cookie_shape, header_format
+from parity.engine.diff import Answer, compare
+from parity.engine.findings import build_findings
 
 BASE = """
 version: 1

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from parity.matrix import (
+from parity.core.results import CheckResult
+from parity.engine.matrix import (
     MATRIX_SCHEMA,
     SCHEMA_VERSION,
     MatrixError,
@@ -17,7 +18,6 @@ from parity.matrix import (
     resource_of,
     write_json,
 )
-from parity.results import CheckResult
 
 
 def rec(endpoint: str, check: str, state: str, scenario: str = "s", **kw: object) -> CheckResult:

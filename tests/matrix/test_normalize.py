@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parity.normalize import (
+from parity.core.normalize import (
     PathPattern,
     Rules,
     classify_noise,

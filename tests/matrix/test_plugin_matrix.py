@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 CHECKS = """
 import pytest
-from parity.results import CheckResult
+from parity.core.results import CheckResult
 
 
 @pytest.mark.parametrize("n", range(6))
@@ -122,7 +122,7 @@ def test_a_named_baseline_must_exist_and_be_valid(
 
 OUTSIDE = """
 import pytest
-from parity.results import CheckResult
+from parity.core.results import CheckResult
 
 
 def test_emits(parity_results):

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from parity.cassette import CassetteWriter, Recorded
-from parity.catalog import Case, Scenario, load_catalog
-from parity.differential import run_case
-from parity.replay import load_cassettes
-from parity.runner import Exchange
+from parity.core.catalog import Case, Scenario, load_catalog
+from parity.engine.cassette import CassetteWriter, Recorded
+from parity.engine.differential import run_case
+from parity.engine.replay import load_cassettes
+from parity.engine.runner import Exchange
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "fixtures" / "catalog.yaml")

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from parity.matrix import build_matrix, write_json
+from parity.core.results import CheckResult
+from parity.engine.matrix import build_matrix, write_json
 from parity.report.allure import side_by_side_diff
 from parity.report.html import render_html, write_html
-from parity.results import CheckResult
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -142,7 +142,8 @@ def test_page_works_offline_in_headless_chromium(tmp_path: Path) -> None:
             page.goto(path.as_uri())
             assert "3 of 5 endpoints at parity" in page.inner_text("#headline")
             assert "run abc" in page.inner_text("#meta")
-            assert "2 never-completed upload(s) swept from s3://moc-files" in page.inner_text("#meta")
+            swept = "2 never-completed upload(s) swept from s3://moc-files"
+            assert swept in page.inner_text("#meta")
             assert page.locator("tr[data-endpoint]").count() == 5
             # one click: the differences and both responses side by side
             page.click('tr[data-endpoint="GET /api/wishlist"] button[data-check="envelope"]')
@@ -184,7 +185,7 @@ def test_allure_diff_is_a_unified_diff_of_both_responses() -> None:
 
 def parity_cli(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("parity")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "parity.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "parity"]
     return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from parity.matrix import build_matrix
+from parity.core.results import CheckResult
+from parity.engine.matrix import build_matrix
 from parity.report.html import write_html
-from parity.results import CheckResult
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from parity.gate import GateInputs, evaluate, gather_inputs, thresholds_for
-from parity.matrix import build_matrix
+from parity.core.results import CheckResult
+from parity.engine.gate import GateInputs, evaluate, gather_inputs, thresholds_for
+from parity.engine.matrix import build_matrix
 from parity.report import latest_run, run_dir, write_reports
-from parity.results import CheckResult
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 NOW = datetime.now(UTC)
@@ -137,7 +137,7 @@ def test_the_gate_reads_the_latest_runs_folder(tmp_path: Path) -> None:
 
 
 RUN = """
-from parity.results import CheckResult
+from parity.core.results import CheckResult
 
 def test_emits(parity_results):
     parity_results.add(CheckResult("GET /things", "status", "drift", "n=1", scenario="s",

@@ -67,7 +67,7 @@ FAMILY_MODULES = (
 #: any path (the json-server pair puts its candidate back to the seed before each).
 UNDOING_NOTHING = ("test_fuzz_differential.py", "test_fuzz_schemathesis.py", "test_probes.py")
 
-#: The matrix check -> the family it belongs to (parity/family_needs.py).
+#: The matrix check -> the family it belongs to (parity/checks/builtin.py).
 _FAMILY_OF_CHECK = {
     "status": "differential",
     "headers": "differential",
@@ -461,7 +461,7 @@ def load_differences(toml_file: Path, catalog_file: Path, *, any_check: bool) ->
     ``method``, ``route`` and ``scenarios = [...]`` (httpbin)."""
     import tomllib
 
-    from parity.catalog import load_catalog
+    from parity.core.catalog import load_catalog
 
     keys = {e.id: e.key for e in load_catalog(catalog_file).endpoints}
     out = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from parity.families import families
+from parity.checks.families import families
 from tests.outside.families import (
     NOT_PASS,
     HandFound,

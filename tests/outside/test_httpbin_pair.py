@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.probe_model import AuthSpec, ProbeContext
-from parity.probe_values import Coverage, unusual_texts
-from parity.probes import plan_probes
+from parity.checks.probe_model import AuthSpec, ProbeContext
+from parity.checks.probe_values import Coverage, unusual_texts
+from parity.checks.probes import plan_probes
+from parity.core.catalog import load_catalog
 from tests.outside.families import (
     HandFound,
     PairRun,
@@ -51,7 +51,7 @@ DIFFERENCES = load_differences(
 PROBE_BUDGET = "5,300s"  # 5 probes per endpoint; the seconds only a cap (as the fuzz budget)
 #: Few examples per endpoint bound the fuzzing (a few seconds); the budget is only the cap,
 #: generous so that a loaded machine spends it on no cell ("skipped" would be no verdict).
-FUZZ = {"PARITY_FUZZ_BUDGET": "60", "PARITY_FUZZ_EXAMPLES": "5"}
+FUZZ = {"PARITY_FUZZ_BUDGET": "180", "PARITY_FUZZ_EXAMPLES": "5"}
 
 # Test users: made up here, given to the run by environment only (never in a file).
 PAIR = ("express", "serverless")
@@ -61,17 +61,19 @@ USERS = {"alice": ("alice-hb", "Zq7-alice-pw-4d1b"), "bob": ("bob-hb", "Kp4-bob-
 NOT_FOUND_YET: dict[str, str] = {
     "HB-02": (
         "by design: without an Origin the CORS headers are not compared "
-        "(parity/normalize.relevant_headers, cors=False), and the CORS family always sends "
+        "(parity.core.normalize.relevant_headers, cors=False), and the CORS family always sends "
         "one: httpbin's Access-Control-Allow-Origin: * on answers to no origin is never seen"
     ),
     "HB-31": (
-        "the body diff skips JSON keys that start with '__' (parity/diff._private, DeepDiff's "
-        "ignore_private_variables default), so '__utma' present in one answer only is never "
-        "compared"
+        "the body diff skips JSON keys that start with '__' (parity.engine.diff._private, "
+        "DeepDiff's ignore_private_variables default), so '__utma' present in one answer only "
+        "is never compared"
     ),
 }
 
 #: Non-pass cells that are no real difference (pattern -> why the suite flags them): none.
+#: (Should one appear, list it here and add test_known_non_pass_cell_is_gone, as the
+#: json-server pair's module says; over no pattern it would only be a skip.)
 #: (A generated request that crashes both servers alike, a non-latin-1 ETag or cookie, is
 #: information in the Schemathesis cell: it sends each failing request to the other backend
 #: too, api_checks/test_fuzz_schemathesis.py.)
@@ -183,11 +185,6 @@ def test_no_probe_makes_httpbin_sleep() -> None:
     assert "abc" in delays
     slow = [d for d in delays if re.fullmatch(r"-?[0-9.]+", d) and float(d) > 1]
     assert not slow, slow
-
-
-@pytest.mark.parametrize("pattern", CHECKS.known_params())
-def test_known_non_pass_cell_is_gone(recs: list[Record], pattern: str) -> None:
-    CHECKS.known_cell_is_gone(recs, pattern)
 
 
 def test_the_load_mix_runs_on_both_backends(pair_run: PairRun) -> None:

@@ -59,12 +59,12 @@ DIFFERENCES = load_differences(
 PROBE_BUDGET = "5,300s"  # 5 probes per endpoint; the seconds only a cap (as the fuzz budget)
 #: Few examples per endpoint bound the fuzzing (a few seconds); the budget is only the cap,
 #: generous so that a loaded machine spends it on no cell ("skipped" would be no verdict).
-FUZZ = {"PARITY_FUZZ_BUDGET": "60", "PARITY_FUZZ_EXAMPLES": "5"}
+FUZZ = {"PARITY_FUZZ_BUDGET": "180", "PARITY_FUZZ_EXAMPLES": "5"}
 
 #: Hand-found differences no family finds yet, and why.
 NOT_FOUND_YET = {
     "JS-03": "by design the headers check leaves CORS headers out when the request carries "
-    "no Origin (parity/normalize.relevant_headers), and the CORS family always sends one: "
+    "no Origin (parity.core.normalize.relevant_headers), and the CORS family always sends one: "
     "Access-Control-Allow-Origin: * on the candidate's plain answers is never compared",
     "JS-27": "ids of created items are declared noise (`ignore: [id]`, they are per backend "
     "by nature) and both are numbers: the reference reusing a deleted id is one more value "
@@ -77,8 +77,8 @@ NOT_FOUND_YET = {
 
 #: Non-pass cells that are no difference of the pair (a family's limitation, owned by
 #: another part of the suite) and those that are no real difference: none (with some, give
-#: them as suite_gaps= / false_alarms= and add test_known_non_pass_cell_is_gone, as the
-#: httpbin pair does).
+#: them as suite_gaps= / false_alarms= and add a test_known_non_pass_cell_is_gone over
+#: CHECKS.known_params(), calling CHECKS.known_cell_is_gone).
 CHECKS = PairChecks(
     DIFFERENCES,
     not_found_yet=NOT_FOUND_YET,

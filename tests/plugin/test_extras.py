@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.config import Settings
-from parity.errors import UsageError
-from parity.families import EXTRAS, install_command, missing_extra, require_extra, unmet
+from parity.checks.families import unmet
+from parity.core.catalog import load_catalog
+from parity.core.config import Settings
+from parity.core.errors import UsageError
+from parity.core.extras import EXTRAS, install_command, missing_extra, require_extra
 
 pytest_plugins = ["pytester"]
 
@@ -80,7 +81,7 @@ def test_require_extra_is_a_one_line_usage_error(without: Callable[..., None]) -
 def test_the_embedded_sandbox_without_its_extra_says_what_to_do(
     without: Callable[..., None], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from parity.launcher import SandboxProcess
+    from parity.engine.launcher import SandboxProcess
 
     def no_child(*args: object, **kwargs: object) -> None:
         raise AssertionError("no sandbox process may start without the extra")
@@ -100,7 +101,8 @@ def test_parity_load_without_locust_exits_2_with_the_install_command(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    from parity import cli, launcher
+    from parity.cli import app as cli
+    from parity.engine import launcher
 
     def no_sandbox(*args: object, **kwargs: object) -> None:
         raise AssertionError("parity load must stop before starting anything")
@@ -121,7 +123,7 @@ def test_a_check_module_whose_extra_is_missing_is_one_not_applicable_cell(
 ) -> None:
     pytester.makeconftest(
         """
-        from parity.families import ExtraMissingModule
+        from parity.plugin.extras import ExtraMissingModule
 
         def pytest_pycollect_makemodule(module_path, parent):
             if module_path.name == "test_needs_fuzz.py":

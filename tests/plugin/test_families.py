@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from parity.catalog import load_catalog
-from parity.config import Settings
-from parity.errors import UsageError
-from parity.families import families, family, get_family, unmet
+from parity.checks.families import families, family, get_family, unmet
+from parity.core.catalog import load_catalog
+from parity.core.config import Settings
+from parity.core.errors import UsageError
 
 pytest_plugins = ["pytester"]
 
