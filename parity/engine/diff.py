@@ -1,7 +1,8 @@
 """Differences between the reference answer (Express) and the candidate's (serverless).
 
 :func:`compare` diffs status, the headers that matter (:mod:`parity.core.normalize`) and the body
-(DeepDiff), and gives every difference a kind, a severity and an origin:
+(the JSON diff of :mod:`parity.engine.bodies`), and gives every difference a kind, a
+severity and an origin:
 
 - severity ``breaking`` (status, type, missing field, missing endpoint, changed value,
   order), ``additive`` (a new field or header) or ``cosmetic`` (human text: the paths the
@@ -23,13 +24,9 @@ only in spelling (normalised away) come back as noise hits of source ``normalise
 
 from __future__ import annotations
 
-import json
-import marshal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
-
-from deepdiff import DeepDiff
 
 from parity.core.normalize import (
     HeaderRules,
@@ -44,6 +41,7 @@ from parity.core.normalize import (
     value_format,
 )
 from parity.core.results import Origin, Severity
+from parity.engine.bodies import ABSENT, Known, json_type, raw_diffs, reorder
 
 __all__ = [
     "GATEWAY_MESSAGES",
@@ -94,8 +92,6 @@ TextRule = Callable[[Sequence[Part]], bool]
 #: Whether a body is the gateway's own answer (not the application's).
 GatewayRule = Callable[[Any], bool]
 SEVERITY_ORDER: tuple[Severity, ...] = ("cosmetic", "additive", "breaking")
-
-_ABSENT = "(absent)"  # how a missing value shows in a Difference
 
 
 @dataclass
@@ -180,16 +176,8 @@ class Noise:
         the value is noise, its type is not."""
         for p, samples in self.body:
             if p == tuple(parts):
-                return all(v is not None and _json_type(v) == _json_type(value) for v in samples)
+                return all(v is not None and json_type(v) == json_type(value) for v in samples)
         return False
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
 
 
 @dataclass
@@ -298,9 +286,9 @@ def diff_headers(
         cors_header = cors_gateway and name.startswith("access-control-")
         origin: Origin = "gateway" if cors_header else body_origin
         if e is None:
-            diffs.append(Difference(name, "header-added", _ABSENT, a, "additive", origin))
+            diffs.append(Difference(name, "header-added", ABSENT, a, "additive", origin))
         elif a is None:
-            diffs.append(Difference(name, "header-removed", e, _ABSENT, "breaking", origin))
+            diffs.append(Difference(name, "header-removed", e, ABSENT, "breaking", origin))
         else:
             note = _FORMAT_NOTE if headers and name in headers.by_format else ""
             if name == "set-cookie":
@@ -328,132 +316,7 @@ _SPELT_NOTE = (
 )
 
 
-# --- bodies ------------------------------------------------------------------------------
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-#: (id(expected list), id(actual list)) -> (the two lists, positions that may differ or
-#: None): what :func:`_reorder` learnt about a list, so the walk after it does not marshal
-#: the same items again. The lists are held, so their ids stay theirs.
-_Known = dict[tuple[int, int], tuple[list[Any], list[Any], list[int] | None]]
-
-
-def _reorder(
-    expected: Any,
-    actual: Any,
-    path: tuple[Part, ...],
-    rules: Rules,
-    found: list[tuple[Part, ...]],
-    known: _Known | None = None,
-) -> Any:
-    """``actual`` with each list that holds the same items as ``expected`` in another order
-    put back in ``expected``'s order; the paths of those lists go to ``found``. This turns
-    "every element changed" into one ``order`` difference.
-
-    Equal subtrees (``==``) hold no such list, so only the unequal keys and items are
-    visited, and ``actual`` itself is returned where nothing below it moved."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out: dict[Any, Any] | None = None
-        for key, value in actual.items():
-            if key not in expected or _same(expected[key], value):
-                continue
-            moved = _reorder(expected[key], value, (*path, key), rules, found, known)
-            if moved is not value:
-                out = dict(actual) if out is None else out
-                out[key] = moved
-        return actual if out is None else out
-    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        pairs = enumerate(zip(expected, actual, strict=True))
-        differ = [i for i, (e, a) in pairs if not _same(e, a)]
-        if not differ:
-            return actual
-        if not rules.is_unordered(path):
-            alike = len(differ) == len(expected) or _alike(expected, actual, differ)
-            if known is not None:
-                known[(id(expected), id(actual))] = (expected, actual, differ if alike else None)
-            in_place = bool(rules.ignore) and all(  # only noise differs, item by item
-                _item_key(expected[i], path, i, rules) == _item_key(actual[i], path, i, rules)
-                for i in differ
-            )
-            if not in_place and _same_items(expected, actual, differ, alike, path, rules):
-                found.append(path)
-                # the candidate's own items, in the reference's order: what differs by
-                # nature (declared noise) is still theirs, and compared by its format
-                return _aligned(expected, actual, path, rules) if rules.ignore else list(expected)
-        items: list[Any] | None = None
-        for i in differ:
-            moved = _reorder(expected[i], actual[i], (*path, i), rules, found, known)
-            if moved is not actual[i]:
-                items = list(actual) if items is None else items
-                items[i] = moved
-        return actual if items is None else items
-    return actual
-
-
-def _masked(value: Any, path: tuple[Part, ...], rules: Rules) -> Any:
-    """``value`` with what the declared rules ignore (values that differ by nature, such
-    as the ids each backend gives its own copy) blanked: two items that differ only there
-    are the same item."""
-    if isinstance(value, dict):
-        return {
-            k: "(noise)" if rules.ignores((*path, k)) else _masked(v, (*path, k), rules)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_masked(v, (*path, i), rules) for i, v in enumerate(value)]
-    return value
-
-
-def _item_key(item: Any, path: tuple[Part, ...], i: int, rules: Rules) -> str:
-    return _canonical(_masked(item, (*path, i), rules) if rules.ignore else item)
-
-
-def _aligned(
-    expected: list[Any], actual: list[Any], path: tuple[Part, ...], rules: Rules
-) -> list[Any]:
-    """``actual``'s items in ``expected``'s order (the lists hold the same items, noise
-    aside: :func:`_same_items`)."""
-    pool: dict[str, list[Any]] = {}
-    for j, item in enumerate(actual):
-        pool.setdefault(_item_key(item, path, j, rules), []).append(item)
-    return [pool[_item_key(e, path, i, rules)].pop(0) for i, e in enumerate(expected)]
-
-
-def _same_items(
-    expected: list[Any],
-    actual: list[Any],
-    differ: list[int],
-    alike: bool,
-    path: tuple[Part, ...] = (),
-    rules: Rules | None = None,
-) -> bool:
-    """The two lists hold the same items (as canonical JSON, what ``rules`` ignore blanked)
-    in any order. When the items at the other positions are ``alike`` (see :func:`_alike`),
-    only the ``differ`` positions need their canonical form: the alike ones count the same
-    on both sides."""
-    rules = rules or Rules()
-    positions = range(len(expected)) if not alike else differ
-    return sorted(_item_key(expected[i], path, i, rules) for i in positions) == sorted(
-        _item_key(actual[i], path, i, rules) for i in positions
-    )
-
-
-_KINDS: dict[str, Kind] = {
-    "values_changed": "value",
-    "type_changes": "type",
-    "dictionary_item_added": "added",
-    "dictionary_item_removed": "removed",
-    "iterable_item_added": "item-added",
-    "iterable_item_removed": "item-removed",
-    "repetition_change": "value",
-    "set_item_added": "item-added",
-    "set_item_removed": "item-removed",
-    "attribute_added": "added",
-    "attribute_removed": "removed",
-}
+# --- bodies: what each JSON difference (parity.engine.bodies) means ------------------------
 
 
 def _builtin_text(parts: Sequence[Part]) -> bool:
@@ -480,199 +343,6 @@ def _severity(
     return "breaking"
 
 
-RawDiff = tuple[Kind, tuple[Part, ...], Any, Any]
-
-
-def _finish(found: list[RawDiff]) -> list[RawDiff]:
-    """JSON has one number type: 1 and 1.0 differ in value only; sorted by path and kind
-    (the parts break ties between paths that print alike, such as a key ``"a.b"`` and
-    ``a`` -> ``b``, so the order never depends on how the tree was walked)."""
-    out: list[RawDiff] = []
-    for kind, parts, t1, t2 in found:
-        if kind == "type" and _json_type(t1) == _json_type(t2) == "number":
-            kind = "value"
-        out.append((kind, parts, t1, t2))
-    out.sort(key=lambda d: (format_path(d[1]), d[0], [(type(p).__name__, str(p)) for p in d[1]]))
-    return out
-
-
-def _deepdiff(
-    expected: Any, actual: Any, rules: Rules, prefix: tuple[Part, ...] = ()
-) -> list[RawDiff]:
-    """DeepDiff of two (sub)trees at ``prefix``: the reference semantics, and what the fast
-    walk hands over for lists compared ignoring order and lists of plain values (those go
-    through DeepDiff's difflib matching)."""
-
-    def unordered(level: Any) -> bool:
-        return rules.is_unordered((*prefix, *level.path(output_format="list")))
-
-    tree = DeepDiff(
-        expected,
-        actual,
-        view="tree",
-        ignore_order_func=unordered,
-        verbose_level=2,
-        cache_size=0,
-        # Always descend: by default DeepDiff reports two dicts sharing few keys as one
-        # changed value, which would hide *which* fields are missing.
-        threshold_to_diff_deeper=0,
-    )
-    out: list[RawDiff] = []
-    for report_type, levels in tree.items():
-        kind = _KINDS.get(report_type)
-        if kind is None:  # pragma: no cover - a DeepDiff report type JSON cannot produce
-            continue
-        for level in levels:
-            parts = (*prefix, *level.path(output_format="list"))
-            t1 = _ABSENT if kind in ("added", "item-added") else level.t1
-            t2 = _ABSENT if kind in ("removed", "item-removed") else level.t2
-            out.append((kind, parts, t1, t2))
-    return out
-
-
-# --- the fast walk -------------------------------------------------------------------------
-# DeepDiff builds a DiffLevel object per visited node and computes path strings as it goes:
-# ~100x a json.loads of the same body. Answers are JSON (dicts, lists, str, int, float, bool,
-# None), so a direct walk gives the same findings at a fraction of the cost. It follows
-# DeepDiff's semantics exactly (tests/matrix/test_diff.py checks the two agree on random JSON
-# with Hypothesis) and hands DeepDiff the parts where DeepDiff's matching is not positional:
-# lists compared ignoring order, and lists of plain values (difflib matching).
-
-_SCALARS = frozenset({str, int, float, bool})
-_BASIC = (str, bytes, int, float, bool, type(None))  # DeepDiff's "basic hashable" for JSON
-_JSON = frozenset({dict, list, str, int, float, bool, type(None)})
-_SKIP_MIN = 8  # shorter lists are walked item by item without the identical-items shortcut
-
-
-def _private(key: Any) -> bool:
-    # DeepDiff's default ignore_private_variables: keys starting with "__" are not compared.
-    return isinstance(key, str) and key.startswith("__")
-
-
-def _same(x: Any, y: Any) -> bool:
-    return x is y or x == y  # what list equality uses per item
-
-
-def _unequal_positions(e: list[Any], a: list[Any], n: int, known: _Known) -> list[int] | None:
-    """Positions < ``n`` whose items may differ; the others are the same objects, or equal
-    with the same types, key order and float bits (their marshal bytes agree, checked in one
-    C call), so nothing is to be found under them. None: that could not be shown; walk all."""
-    hit = known.get((id(e), id(a)))
-    if hit is not None and hit[0] is e and hit[1] is a:
-        return hit[2]
-    differ = [i for i in range(n) if not _same(e[i], a[i])]
-    if len(differ) == n or _alike(e, a, differ, n):
-        return differ
-    return None
-
-
-def _alike(e: list[Any], a: list[Any], differ: list[int], n: int | None = None) -> bool:
-    """The items at positions < ``n`` not in ``differ`` (all equal, ``==``) are alike: the
-    same types, key order and float bits, checked in one C call per side (their marshal
-    bytes agree). False when that cannot be shown."""
-    gaps = set(differ)
-    rest = [i for i in range(len(e) if n is None else n) if i not in gaps]
-    try:
-        # version 2: no back-references, whose use depends on reference counts
-        return marshal.dumps([e[i] for i in rest], 2) == marshal.dumps([a[i] for i in rest], 2)
-    except (ValueError, RecursionError):  # not marshallable, or too deep
-        return False
-
-
-def _walk(
-    e: Any, a: Any, path: tuple[Part, ...], rules: Rules, out: list[RawDiff], known: _Known
-) -> None:
-    if e is a:
-        return
-    te = type(e)
-    if te is not type(a):
-        out.append(("type", path, e, a))
-    elif te in _SCALARS:
-        if e != a:
-            out.append(("value", path, e, a))
-    elif te is dict:
-        _walk_dict(e, a, path, rules, out, known)
-    elif te is list:
-        _walk_list(e, a, path, rules, out, known)
-    elif te not in _JSON:  # pragma: no cover - not from json.loads: DeepDiff knows them
-        out.extend(_deepdiff(e, a, rules, path))
-
-
-def _walk_dict(
-    e: dict[Any, Any],
-    a: dict[Any, Any],
-    path: tuple[Part, ...],
-    rules: Rules,
-    out: list[RawDiff],
-    known: _Known,
-) -> None:
-    for key, av in a.items():
-        if _private(key):
-            continue
-        if key not in e:
-            out.append(("added", (*path, key), _ABSENT, av))
-            continue
-        ev = e[key]
-        if ev is av:
-            continue
-        tv = type(ev)
-        if tv is type(av) and tv in _SCALARS:  # inline: most values are scalars
-            if ev != av:
-                out.append(("value", (*path, key), ev, av))
-        else:
-            _walk(ev, av, (*path, key), rules, out, known)
-    for key, ev in e.items():
-        if key not in a and not _private(key):
-            out.append(("removed", (*path, key), ev, _ABSENT))
-
-
-def _all_basic(items: list[Any]) -> bool:
-    return all(isinstance(x, _BASIC) for x in items)
-
-
-def _walk_list(
-    e: list[Any],
-    a: list[Any],
-    path: tuple[Part, ...],
-    rules: Rules,
-    out: list[RawDiff],
-    known: _Known,
-) -> None:
-    if rules.unordered and rules.is_unordered(path):
-        out.extend(_deepdiff(e, a, rules, path))
-        return
-    if _all_basic(e) and _all_basic(a):
-        # DeepDiff matches lists of plain values with difflib; identical ones have nothing
-        same = len(e) == len(a) and all(
-            x is y or (type(x) is type(y) and x == y) for x, y in zip(e, a, strict=True)
-        )
-        if not same:
-            out.extend(_deepdiff(e, a, rules, path))
-        return
-    n = min(len(e), len(a))
-    positions = _unequal_positions(e, a, n, known) if n >= _SKIP_MIN else None
-    for i in range(n) if positions is None else positions:
-        _walk(e[i], a[i], (*path, i), rules, out, known)
-    for i in range(n, len(e)):
-        out.append(("item-removed", (*path, i), e[i], _ABSENT))
-    for i in range(n, len(a)):
-        out.append(("item-added", (*path, i), _ABSENT, a[i]))
-
-
-def _raw_diffs(
-    expected: Any, actual: Any, rules: Rules, *, fast: bool = True, known: _Known | None = None
-) -> list[RawDiff]:
-    """Every difference of two JSON values as (kind, path parts, expected, actual), sorted.
-    ``fast=False``: DeepDiff over the whole tree (the reference the fast walk is tested
-    against). ``known``: what :func:`_reorder` learnt about the same two trees."""
-    found: list[RawDiff] = []
-    if fast:
-        _walk(expected, actual, (), rules, found, {} if known is None else known)
-    else:
-        found = _deepdiff(expected, actual, rules)
-    return _finish(found)
-
-
 def diff_body(
     expected: Answer,
     actual: Answer,
@@ -696,8 +366,8 @@ def diff_body(
         kind: Kind = "value" if expected.is_json == actual.is_json else "body"
         return [Difference("$", kind, _clip(exp), _clip(act), "breaking", origin)], []
     order_paths: list[tuple[Part, ...]] = []
-    known: _Known = {}
-    reordered = _reorder(expected.body, actual.body, (), rules, order_paths, known)
+    known: Known = {}
+    reordered = reorder(expected.body, actual.body, (), rules, order_paths, known)
     diffs: list[Difference] = []
     declared: dict[str, NoiseHit] = {}
     for parts in order_paths if values else []:
@@ -714,7 +384,7 @@ def diff_body(
                 note="the same items in a different order",
             )
         )
-    for kind, parts, t1, t2 in _raw_diffs(expected.body, reordered, rules, known=known):
+    for kind, parts, t1, t2 in raw_diffs(expected.body, reordered, rules, known=known):
         # Noise is about values: a type the two reference answers agreed on still counts.
         typed = kind == "type" and t2 is not None
         if (
@@ -809,7 +479,7 @@ def learn_noise(first: Answer, second: Answer) -> Noise:
         if a.get(name) != b.get(name):
             noise.headers[name] = [a.get(name), b.get(name)]
     if first.is_json and second.is_json:
-        for _, parts, t1, t2 in _raw_diffs(first.body, second.body, Rules()):
+        for _, parts, t1, t2 in raw_diffs(first.body, second.body, Rules()):
             noise.body.append((parts, [t1, t2]))
     elif first.text != second.text or first.is_json != second.is_json:
         noise.body.append(((), [None, None]))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parity.core.normalize import Rules
-from parity.engine import diff
+from parity.engine import bodies, diff
 from parity.engine.diff import Answer, Difference, compare, learn_noise
 
 JSON = {"content-type": "application/json"}
@@ -219,7 +219,7 @@ def test_non_json_body() -> None:
 
 
 # --- the fast walk agrees with DeepDiff ----------------------------------------------------
-# parity.engine.diff walks JSON directly and hands DeepDiff only unordered and plain-value lists;
+# parity.engine.bodies walks JSON directly and hands DeepDiff only unordered and plain-value lists;
 # the findings must be exactly DeepDiff's over the whole tree, and the optimised reordering
 # exactly the straightforward one.
 
@@ -286,7 +286,7 @@ def _reference_reorder(
     found: list[Any],
     known: Any = None,
 ) -> Any:
-    # parity.engine.diff._reorder as it was before the identical-items shortcuts (``known``: what
+    # parity.engine.bodies.reorder as it was before the identical-items shortcuts (``known``: what
     # the fast one hands the walk; nothing here)
     if isinstance(expected, dict) and isinstance(actual, dict):
         return {
@@ -296,7 +296,7 @@ def _reference_reorder(
     if isinstance(expected, list) and isinstance(actual, list):
 
         def key(item: Any, i: int) -> str:  # declared noise blanked, as the engine does
-            return diff._item_key(item, path, i, rules)
+            return bodies._item_key(item, path, i, rules)
 
         same_items = (
             expected != actual
@@ -337,7 +337,7 @@ def _pair(data: st.DataObject) -> tuple[Any, Any]:
 @given(data=st.data(), rules=_RULES)
 def test_fast_walk_finds_what_deepdiff_finds(data: st.DataObject, rules: Rules) -> None:
     expected, actual = _pair(data)
-    assert diff._raw_diffs(expected, actual, rules) == diff._raw_diffs(
+    assert bodies.raw_diffs(expected, actual, rules) == bodies.raw_diffs(
         expected, actual, rules, fast=False
     )
 
@@ -348,10 +348,10 @@ def test_reorder_shortcuts_change_nothing(data: st.DataObject, rules: Rules) -> 
     expected, actual = _pair(data)
     found: list[Any] = []
     reference_found: list[Any] = []
-    got = diff._reorder(expected, actual, (), rules, found)
+    got = bodies.reorder(expected, actual, (), rules, found)
     want = _reference_reorder(expected, actual, (), rules, reference_found)
     assert found == reference_found
-    assert diff._raw_diffs(expected, got, rules, fast=False) == diff._raw_diffs(
+    assert bodies.raw_diffs(expected, got, rules, fast=False) == bodies.raw_diffs(
         expected, want, rules, fast=False
     )
 
@@ -370,8 +370,9 @@ def test_compare_agrees_with_the_deepdiff_engine(data: st.DataObject, rules: Rul
 
     fast = run()
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(diff, "_reorder", _reference_reorder)
-        m.setattr(diff, "_raw_diffs", functools.partial(diff._raw_diffs, fast=False))
+        # diff_body and learn_noise call them by the names parity.engine.diff imports
+        m.setattr(diff, "reorder", _reference_reorder)
+        m.setattr(diff, "raw_diffs", functools.partial(bodies.raw_diffs, fast=False))
         slow = run()
     assert fast == slow
 
