@@ -15,7 +15,9 @@ import random
 from typing import Any
 
 from parity.checks.probe_model import Probe, ProbeContext, scenario_from
+from parity.checks.probe_values import Coverage
 from parity.core.catalog import Catalog, Endpoint, Scenario
+from parity.core.checkspec import QueryProbeValues
 from parity.core.templating import placeholders
 from parity.core.variables import builtin_variables
 
@@ -252,28 +254,70 @@ def query_probes(
         probes.append(Probe("query", variety, label, _varied_query(base, name(), query)))
 
     values, notes = _query_values(catalog, endpoint, base)
+    spec = catalog.checks.errors
     for key, value in values.items():
         rest = {k: v for k, v in base.query.items() if k != key}
+        declared = spec.query_values(key) if spec is not None else None
         if key in base.query:
             add("missing", f"{key} missing", rest)
         add("empty", f"{key}=", {**rest, key: ""})
-        wrong = [w for w in coverage.query_wrong_types.get(key, []) if not isinstance(w, list)]
-        if not wrong and _is_int(value):
-            wrong = ["abc", "1.5"]
-        for w in wrong:
-            add("wrong-type", f"{key}={_show(w)}", {**rest, key: w})
-        if _is_int(value):
-            add("negative", f"{key}=-1", {**rest, key: -1})
-            add("zero", f"{key}=0", {**rest, key: 0})
-            add("huge", f"{key}=2^31", {**rest, key: 2**31})
-        else:
-            add("huge", f"{key} {LONG_LENGTH} characters long", {**rest, key: "x" * LONG_LENGTH})
+        for variety, label, sent in _odd_values(key, value, declared, coverage):
+            # no number above the catalog's max: where a number is work (a drip, a sleep)
+            if declared is not None and declared.above_max(sent):
+                notes.append(
+                    f"{key}={_show(sent)} ({variety}): not sent, above "
+                    f"checks.errors.query_probe_values.{key}.max ({declared.max:g})"
+                )
+            else:
+                add(variety, label, {**rest, key: sent})
+        if not _is_int(value):
             for text in _pick(ctx, 2, key):
                 add("unusual", f"{key}={_show(text)}", {**rest, key: text})
         add("repeated", f"{key} repeated", {**rest, key: [value, value]})
     unknown = coverage.unknown_query or ("parityProbe", "1")
     add("unknown", f"unknown parameter {unknown[0]}", {**base.query, unknown[0]: unknown[1]})
     return probes, sorted(set(notes))
+
+
+def _odd_values(
+    key: str, value: Any, declared: QueryProbeValues | None, coverage: Coverage
+) -> list[tuple[str, str, Any]]:
+    """The wrong-typed, negative, zero and huge values of query parameter ``key`` (variety,
+    label, value): the catalog's ``checks.errors.query_probe_values`` where declared, else
+    Schemathesis' wrong types and the built-in numbers."""
+    odd: list[tuple[str, str, Any]] = []
+    if declared is not None and declared.wrong_type is not None:
+        wrong: list[Any] = list(declared.wrong_type)
+    else:
+        wrong = [w for w in coverage.query_wrong_types.get(key, []) if not isinstance(w, list)]
+        if not wrong and _is_int(value):
+            wrong = ["abc", "1.5"]
+    odd += [("wrong-type", f"{key}={_show(w)}", w) for w in wrong]
+    huge = _declared_huge(declared)
+    if _is_int(value):
+        negative = -1 if declared is None or declared.negative is None else declared.negative
+        odd.append(("negative", f"{key}={_show(negative)}", negative))
+        odd.append(("zero", f"{key}=0", 0))
+        if huge is None:
+            odd.append(("huge", f"{key}=2^31", 2**31))
+        else:
+            odd.append(("huge", f"{key}={_show(huge)}", huge))
+    elif huge is not None:
+        odd.append(("huge", f"{key}={_show(huge)}", huge))
+    else:
+        odd.append(("huge", f"{key} {LONG_LENGTH} characters long", "x" * LONG_LENGTH))
+    return odd
+
+
+def _declared_huge(declared: QueryProbeValues | None) -> Any:
+    # the catalog's huge value, else its max (the largest number it lets a probe send)
+    if declared is None:
+        return None
+    if declared.huge is not None:
+        return declared.huge
+    if declared.max is None:
+        return None
+    return int(declared.max) if float(declared.max).is_integer() else declared.max
 
 
 def _pick(ctx: ProbeContext, count: int, salt: str) -> list[str]:

@@ -72,6 +72,7 @@ __all__ = [
     "LoadUsers",
     "OpenApiSource",
     "PresignedUpload",
+    "QueryProbeValues",
     "RequestTemplate",
     "RouteListing",
     "WebConfig",
@@ -260,11 +261,46 @@ class Fault(_Model):
     status: int = 500
 
 
+def _scalars(value: Any) -> Any:
+    return value if isinstance(value, list) or value is None else [value]
+
+
 def _statuses(value: Any) -> Any:
     return [value] if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 HttpStatus = Annotated[int, Field(ge=100, le=599)]
+
+
+class QueryProbeValues(_Model):
+    """What the probes send for one query parameter instead of their built-in values
+    (``2^31`` as huge, ``-1`` as negative, Schemathesis' or ``abc``/``1.5`` as wrong types)."""
+
+    #: The largest number sent for the parameter: a probe value above it is not sent.
+    max: float | None = None
+    huge: Scalar | None = None
+    negative: Scalar | None = None
+    wrong_type: Annotated[list[Scalar] | None, BeforeValidator(_scalars)] = None
+
+    @model_validator(mode="after")
+    def _within_max(self) -> QueryProbeValues:
+        for name in ("huge", "negative"):
+            value = getattr(self, name)
+            if self.above_max(value):
+                raise ValueError(f"{name}: {value} is above max: {self.max:g}; lower {name}")
+        for value in self.wrong_type or []:
+            if self.above_max(value):
+                raise ValueError(f"wrong_type: {value} is above max: {self.max:g}")
+        return self
+
+    def above_max(self, value: Any) -> bool:
+        """Whether ``value`` is a number (or numeric text) above ``max``."""
+        if self.max is None or isinstance(value, bool) or value is None:
+            return False
+        try:
+            return float(value) > self.max
+        except (TypeError, ValueError):
+            return False
 
 
 class ErrorChecks(_Model):
@@ -283,6 +319,10 @@ class ErrorChecks(_Model):
     #: A value of the wrong type per route parameter (``default`` for the others), sent by
     #: the probes' path ``wrong-type`` probe instead of ``12345`` / ``not-a-number``.
     wrong_type_ids: dict[str, Scalar] = {}
+    #: The probes' values per query parameter (``default`` for the others), where a number
+    #: is work (httpbin's ``/drip?numbytes=`` drips that many bytes): each given value
+    #: replaces the built-in one, and no number above ``max`` is sent.
+    query_probe_values: dict[str, QueryProbeValues] = {}
     #: Endpoints whose unknown ids answer otherwise (endpoint id -> status), e.g. a list
     #: nested under an unknown parent that answers 200 and an empty list.
     unknown_id_status: dict[str, HttpStatus] = {}
@@ -314,6 +354,10 @@ class ErrorChecks(_Model):
         """The wrong-typed value to send for route parameter ``param`` (None: none declared)."""
         value = self.wrong_type_ids.get(param, self.wrong_type_ids.get("default"))
         return None if value is None else str(value)
+
+    def query_values(self, param: str) -> QueryProbeValues | None:
+        """The declared probe values of query parameter ``param`` (None: none declared)."""
+        return self.query_probe_values.get(param, self.query_probe_values.get("default"))
 
 
 # --- CORS --------------------------------------------------------------------------------
@@ -802,6 +846,13 @@ def _error_problems(
                 f"no route has a parameter {name!r}",
                 f"Use one of {', '.join(params) or '(none)'} or default",
             )
+    queried = sorted({k for e in catalog.endpoints for s in e.scenarios for k in s.query})
+    for name in (n for n in spec.query_probe_values if n != "default" and n not in queried):
+        yield (
+            ("errors", "query_probe_values", name),
+            f"no scenario sends a query parameter {name!r}",
+            f"Use one of {', '.join(queried) or '(none)'} or default",
+        )
     ids = {e.id for e in catalog.endpoints}
     for name in spec.unknown_id_status:
         if name not in ids:

@@ -15,7 +15,7 @@ from parity.checks.probe_model import PROBE_KINDS, AuthSpec, ProbeContext, scena
 from parity.checks.probe_values import Coverage, unusual_texts
 from parity.checks.probes import ProbeBudget, parse_budget, plan_probes
 from parity.core.catalog import Catalog, load_catalog
-from parity.core.errors import UsageError
+from parity.core.errors import CatalogError, UsageError
 from parity.core.templating import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,3 +172,69 @@ def test_parse_budget(text: str, budget: ProbeBudget) -> None:
 def test_a_bad_budget_is_a_usage_error_with_the_fix() -> None:
     with pytest.raises(UsageError, match=r"'ten' is not a probe budget.*40,90s"):
         parse_budget("ten")
+
+
+# --- the catalog's query probe values (checks.errors.query_probe_values) -----------------
+
+HTTPBIN = ROOT / "examples" / "httpbin" / "catalog.yaml"
+
+
+def test_the_drip_plan_never_sends_a_number_above_the_catalogs_bound() -> None:
+    # httpbin's /drip drips numbytes bytes over duration s after delay s: 2^31 stalls it
+    catalog = load_catalog(HTTPBIN)
+    spec = catalog.checks.errors
+    assert spec is not None
+    plan = plan_probes(catalog, catalog.get("drip"), context(), None)
+    sent: dict[str, set[str]] = {}
+    for probe in plan.probes:
+        for key, value in probe.scenario.query.items():
+            values = value if isinstance(value, list) else [value]
+            sent.setdefault(key, set()).update(str(v) for v in values)
+    for key in ("numbytes", "duration", "delay"):
+        bound = spec.query_values(key)
+        assert bound is not None and bound.max is not None, key
+        numbers = [float(v) for v in sent[key] if v.lstrip("-").replace(".", "", 1).isdigit()]
+        assert numbers and max(numbers) <= bound.max, (key, sent[key])
+        assert str(2**31) not in sent[key]
+        # the huge probe sends the bound itself; the built-in 1.5 is left out with a note
+        huge = [p for p in plan.probes if p.variety == "huge" and p.label.startswith(key)]
+        assert [float(str(p.scenario.query[key])) for p in huge] == [bound.max]
+    notes = " ".join(plan.notes.get("query", []))
+    assert "delay='1.5' (wrong-type): not sent" in notes
+    assert "checks.errors.query_probe_values.delay.max" in notes
+
+
+def test_declared_query_values_replace_the_built_in_ones(tmp_path: Path) -> None:
+    text = HTTPBIN.read_text().replace(
+        "      numbytes: {max: 100}\n",
+        "      numbytes: {huge: 50, negative: -5, wrong_type: [ten]}\n",
+    )
+    (tmp_path / "catalog.yaml").write_text(text)
+    catalog = load_catalog(tmp_path / "catalog.yaml")
+    plan = plan_probes(catalog, catalog.get("drip"), context(), None)
+    numbytes = {
+        p.variety: p.scenario.query.get("numbytes")
+        for p in plan.probes
+        if p.kind == "query" and p.label.startswith("numbytes")
+    }
+    assert numbytes["huge"] == 50 and numbytes["negative"] == -5
+    assert numbytes["wrong-type"] == "ten"
+
+
+@pytest.mark.parametrize(
+    ("declared", "needles"),
+    [
+        ("numbites: {max: 100}", ("checks.errors.query_probe_values.numbites", "numbytes")),
+        ("numbytes: {max: 100, huge: 2147483648}", ("query_probe_values", "above max", "huge")),
+        ("numbytes: {maximum: 100}", ("query_probe_values", "maximum")),
+    ],
+)
+def test_query_probe_values_are_checked_when_the_catalog_loads(
+    tmp_path: Path, declared: str, needles: tuple[str, ...]
+) -> None:
+    text = HTTPBIN.read_text().replace("      numbytes: {max: 100}\n", f"      {declared}\n")
+    (tmp_path / "catalog.yaml").write_text(text)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(tmp_path / "catalog.yaml")
+    for needle in needles:
+        assert needle in str(info.value), str(info.value)
