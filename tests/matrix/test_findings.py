@@ -14,8 +14,9 @@ import jsonschema
 from parity.core.results import CheckResult
 from parity.engine.baseline import load_baseline
 from parity.engine.diff import Difference
-from parity.engine.findings import findings_line, findings_summary, records_of
+from parity.engine.findings import findings_line, findings_summary
 from parity.engine.matrix import MATRIX_SCHEMA, build_matrix, load_matrix, write_json
+from parity.engine.symptoms import records_of
 
 TODAY = date(2026, 6, 1)
 ENVELOPE = {"status": "success", "message": "OK", "data": {"id": "x", "pieceCount": 1}}
