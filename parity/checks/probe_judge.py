@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any
 
 from parity.checks.probe_model import Probe, probe_check
@@ -47,31 +46,6 @@ class _Fixed:
 
     def again(self, case: Case, scenario: Scenario) -> Exchange | None:
         return None if self.again_answers is None else self.again_answers.get(scenario.name)
-
-
-class _ProbeBaseline(Baseline):
-    """The baseline as a probe sees it: an entry may name the probe's kind
-    (``probe:method``) or its kind and variety (``probe:method:head``), so a difference
-    that is real for one variety only is accepted for that one alone."""
-
-    def __init__(self, baseline: Baseline, variety: str) -> None:
-        super().__init__(baseline.entries, baseline.path)
-        self.variety = variety
-
-    def apply(
-        self,
-        endpoint: str,
-        check: str,
-        diffs: Iterable[Difference],
-        *,
-        status: int | None = None,
-        today: date | None = None,
-    ) -> list[str]:
-        diffs = list(diffs)
-        fine = super().apply(endpoint, f"{check}:{self.variety}", diffs, status=status, today=today)
-        rest = [d for d in diffs if d.accepted_by is None]
-        coarse = super().apply(endpoint, check, rest, status=status, today=today)
-        return fine + [c for c in coarse if c not in fine]
 
 
 @dataclass
@@ -151,7 +125,8 @@ def judge(
         endpoint=endpoint.key,
         check=probe_check(probe.kind),
         diffs=diffs,
-        baseline=_ProbeBaseline(baseline, probe.variety),
+        # an entry may name the probe's kind (probe:method) or its variety (probe:method:head)
+        baseline=baseline.for_variety(probe.variety),
         scenario=probe.label,
         status=cand.status,
         ok="same answers",

@@ -30,7 +30,7 @@ import random
 import re
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from parity.checks.probe_auth import auth_probes
@@ -242,6 +242,17 @@ def _left(
     )
 
 
+def _errors(
+    probes: Sequence[Probe], endpoint: Endpoint, summary: str, **evidence: object
+) -> list[CheckResult]:
+    """One ``error`` record per probe kind of ``probes``, naming that kind's probes."""
+    out = []
+    for kind in dict.fromkeys(p.kind for p in probes):
+        labels = [p.label for p in probes if p.kind == kind]
+        out.append(_left(kind, endpoint, "error", summary, labels, **evidence))
+    return out
+
+
 def run_plan(
     plan: ProbePlan,
     catalog: Catalog,
@@ -278,18 +289,9 @@ def run_plan(
             cand = _send(candidate, catalog, group, plan.base, run_id)
             again = _send(reference, catalog, group, plan.base, run_id) if group.again else None
         except ParityError as exc:
-            for kind in dict.fromkeys(p.kind for p in group.probes):
-                labels = [p.label for p in group.probes if p.kind == kind]
-                records.append(
-                    _left(
-                        kind,
-                        plan.endpoint,
-                        "error",
-                        f"probes not judged: {exc}",
-                        labels,
-                        error=str(exc),
-                    )
-                )
+            records += _errors(
+                group.probes, plan.endpoint, f"probes not judged: {exc}", error=str(exc)
+            )
             continue
         left = [
             err
@@ -311,19 +313,8 @@ def run_plan(
                 )
             )
         if left:
-            kinds = dict.fromkeys(p.kind for p in group.probes)
-            for kind in kinds:
-                labels = [p.label for p in group.probes if p.kind == kind]
-                records.append(
-                    _left(
-                        kind,
-                        plan.endpoint,
-                        "error",
-                        "left data behind: " + "; ".join(left),
-                        labels,
-                        teardown_errors=left,
-                    )
-                )
+            summary = "left data behind: " + "; ".join(left)
+            records += _errors(group.probes, plan.endpoint, summary, teardown_errors=left)
     records = group_records(judged, plan.notes) + records
     for (held_kind, why), labels in held.items():
         records.append(

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from parity.cli.options import BackendChoiceOpt, ExpressUrlOpt, ServerlessUrlOpt
 from parity.core.catalog import load_catalog
 from parity.core.config import Settings, parse_env_file
 from parity.core.errors import UsageError
@@ -40,19 +41,12 @@ def cleanup(
             "--older-than", help="also any suite-made resource older than this (90s, 30m, 2h, 1d)"
         ),
     ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="express, serverless or both (default)")
-    ] = None,
+    backend: BackendChoiceOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="list what would be deleted, delete nothing")
     ] = False,
-    express_url: Annotated[
-        str | None, typer.Option("--express-url", help="the Express backend (PARITY_EXPRESS_URL)")
-    ] = None,
-    serverless_url: Annotated[
-        str | None,
-        typer.Option("--serverless-url", help="the serverless backend (PARITY_SERVERLESS_URL)"),
-    ] = None,
+    express_url: ExpressUrlOpt = None,
+    serverless_url: ServerlessUrlOpt = None,
     env_file: Annotated[
         Path | None,
         typer.Option("--env-file", help="KEY=value settings to use (e.g. the sandbox's env file)"),

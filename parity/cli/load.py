@@ -27,6 +27,7 @@ from parity.checks.load import (
     token_env,
     write_load,
 )
+from parity.cli.options import BackendChoiceOpt, ExpressUrlOpt, ServerlessUrlOpt
 from parity.core.catalog import load_catalog
 from parity.core.config import Settings
 from parity.core.extras import require_extra
@@ -58,16 +59,9 @@ def load(
             "(a dense run: enough requests in a few seconds to resolve an error rate)",
         ),
     ] = DEFAULT_THINK_TIME,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="express, serverless or both (default)")
-    ] = None,
-    express_url: Annotated[
-        str | None, typer.Option("--express-url", help="the Express backend (PARITY_EXPRESS_URL)")
-    ] = None,
-    serverless_url: Annotated[
-        str | None,
-        typer.Option("--serverless-url", help="the serverless backend (PARITY_SERVERLESS_URL)"),
-    ] = None,
+    backend: BackendChoiceOpt = None,
+    express_url: ExpressUrlOpt = None,
+    serverless_url: ServerlessUrlOpt = None,
     reports_dir: Annotated[
         Path | None, typer.Option("--reports-dir", envvar="PARITY_REPORTS_DIR")
     ] = None,

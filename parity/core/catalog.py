@@ -40,47 +40,8 @@ duplicate ids, references, variables) and reports the first problem as one
 :class:`~parity.core.errors.CatalogError` naming the file, the line, the entry and the field.
 """
 
-from parity.core.catalog_load import MAX_NODES, load_catalog
-from parity.core.catalog_model import (
-    BUILTIN_VARIABLES,
-    READ_ONLY_METHODS,
-    ROUTE_PARAM,
-    Case,
-    Catalog,
-    Creates,
-    Endpoint,
-    FileSpec,
-    Lists,
-    Multipart,
-    Noise,
-    RequestParts,
-    Resource,
-    Scenario,
-    Step,
-    express_to_template,
-    parse_route_listing,
-    route_key,
-)
+from parity.core import catalog_load, catalog_model
+from parity.core.catalog_load import *  # noqa: F403 (the names: catalog_load.__all__)
+from parity.core.catalog_model import *  # noqa: F403 (the names: catalog_model.__all__)
 
-__all__ = [
-    "BUILTIN_VARIABLES",
-    "MAX_NODES",
-    "READ_ONLY_METHODS",
-    "ROUTE_PARAM",
-    "Case",
-    "Catalog",
-    "Creates",
-    "Endpoint",
-    "FileSpec",
-    "Lists",
-    "Multipart",
-    "Noise",
-    "RequestParts",
-    "Resource",
-    "Scenario",
-    "Step",
-    "express_to_template",
-    "load_catalog",
-    "parse_route_listing",
-    "route_key",
-]
+__all__ = [*catalog_load.__all__, *catalog_model.__all__]

@@ -99,15 +99,6 @@ Answers = Literal["json", "text", "binary", "empty", "any"]
 SavePaths = dict[str, str]
 
 
-def _json_path(value: str) -> str:
-    """``value`` if it is a well-formed JSON path (parity.core.jsonpath), else a ValueError."""
-    try:
-        jsonpath.parse(value)
-    except jsonpath.JsonPathError as exc:
-        raise ValueError(str(exc)) from None
-    return value
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
@@ -245,7 +236,7 @@ class FlowStep(Step):
     @classmethod
     def _checks(cls, value: dict[str, Any]) -> dict[str, Any]:
         for path, expected in value.items():
-            _json_path(path)
+            jsonpath.validated(path)
             operator, operand = check_operator(expected)
             if operator == "present" and not isinstance(operand, bool):
                 raise ValueError(f"{path}: present takes true or false, not {operand!r}")
@@ -273,7 +264,7 @@ class Noise(_Model):
     @field_validator("ignore", "unordered")
     @classmethod
     def _paths(cls, values: list[str]) -> list[str]:
-        return [_json_path(value) for value in values]
+        return [jsonpath.validated(value) for value in values]
 
 
 class Scenario(RequestParts):
@@ -463,7 +454,7 @@ class Lists(_Model):
     def _json_paths(cls, value: str | None) -> str | None:
         if value is None or value == "$":
             return value
-        return _json_path(value)
+        return jsonpath.validated(value)
 
 
 class Catalog(_Model):

@@ -24,20 +24,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from parity.core import vault
+from parity.core import config_model, vault
+from parity.core.config_model import *  # noqa: F403 (the names: config_model.__all__)
 from parity.core.config_model import (
-    AUTH_MODES,
     BACKEND_CHOICES,
     BACKENDS,
-    STAGES,
     TARGET_ENVS,
     AuthSettings,
-    CognitoSettings,
     Credentials,
-    LoginSettings,
-    Secret,
-    auth_setting_names,
-    role_env_key,
 )
 from parity.core.config_sources import (
     NoToml,
@@ -62,22 +56,11 @@ from parity.core.config_sources import (
 from parity.core.errors import ConfigError, InternalError, UsageError
 
 __all__ = [
-    "AUTH_MODES",
-    "BACKENDS",
-    "BACKEND_CHOICES",
+    *config_model.__all__,
     "DEFAULT_FILES",
-    "STAGES",
-    "TARGET_ENVS",
-    "AuthSettings",
-    "CognitoSettings",
-    "Credentials",
-    "LoginSettings",
-    "Secret",
     "Settings",
-    "auth_setting_names",
     "is_secret_setting",
     "parse_env_file",
-    "role_env_key",
 ]
 
 

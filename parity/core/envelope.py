@@ -58,6 +58,7 @@ __all__ = [
     "Shape",
     "envelope_problems",
     "gateway_predicate",
+    "json_type",
     "judge",
     "text_paths",
 ]
@@ -70,14 +71,6 @@ _ABSENT = "(absent)"  # how a missing value shows in a Problem, as in parity.eng
 def _none(value: Any) -> Any:
     # "envelope: none" reads better in a catalog than "envelope: null"; both mean none.
     return None if isinstance(value, str) and value.strip().lower() == "none" else value
-
-
-def _path(value: str) -> str:
-    try:
-        jsonpath.parse(value)
-    except jsonpath.JsonPathError as exc:
-        raise ValueError(str(exc)) from None
-    return value
 
 
 class _Model(BaseModel):
@@ -97,19 +90,19 @@ class Shape(_Model):
     @field_validator("present")
     @classmethod
     def _present(cls, values: list[str]) -> list[str]:
-        return [_path(v) for v in values]
+        return [jsonpath.validated(v) for v in values]
 
     @field_validator("values", "types")
     @classmethod
     def _keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
-            _path(key)
+            jsonpath.validated(key)
         return value
 
     @field_validator("message")
     @classmethod
     def _message(cls, value: str | None) -> str | None:
-        return None if value is None else _path(value)
+        return None if value is None else jsonpath.validated(value)
 
 
 class ErrorShape(Shape):
@@ -119,7 +112,7 @@ class ErrorShape(Shape):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        return None if value is None else _path(value)
+        return None if value is None else jsonpath.validated(value)
 
 
 Backend = Literal["express", "serverless"]
@@ -138,7 +131,7 @@ class Gateway(_Model):
     @field_validator("message")
     @classmethod
     def _message(cls, value: str | None) -> str | None:
-        return None if value is None else _path(value)
+        return None if value is None else jsonpath.validated(value)
 
     @model_validator(mode="after")
     def _texts_need_their_path(self) -> Gateway:
@@ -203,7 +196,8 @@ class Judgement:
         return "gateway" if self.gateway else "application"
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> JsonType:
+    """The JSON type of a parsed JSON value (``integer`` for an int, ``number`` for a float)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -218,7 +212,7 @@ def _json_type(value: Any) -> str:
 
 
 def _is_type(value: Any, wanted: str) -> bool:
-    got = _json_type(value)
+    got = json_type(value)
     return got == wanted or (wanted == "number" and got == "integer")
 
 
@@ -270,7 +264,7 @@ def _shape_problems(shape: Shape, status: int, body: Any) -> list[Problem]:
             missing(path, _a(kind))
         elif not _is_type(got, kind):
             note = f"{path} is {_short(got, 60)}, not {_a(kind)}"
-            found.append(Problem(path, "type", kind, _json_type(got), note))
+            found.append(Problem(path, "type", kind, json_type(got), note))
     code = shape.code if isinstance(shape, ErrorShape) else None
     if code is not None:
         got = get(code)

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["MISSING", "JsonPathError", "extract", "parse"]
+__all__ = ["MISSING", "JsonPathError", "extract", "parse", "validated"]
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 
@@ -48,6 +48,16 @@ def parse(path: str) -> list[str | int]:
             parts.append("*" if index == "*" else int(index))
         pos = m.end()
     return parts
+
+
+def validated(path: str) -> str:
+    """``path`` if it is well formed, else a plain ValueError with :func:`parse`'s message
+    (what a pydantic validator of a catalog field raises)."""
+    try:
+        parse(path)
+    except JsonPathError as exc:
+        raise ValueError(str(exc)) from None
+    return path
 
 
 def _walk(doc: Any, parts: list[str | int], path: str) -> Any:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +121,14 @@ class EntryUsage:
 class Baseline:
     entries: list[Entry] = field(default_factory=list)
     path: Path | None = None
+    #: The variety of the checks judged (a probe's, ``head`` of ``probe:method``): an entry
+    #: naming ``<check>:<variety>`` is tried first, then one naming the check, so a
+    #: difference that is real for one variety only is accepted for that one alone.
+    variety: str | None = None
+
+    def for_variety(self, variety: str) -> Baseline:
+        """The same entries, judging checks of ``variety``."""
+        return replace(self, variety=variety)
 
     def apply(
         self,
@@ -133,6 +141,22 @@ class Baseline:
     ) -> list[str]:
         """Mark the differences an active entry accepts (``accepted_by``) and note the
         ones only an expired entry would have. Returns the ids of the entries used."""
+        if self.variety is None:
+            return self._apply(endpoint, check, diffs, status, today)
+        diffs = list(diffs)
+        fine = self._apply(endpoint, f"{check}:{self.variety}", diffs, status, today)
+        rest = [d for d in diffs if d.accepted_by is None]
+        coarse = self._apply(endpoint, check, rest, status, today)
+        return fine + [c for c in coarse if c not in fine]
+
+    def _apply(
+        self,
+        endpoint: str,
+        check: str,
+        diffs: Iterable[Difference],
+        status: int | None,
+        today: date | None,
+    ) -> list[str]:
         today = today or date.today()
         used: list[str] = []
         for diff in diffs:

@@ -19,6 +19,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
 
+from parity.core.envelope import json_type
 from parity.core.results import Origin
 from parity.engine.diff import Difference, Kind
 
@@ -39,25 +40,11 @@ def json_path(parts: Iterable[Any]) -> str:
     return out or "$"
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def show(value: Any, limit: int = 80) -> str:
     """A value as a failure shows it: JSON, clipped, with its JSON type."""
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = text if len(text) <= limit else text[: limit - 3] + "..."
-    return f"{text} ({_type_name(value)})"
+    return f"{text} ({json_type(value)})"
 
 
 @dataclass

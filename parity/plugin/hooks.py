@@ -56,6 +56,7 @@ from parity.plugin.session import (
 )
 from parity.report.allure import allure_active, attach_record
 
+# what a check module imports: parity.plugin re-exports exactly these
 __all__ = [
     "BACKEND_CHOICES",
     "DEFAULT_BASELINE",

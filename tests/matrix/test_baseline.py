@@ -217,3 +217,24 @@ def test_shipped_baseline_accepts_only_gateway_by_design_differences() -> None:
 def test_empty_baseline_changes_nothing() -> None:
     d = gateway_diff()
     assert Baseline().apply("GET /x", "status", [d]) == [] and d.accepted_by is None
+
+
+def test_a_varietys_entry_is_tried_before_its_checks(tmp_path: Path) -> None:
+    # a probe's variety (probe:method:head) first, then its kind (probe:method)
+    base = load_baseline(
+        write(
+            tmp_path,
+            "[[accept]]\n"
+            'id = "kind"\nendpoint = "*"\ncheck = "probe:method"\npath = "*"\n'
+            'reason = "r"\nexpires = 2999-01-01\n'
+            "[[accept]]\n"
+            'id = "head"\nendpoint = "*"\ncheck = "probe:method:head"\npath = "status"\n'
+            'reason = "r"\nexpires = 2999-01-01\n',
+        )
+    )
+    status = Difference("status", "value", 200, 405, "breaking", "application")
+    header = Difference("allow", "value", "GET", None, "breaking", "application")
+    used = base.for_variety("head").apply("GET /x", "probe:method", [header, status])
+    assert used == ["head", "kind"]
+    assert (status.accepted_by, header.accepted_by) == ("head", "kind")
+    assert base.variety is None and base.for_variety("head").entries == base.entries
