@@ -25,16 +25,15 @@ from typing import Any
 import pytest
 
 from parity.checks.boundary import (
-    BoundaryError,
     MemoryPeak,
     Probe,
-    Uploader,
     bisect_ceiling,
     human_size,
     judge_upload,
     safe_threshold,
     size_label,
 )
+from parity.checks.uploads import BoundaryError, Uploader
 from parity.checks.verdicts import conclude, record
 from parity.core.checkspec import Boundary
 from parity.core.results import CheckResult

@@ -10,10 +10,10 @@ Failing backends are a matrix state, not a crash, and nothing about them is hidd
 
 - a body larger than ``max_response_mb`` is not read past the limit
   (:class:`~parity.core.errors.ResponseTooLarge`);
-- a connection-level failure (refused, DNS, connect timeout, and for idempotent methods a
-  connection closed before any answer) is retried ``retries`` times, and every request
-  that needed more than one attempt is logged (:attr:`BackendClient.retry_log`, shown on
-  the records of the test that sent it);
+- a connection-level failure is retried ``retries`` times, and every request that needed
+  more than one attempt is logged (:attr:`BackendClient.retry_log`, shown on the records of
+  the test that sent it); what is retried, the limit and the wording:
+  :mod:`parity.engine.transport`;
 - after ``down_after`` requests in a row failed that way the backend is marked down and
   every later request fails at once (:class:`~parity.core.errors.BackendDown`) instead of
   waiting for a timeout each.
@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
-from types import TracebackType
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,103 +42,32 @@ from parity.core.errors import (
     connect_failure_reason,
 )
 from parity.engine.auth import ANONYMOUS, NoAuthProvider, TokenProvider, provider_for
+from parity.engine.closing import Closing
+from parity.engine.transport import (
+    DEFAULT_MAX_RESPONSE_MB,
+    DEFAULT_RETRIES,
+    IDEMPOTENT,
+    MAX_RESPONSE_SETTING,
+    TIMEOUT_SETTING,
+    Retry,
+    TooLarge,
+    backoff,
+    closed_reason,
+    limit_hook,
+    with_attempts,
+)
 
 __all__ = [
     "ATTEMPTS_EXTENSION",
     "DEFAULT_DOWN_AFTER",
-    "DEFAULT_MAX_RESPONSE_MB",
-    "DEFAULT_RETRIES",
-    "MAX_RESPONSE_SETTING",
-    "TIMEOUT_SETTING",
-    "UNLIMITED_EXTENSION",
     "BackendClient",
     "Backends",
-    "Retry",
     "ping",
 ]
 
-#: Where the user changes the request timeout (named in timeout errors). Not ``--timeout``:
-#: under pytest that is pytest-timeout's whole-test limit.
-TIMEOUT_SETTING = "--request-timeout / PARITY_TIMEOUT (or timeout in parity.toml)"
-#: Where the user changes the response size limit (named in ResponseTooLarge).
-MAX_RESPONSE_SETTING = "--max-response-mb / PARITY_MAX_RESPONSE_MB (or max_response_mb)"
-
-DEFAULT_MAX_RESPONSE_MB = 20.0
-#: One retry: a connection dropped once on a shared CI runner should not fail a rollout
-#: gate, and the retry is recorded, so it hides nothing.
-DEFAULT_RETRIES = 1
 DEFAULT_DOWN_AFTER = 3
-#: Request extension that lifts the size limit: for a body consumed chunk by chunk (the
-#: boundary checks hash a 100 MB download as it streams; nothing is buffered).
-UNLIMITED_EXTENSION = "parity_unlimited"
 #: Key in ``httpx.Response.extensions`` holding how many attempts the answer took.
 ATTEMPTS_EXTENSION = "parity_attempts"
-
-#: Methods a request may be re-sent with when the connection died before any answer
-#: (the request may have reached the server; for these that does no harm).
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_RETRY_BACKOFF_S = 0.2
-_MB = 1024 * 1024
-
-
-@dataclass
-class Retry:
-    """A request that needed more than one attempt (``outcome``: answered or failed)."""
-
-    backend: str
-    method: str
-    path: str
-    attempts: int
-    reasons: list[str]
-    outcome: str
-    test: str | None = None  # the pytest node id sending it, when run under pytest
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("test")
-        return data
-
-    def line(self) -> str:
-        return (
-            f"{self.backend} {self.method} {self.path}: {self.attempts} attempts "
-            f"({'; '.join(self.reasons)}), {self.outcome}"
-        )
-
-
-class _TooLarge(Exception):
-    """Raised inside httpx while reading a body past the limit; becomes ResponseTooLarge."""
-
-
-class _LimitedStream(httpx.SyncByteStream):
-    """The response body, read chunk by chunk, stopping as soon as it passes ``limit``."""
-
-    def __init__(self, stream: httpx.SyncByteStream, limit: int) -> None:
-        self._stream = stream
-        self._limit = limit
-
-    def __iter__(self) -> Iterator[bytes]:
-        seen = 0
-        for chunk in self._stream:
-            seen += len(chunk)
-            if seen > self._limit:
-                raise _TooLarge
-            yield chunk
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-def _limit_hook(limit: int) -> Any:
-    def hook(response: httpx.Response) -> None:
-        if response.request.extensions.get(UNLIMITED_EXTENSION):
-            return
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _TooLarge
-        if isinstance(response.stream, httpx.SyncByteStream):
-            response.stream = _LimitedStream(response.stream, limit)
-
-    return hook
 
 
 @dataclass
@@ -161,14 +88,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _with_attempts(reasons: list[str]) -> str:
-    if len(reasons) == 1:
-        return reasons[0]
-    distinct = list(dict.fromkeys(reasons))
-    return f"{'; '.join(distinct)}; {len(reasons)} attempts"
-
-
-class BackendClient:
+class BackendClient(Closing):
     """Requests to one backend, as any role.
 
     ``path`` may be relative to ``base_url`` or absolute (e.g. a presigned S3 URL).
@@ -246,7 +166,7 @@ class BackendClient:
                     timeout=self.timeout,
                     transport=self._transport,
                     follow_redirects=False,  # a redirect is an answer worth comparing
-                    event_hooks={"response": [_limit_hook(int(self.max_response_mb * _MB))]},
+                    event_hooks={"response": [limit_hook(self.max_response_mb)]},
                 )
                 self._clients[role] = client
             return client
@@ -313,7 +233,7 @@ class BackendClient:
                     headers=merged,
                     **kwargs,
                 )
-            except _TooLarge:
+            except TooLarge:
                 self._answered(what, attempt, reasons, absolute)
                 raise ResponseTooLarge(
                     self.name, what, self.max_response_mb, setting=MAX_RESPONSE_SETTING
@@ -321,10 +241,10 @@ class BackendClient:
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 reasons.append(connect_failure_reason(exc))
                 if attempt <= self.retries and replayable:
-                    time.sleep(_RETRY_BACKOFF_S * attempt)
+                    backoff(attempt)
                     continue
                 self._failed(what, attempt, reasons, absolute)
-                reason = _with_attempts(reasons)
+                reason = with_attempts(reasons)
                 if absolute:
                     raise BackendUnreachable(
                         self.name,
@@ -345,14 +265,14 @@ class BackendClient:
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 # The connection died before a whole answer: re-sent only when that is
                 # harmless (idempotent method, body we can send again).
-                reasons.append(f"connection closed without an answer ({exc or type(exc).__name__})")
-                if attempt <= self.retries and replayable and method in _IDEMPOTENT:
-                    time.sleep(_RETRY_BACKOFF_S * attempt)
+                reasons.append(closed_reason(exc))
+                if attempt <= self.retries and replayable and method in IDEMPOTENT:
+                    backoff(attempt)
                     continue
                 self._failed(what, attempt, reasons, absolute)
                 raise BackendError(
                     f"{self.name} backend closed the connection without a valid answer to "
-                    f"{what} ({_with_attempts(reasons)})",
+                    f"{what} ({with_attempts(reasons)})",
                     backend=self.name,
                     url=target,
                     hint="Look at the backend's logs; a proxy may have dropped the request",
@@ -424,7 +344,7 @@ class BackendClient:
             seen.append(nxt)
             try:
                 current = self.client_for().request("GET", nxt, headers={"Accept": "*/*"})
-            except (httpx.HTTPError, _TooLarge):
+            except (httpx.HTTPError, TooLarge):
                 return None
         return seen if current.is_redirect else None
 
@@ -435,22 +355,11 @@ class BackendClient:
             client.close()
         self.auth.close()
 
-    def __enter__(self) -> BackendClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"BackendClient({self.name!r}, {self.base_url!r}, auth={self.auth.mode})"
 
 
-class Backends(Mapping[str, BackendClient]):
+class Backends(Closing, Mapping[str, BackendClient]):
     """The clients of the selected backends, by name (``express``, ``serverless``)."""
 
     def __init__(self, clients: Mapping[str, BackendClient]) -> None:
@@ -508,17 +417,6 @@ class Backends(Mapping[str, BackendClient]):
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
-
-    def __enter__(self) -> Backends:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Backends({list(self._clients.values())!r})"

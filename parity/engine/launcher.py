@@ -16,11 +16,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from parity.core.errors import InternalError, UsageError
 from parity.core.extras import require_extra
+from parity.engine.closing import Closing
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,7 +50,7 @@ def require_sandbox() -> None:
     )
 
 
-class SandboxProcess:
+class SandboxProcess(Closing):
     """A running ``python -m sandbox``; use as a context manager or call start()/stop().
 
     The env file it writes holds the test users' passwords, so by default it goes to the
@@ -169,17 +169,13 @@ class SandboxProcess:
             os.killpg(proc.pid, signal.SIGKILL)
             return proc.wait(5)
 
-    def __enter__(self) -> SandboxProcess:
+    def close(self) -> None:
+        """Stop the sandbox (the end of a ``with`` block)."""
+        self.stop()
+
+    def __enter__(self) -> Self:
         self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @contextmanager
