@@ -21,7 +21,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from parity.checks.verdicts import ErrorJudgement, record, short
+from parity.checks import verdicts
+from parity.checks.verdicts import ErrorJudgement, envelope_parts, reference_status, short
 from parity.core.checkspec import Envelope
 from parity.core.envelope import Gateway
 from parity.core.jsonpath import JsonPathError, extract
@@ -270,18 +271,9 @@ def _against_reference(
     declared envelope parts (or, with no envelope declared, the body's shape); nothing of
     the body where either is a documented gateway answer (``gateway``)."""
     origin: Origin = "gateway" if gateway else "application"
-    if got.status != ref.status:
-        return [
-            _diff(
-                "status",
-                "status",
-                ref.status,
-                got.status,
-                "breaking",
-                f"{backend} answered {got.status}, {ref_name} {ref.status}",
-                origin,
-            )
-        ]
+    moved = reference_status(backend, got, ref_name, ref, origin)
+    if moved is not None:
+        return [moved]
     diffs: list[Difference] = []
     mine, theirs = media_type(got.headers), media_type(ref.headers)
     if mine != theirs:
@@ -302,33 +294,7 @@ def _against_reference(
         return diffs + _shape_diffs(
             body_shape(ref.body), body_shape(got.body), "$", ref_name, backend
         )
-    for path, severity in (
-        (envelope.code, "breaking"),
-        (envelope.details, "breaking"),
-        (envelope.message, "cosmetic"),
-    ):
-        if path is None:
-            continue
-        a, b = _get(got.body, path), _get(ref.body, path)
-        if _canonical(a) != _canonical(b):
-            diffs.append(
-                _diff(
-                    path,
-                    "value",
-                    b,
-                    a,
-                    severity,  # type: ignore[arg-type]
-                    f"{path}: {ref_name} {short(b, 80)}, {backend} {short(a, 80)}",
-                )
-            )
-    return diffs
-
-
-def _canonical(value: Any) -> Any:
-    """Lists of objects compared as sets (the order of error details carries no meaning)."""
-    if isinstance(value, list):
-        return sorted(json.dumps(v, sort_keys=True, default=str) for v in value)
-    return value
+    return diffs + envelope_parts(backend, got, ref_name, ref, envelope)
 
 
 def judge_errors(
@@ -346,31 +312,26 @@ def judge_errors(
 ) -> list[CheckResult]:
     """One record per backend for an error case: each answer judged against the declared
     conventions and against the ``reference`` backend's answer to the same request."""
-    ref = answers.get(reference)
-    records = []
-    for name, got in answers.items():
-        against = (reference, ref) if ref is not None and name != reference else None
-        verdict = judge_error(
+    return verdicts.judge_errors(
+        answers,
+        status,
+        envelope,
+        baseline,
+        endpoint=endpoint,
+        check=check,
+        scenario=scenario,
+        requests=requests,
+        reference=reference,
+        judge=lambda name, got, against: judge_error(
             name, got, status, envelope, reference=against, gateway_shape=gateway_shape
-        )
-        records.append(
-            record(
-                endpoint=endpoint,
-                check=check,
-                diffs=verdict.diffs,
-                baseline=baseline,
-                backend=name,
-                scenario=scenario,
-                ok=verdict.note,
-                origin="gateway" if verdict.gateway else None,
-                evidence={
-                    "request": requests.get(name, {}),
-                    "response": {
-                        "status": got.status,
-                        "content_type": media_type(got.headers),
-                        "body": got.body if got.is_json else got.text,
-                    },
-                },
-            )
-        )
-    return records
+        ),
+        response=_response,
+    )
+
+
+def _response(got: Answer) -> dict[str, Any]:
+    return {
+        "status": got.status,
+        "content_type": media_type(got.headers),
+        "body": got.body if got.is_json else got.text,
+    }

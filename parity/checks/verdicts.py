@@ -9,13 +9,16 @@ expected error code, or, from a backend behind API Gateway, the gateway's own
 ``{"message": ...}``. The gateway's shape is *documented* (the frontend must cope with both),
 so it is not a drift by itself: the record says the answer is gateway-originated. What
 does differ between the backends (status, code, details, message) is a finding, with its
-origin.
+origin. The errors family judges against the conventions the catalog declares instead
+(:mod:`parity.checks.errors_check`), with what both judges share from here: the status and
+the envelope's parts compared with the reference's answer, and one record per backend
+(:func:`judge_errors`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +35,15 @@ from parity.engine.runner import Exchange
 __all__ = [
     "FAILING",
     "GATEWAY_BACKENDS",
+    "ErrorJudge",
     "ErrorJudgement",
     "answer",
     "conclude",
+    "envelope_parts",
     "judge_error",
     "judge_errors",
     "record",
+    "reference_status",
     "request_summary",
     "short",
 ]
@@ -249,24 +255,39 @@ def _against_reference(
     backend: str, got: Answer, ref_name: str, ref: Answer, envelope: Envelope
 ) -> list[Difference]:
     """Differences from the reference's answer that the contract check alone misses."""
-    diffs: list[Difference] = []
     gateway = is_gateway_shaped(got.body) or is_gateway_shaped(ref.body)
-    origin: Origin = "gateway" if gateway else "application"
-    if got.status != ref.status:
-        diffs.append(
-            Difference(
-                "status",
-                "status",
-                ref.status,
-                got.status,
-                "breaking",
-                origin,
-                note=f"{backend} answered {got.status}, {ref_name} {ref.status}",
-            )
-        )
-        return diffs
+    moved = reference_status(backend, got, ref_name, ref, "gateway" if gateway else "application")
+    if moved is not None:
+        return [moved]
     if gateway or not (got.is_json and ref.is_json):
-        return diffs  # shapes differ by design (documented gateway answers)
+        return []  # shapes differ by design (documented gateway answers)
+    return envelope_parts(backend, got, ref_name, ref, envelope)
+
+
+def reference_status(
+    backend: str, got: Answer, ref_name: str, ref: Answer, origin: Origin
+) -> Difference | None:
+    """A status other than the reference's answer to the same request (None: the same); it
+    says the whole answer differs, so nothing of the bodies is compared beside it."""
+    if got.status == ref.status:
+        return None
+    return Difference(
+        "status",
+        "status",
+        ref.status,
+        got.status,
+        "breaking",
+        origin,
+        note=f"{backend} answered {got.status}, {ref_name} {ref.status}",
+    )
+
+
+def envelope_parts(
+    backend: str, got: Answer, ref_name: str, ref: Answer, envelope: Envelope
+) -> list[Difference]:
+    """The declared parts of the error envelope where ``got`` differs from the reference's
+    answer ``ref`` (both JSON): the code and the details are breaking, the message cosmetic."""
+    diffs: list[Difference] = []
     for path, severity in (
         (envelope.code, "breaking"),
         (envelope.details, "breaking"),
@@ -302,6 +323,15 @@ def request_summary(exchange: Exchange) -> dict[str, Any]:
     return {"method": exchange.method, "url": exchange.url, "role": exchange.role}
 
 
+#: How one backend's error answer is judged: its name, its answer, and the reference's name
+#: and answer to the same request (None: it is the reference, or the reference has none).
+ErrorJudge = Callable[[str, Answer, tuple[str, Answer] | None], ErrorJudgement]
+
+
+def _response(got: Answer) -> dict[str, Any]:
+    return {"status": got.status, "body": got.body if got.is_json else got.text}
+
+
 def judge_errors(
     answers: Mapping[str, Answer],
     status: int,
@@ -313,14 +343,20 @@ def judge_errors(
     scenario: str,
     requests: Mapping[str, dict[str, Any]],
     reference: str = "express",
+    judge: ErrorJudge | None = None,
+    response: Callable[[Answer], dict[str, Any]] = _response,
 ) -> list[CheckResult]:
     """One record per backend for an error case: each answer judged against the error
-    contract and against the ``reference`` backend's answer to the same request."""
+    contract (:func:`judge_error`, or ``judge``) and against the ``reference`` backend's
+    answer to the same request; ``response``: an answer as its record's evidence shows it."""
     ref = answers.get(reference)
     records = []
     for name, got in answers.items():
         against = (reference, ref) if ref is not None and name != reference else None
-        verdict = judge_error(name, got, status, envelope, reference=against)
+        if judge is None:
+            verdict = judge_error(name, got, status, envelope, reference=against)
+        else:
+            verdict = judge(name, got, against)
         records.append(
             record(
                 endpoint=endpoint,
@@ -331,13 +367,7 @@ def judge_errors(
                 scenario=scenario,
                 ok=verdict.note,
                 origin="gateway" if verdict.gateway else None,
-                evidence={
-                    "request": requests.get(name, {}),
-                    "response": {
-                        "status": got.status,
-                        "body": got.body if got.is_json else got.text,
-                    },
-                },
+                evidence={"request": requests.get(name, {}), "response": response(got)},
             )
         )
     return records
