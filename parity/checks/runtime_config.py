@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from parity.core.errors import UsageError
 from parity.core.inputs import parse_json, read_text
-from parity.engine.violations import json_path
+from parity.engine.violations import check_schema, json_path, short_message
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -43,23 +42,8 @@ def load_runtime_config_schema(path: str | Path = DEFAULT_SCHEMA) -> dict[str, A
                      RuntimeConfigError, hint="Fix the JSON there")  # fmt: skip
     if not isinstance(doc, dict):
         raise RuntimeConfigError("a schema must be a JSON object", path=p, hint=hint)
-    try:
-        Draft202012Validator.check_schema(doc)
-    except SchemaError as exc:
-        raise RuntimeConfigError(
-            f"not a valid draft 2020-12 schema: {_short(exc.message)}",
-            path=p,
-            location=json_path(exc.absolute_path),
-            hint="Fix that keyword",
-        ) from None
-    except RecursionError:
-        raise RuntimeConfigError("nested too deeply to be read", path=p, hint=hint) from None
+    check_schema(doc, p, RuntimeConfigError, fix="Fix that keyword", hint=hint)
     return doc
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _unknown_keys(path: Path, doc: Any, schema: dict[str, Any], where: list[Any]) -> None:
@@ -109,7 +93,7 @@ def load_runtime_config(
         first = errors[0]
         more = f" ({len(errors) - 1} more problem(s) after this one)" if len(errors) > 1 else ""
         raise RuntimeConfigError(
-            _short(first.message),
+            short_message(first.message),
             path=p,
             location=json_path(first.absolute_path),
             hint=f"Fix the value to match the schema{more}",

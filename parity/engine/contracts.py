@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
 
 from parity.core.errors import ContractError
 from parity.core.inputs import parse_json, read_text
@@ -38,7 +37,14 @@ from parity.core.redact import redact
 from parity.core.results import CheckResult, Origin, Severity, State
 from parity.engine.baseline import BASELINE_KEY, Baseline
 from parity.engine.infer import FORMAT_PATTERNS, contract_path, length_class, media_type
-from parity.engine.violations import Violation, grouped, json_path, show, violations_of
+from parity.engine.violations import (
+    Violation,
+    check_schema,
+    grouped,
+    json_path,
+    show,
+    violations_of,
+)
 
 __all__ = [
     "DEFAULT_CONTRACTS_DIR",
@@ -132,25 +138,10 @@ def load_contract(path: Path) -> Contract:
         raise ContractError(
             "a schema must be a JSON object", path=path, location="line 1", hint=regenerate
         )
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        raise ContractError(
-            f"not a valid draft 2020-12 schema: {_short(exc.message)}",
-            path=path,
-            location=json_path(exc.absolute_path),
-            hint="Regenerate it with `parity contracts`",
-        ) from None
-    except RecursionError:
-        raise ContractError("nested too deeply to be read", path=path, hint=regenerate) from None
+    fix = "Regenerate it with `parity contracts`"
+    check_schema(schema, path, ContractError, fix=fix, hint=regenerate)
     _check_keywords(path, schema, [])
     return Contract(path, schema, Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
-
-
-def _short(text: str, limit: int = 160) -> str:
-    # jsonschema's messages quote the offending value, which may be a whole document
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 #: Every draft 2020-12 keyword (validation and annotation); "x-" keys are extensions.

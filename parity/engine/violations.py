@@ -6,6 +6,8 @@ expects and what came back, in words (``present (a required field)``, ``integer`
 ``"1450" (string)``). Errors inside ``anyOf`` are replaced by the best-matching branch's,
 a missing field next to an unexpected look-alike is called a rename, and list elements
 with the same problem are grouped (``data.items[*].price (20 elements)``).
+A schema that is not a valid one (:func:`check_schema`) is said the same way: the file, the
+keyword's path, jsonschema's message on one line.
 """
 
 from __future__ import annotations
@@ -15,15 +17,26 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from parity.core.envelope import json_type
+from parity.core.errors import UsageError
 from parity.core.results import Origin
 from parity.engine.diff import Difference, Kind
 
-__all__ = ["Violation", "grouped", "json_path", "show", "violations_of"]
+__all__ = [
+    "Violation",
+    "check_schema",
+    "grouped",
+    "json_path",
+    "short_message",
+    "show",
+    "violations_of",
+]
 
 
 def json_path(parts: Iterable[Any]) -> str:
@@ -38,6 +51,32 @@ def json_path(parts: Iterable[Any]) -> str:
         else:
             out += f"[{json.dumps(str(part))}]"
     return out or "$"
+
+
+def short_message(text: str, limit: int = 160) -> str:
+    """A jsonschema message on one line, clipped (it quotes the offending value, which may
+    be a whole document)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_schema(
+    schema: dict[str, Any], path: Path, error: type[UsageError], *, fix: str, hint: str
+) -> None:
+    """Raise ``error`` naming ``path`` unless ``schema`` is a valid draft 2020-12 schema: at
+    the keyword that is not (``fix``: what to do there), or when it is nested too deeply to
+    be read (``hint``)."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise error(
+            f"not a valid draft 2020-12 schema: {short_message(exc.message)}",
+            path=path,
+            location=json_path(exc.absolute_path),
+            hint=fix,
+        ) from None
+    except RecursionError:
+        raise error("nested too deeply to be read", path=path, hint=hint) from None
 
 
 def show(value: Any, limit: int = 80) -> str:
