@@ -200,6 +200,9 @@ def _deepdiff(
         # Always descend: by default DeepDiff reports two dicts sharing few keys as one
         # changed value, which would hide *which* fields are missing.
         threshold_to_diff_deeper=0,
+        # Every key is compared: a key starting with "__" (GraphQL's "__typename", a
+        # cookie's "__utma") is data, not the private attribute DeepDiff skips by default.
+        ignore_private_variables=False,
     )
     out: list[RawDiff] = []
     for report_type, levels in tree.items():
@@ -226,11 +229,6 @@ _SCALARS = frozenset({str, int, float, bool})
 _BASIC = (str, bytes, int, float, bool, type(None))  # DeepDiff's "basic hashable" for JSON
 _JSON = frozenset({dict, list, str, int, float, bool, type(None)})
 _SKIP_MIN = 8  # shorter lists are walked item by item without the identical-items shortcut
-
-
-def _private(key: Any) -> bool:
-    # DeepDiff's default ignore_private_variables: keys starting with "__" are not compared.
-    return isinstance(key, str) and key.startswith("__")
 
 
 def _same(x: Any, y: Any) -> bool:
@@ -291,8 +289,6 @@ def _walk_dict(
     known: Known,
 ) -> None:
     for key, av in a.items():
-        if _private(key):
-            continue
         if key not in e:
             out.append(("added", (*path, key), ABSENT, av))
             continue
@@ -306,7 +302,7 @@ def _walk_dict(
         else:
             _walk(ev, av, (*path, key), rules, out, known)
     for key, ev in e.items():
-        if key not in a and not _private(key):
+        if key not in a:
             out.append(("removed", (*path, key), ev, ABSENT))
 
 

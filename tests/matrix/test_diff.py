@@ -94,6 +94,24 @@ def test_new_field_is_additive_missing_field_breaking() -> None:
     assert by_path["data.c"].kind == "added" and by_path["data.c"].severity == "additive"
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-walk", "deepdiff"])
+def test_keys_starting_with_two_underscores_are_compared_like_any_key(fast: bool) -> None:
+    # GraphQL's __typename, httpbin's __utma cookie: data, not private attributes
+    expected = {"data": {"__typename": "Moc", "id": 1}, "cookies": {"__utma": "1.2"}}
+    actual = {"data": {"__typename": "Set", "id": 1}, "cookies": {}, "__v": 0}
+    assert bodies.raw_diffs(expected, actual, Rules(), fast=fast) == [
+        ("added", ("__v",), "(absent)", 0),
+        ("removed", ("cookies", "__utma"), "1.2", "(absent)"),
+        ("value", ("data", "__typename"), "Moc", "Set"),
+    ]
+    # under a list compared ignoring order too (DeepDiff hashes the items)
+    rules = Rules.from_lists(unordered=["items"])
+    e, a = {"items": [{"__t": "x"}, {"id": 2}]}, {"items": [{"id": 2}, {"__t": "y"}]}
+    assert bodies.raw_diffs(e, a, rules, fast=fast) == [("value", ("items", 0, "__t"), "x", "y")]
+    d = only(compare(ans(env(expected)), ans(env({**expected, "cookies": {}}))).envelope)
+    assert (d.path, d.kind, d.severity) == ("data.cookies.__utma", "removed", "breaking")
+
+
 def test_type_change_is_breaking_but_int_vs_float_is_a_value() -> None:
     d = only(compare(ans(env({"n": 1450})), ans(env({"n": "1450"}))).envelope)
     assert (d.kind, d.severity, d.path) == ("type", "breaking", "data.n")

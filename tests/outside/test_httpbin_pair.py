@@ -64,11 +64,6 @@ NOT_FOUND_YET: dict[str, str] = {
         "(parity.core.normalize.relevant_headers, cors=False), and the CORS family always sends "
         "one: httpbin's Access-Control-Allow-Origin: * on answers to no origin is never seen"
     ),
-    "HB-31": (
-        "the body diff skips JSON keys that start with '__' (parity.engine.diff._private, "
-        "DeepDiff's ignore_private_variables default), so '__utma' present in one answer only "
-        "is never compared"
-    ),
 }
 
 #: Non-pass cells that are no real difference (pattern -> why the suite flags them): none.
