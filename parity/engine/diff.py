@@ -471,10 +471,14 @@ def _clip(value: Any, limit: int = 2000) -> Any:
     return value
 
 
-def learn_noise(first: Answer, second: Answer) -> Noise:
-    """Noise learned from two answers of the reference to the same request (Diffy)."""
+def learn_noise(first: Answer, second: Answer, *, headers: HeaderRules | None = None) -> Noise:
+    """Noise learned from two answers of the reference to the same request (Diffy).
+    ``headers``: the catalog's ``checks.headers``, as :func:`compare` is given it: the
+    headers it lists are learned too (a listed request id that changes from answer to answer
+    is noise, not drift)."""
     noise = Noise(status=first.status != second.status)
-    a, b = relevant_headers(first.headers), relevant_headers(second.headers)
+    a = relevant_headers(first.headers, rules=headers)
+    b = relevant_headers(second.headers, rules=headers)
     for name in set(a) | set(b):
         if a.get(name) != b.get(name):
             noise.headers[name] = [a.get(name), b.get(name)]

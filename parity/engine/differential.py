@@ -208,7 +208,14 @@ def run_case(
         again = reference.again(case, scenario) if endpoint.read_only else None
     except ParityError as exc:
         return CaseOutcome(error_records(case, str(exc)))
-    noise = learn_noise(answer_of(first), answer_of(again)) if again is not None else None
+    convention = _convention(envelope, reference, candidate)
+    # the headers the catalog lists are learned too: what changes between the two reference
+    # answers is noise there as well
+    noise = (
+        learn_noise(answer_of(first), answer_of(again), headers=convention.get("headers"))
+        if again is not None
+        else None
+    )
     rules = Rules.from_lists(endpoint.noise.ignore, endpoint.noise.unordered)
     comparison = compare(
         answer_of(first),
@@ -217,7 +224,7 @@ def run_case(
         noise=noise,
         values=reference.live,
         cors=any(k.lower() == "origin" for k in scenario.headers),
-        **_convention(envelope, reference, candidate),
+        **convention,
     )
     # Learned noise under a declared rule is the rule's business: list it once, as declared.
     comparison.noise = [

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from parity.core.catalog import load_catalog
+from parity.core.catalog import Case, Catalog, Scenario, load_catalog
 from parity.core.checkspec import HeaderChecks
 from parity.core.errors import CatalogError
 from parity.core.normalize import HeaderRules, cookie_shape, header_format
+from parity.core.results import CheckResult
 from parity.engine.diff import Answer, compare
+from parity.engine.differential import run_case
 from parity.engine.findings import build_findings
+from parity.engine.runner import Exchange
 
 BASE = """
 version: 1
@@ -165,3 +170,63 @@ def test_a_spelling_that_matters_is_an_open_finding_instead_of_a_note() -> None:
     # a header the list leaves out stays a note
     other = compare(ref, cand, headers=HeaderRules(spelling=frozenset({"vary"})))
     assert other.headers == []
+
+
+@dataclass
+class _HeaderSource:
+    """A live stand-in that carries its catalog (as LiveSource does) and answers the same
+    body with the headers ``headers(call number)``."""
+
+    name: str
+    catalog: Catalog
+    headers: Callable[[int], dict[str, str]]
+    live: bool = True
+    calls: int = 0
+
+    def exchange(self, case: Case, scenario: Scenario) -> Exchange:
+        self.calls += 1
+        return Exchange(
+            backend=self.name,
+            endpoint=case.endpoint.id,
+            scenario=scenario.name,
+            role=scenario.role,
+            method=case.endpoint.method,
+            route=case.endpoint.route,
+            url=f"http://{self.name}.test{case.endpoint.route}",
+            request_headers={},
+            request_body=None,
+            status=200,
+            headers={"content-type": JSON, **self.headers(self.calls)},
+            json={"posts": []},
+            expected=scenario.expect,
+        )
+
+    def again(self, case: Case, scenario: Scenario) -> Exchange | None:
+        return self.exchange(case, scenario)
+
+
+def test_a_listed_header_that_changes_between_two_reference_answers_is_noise(
+    tmp_path: Path,
+) -> None:
+    catalog = _catalog(tmp_path, "headers: {compare: [X-Request-Id, X-Total-Count]}")
+    (case,) = catalog.cases()
+    assert case.endpoint.read_only  # the reference is asked twice
+
+    def headers_cell(ref: dict[str, str], cand: dict[str, str]) -> CheckResult:
+        reference = _HeaderSource("express", catalog, lambda n: {**ref, "x-request-id": f"r{n}"})
+        candidate = _HeaderSource("serverless", catalog, lambda n: cand)
+        out = run_case(case, reference, candidate)
+        assert reference.calls == 2
+        return next(r for r in out.records if r.check == "headers")
+
+    # the request id differs between the reference's two answers: noise, listed, no drift
+    cell = headers_cell({"x-total-count": "3"}, {"x-request-id": "c1", "x-total-count": "3"})
+    assert cell.state == "pass", cell.summary
+    learned = [n for n in cell.evidence["noise"] if n["path"] == "header x-request-id"]
+    assert learned and learned[0]["source"] == "learned"
+    # a listed header the reference answers the same twice is still compared
+    cell = headers_cell({"x-total-count": "3"}, {"x-request-id": "c1", "x-total-count": "4"})
+    assert cell.state == "drift"
+    assert [(d["path"], d["kind"]) for d in cell.evidence["differences"]] == [
+        ("x-total-count", "header-changed")
+    ]
