@@ -196,7 +196,7 @@ class Judgement:
         return "gateway" if self.gateway else "application"
 
 
-def json_type(value: Any) -> JsonType:
+def json_type(value: Any) -> str:
     """The JSON type of a parsed JSON value (``integer`` for an int, ``number`` for a float)."""
     if value is None:
         return "null"

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.core.catalog import ROUTE_PARAM, Catalog, Endpoint, Scenario
+from parity.core.envelope import json_type
 from parity.core.errors import UsageError
 from parity.engine.contracts import DEFAULT_CONTRACTS_DIR, ContractStore
 from parity.engine.infer import infer_body_schema
@@ -50,16 +51,6 @@ def _is_success(scenario: Scenario) -> bool:
     return all(200 <= s < 300 for s in scenario.expect)
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string"
-
-
 def _type_schema(types: set[str]) -> dict[str, Any]:
     ordered = sorted(types)
     return {"type": ordered[0] if len(ordered) == 1 else ordered}
@@ -75,7 +66,7 @@ def _query_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
                 arrays.add(key)
             for v in values:
                 # A templated value ("{albumId}") is a saved id: a string.
-                types.setdefault(key, set()).add(_json_type(v))
+                types.setdefault(key, set()).add(json_type(v))
     successes = [s for s in endpoint.scenarios if _is_success(s)]
     params = []
     for key in sorted(types):
@@ -92,7 +83,7 @@ def _path_parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     ``n: 3`` is an integer, a templated ``{mocId}`` a string), as query parameters are."""
     params = []
     for name in endpoint.route_params:
-        types = {_json_type(s.params[name]) for s in endpoint.scenarios if name in s.params}
+        types = {json_type(s.params[name]) for s in endpoint.scenarios if name in s.params}
         schema = _type_schema(types or {"string"})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
