@@ -36,8 +36,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from parity.core import jsonpath
-from parity.core.jsonpath import JsonPathError
-from parity.core.jsonpath import parse as parse_json_path
 from parity.core.normalize import COMPARED_HEADERS, DATE_HEADERS, HeaderRules
 from parity.core.payloads import parse_size
 from parity.core.templating import placeholders
@@ -97,14 +95,6 @@ def _route_key(value: str) -> str:
     if not method.isalpha() or not path.startswith("/"):
         raise ValueError(f"{value!r} is not 'METHOD /path'")
     return f"{method.upper()} {path}"
-
-
-def _json_path(value: str) -> str:
-    try:
-        parse_json_path(value)
-    except JsonPathError as exc:
-        raise ValueError(str(exc)) from None
-    return value
 
 
 def _origin(value: str) -> str:
@@ -222,7 +212,7 @@ class Envelope(_Model):
     @field_validator("code", "details", "message")
     @classmethod
     def _paths(cls, value: str | None) -> str | None:
-        return None if value is None else _json_path(value)
+        return None if value is None else jsonpath.validated(value)
 
     @model_validator(mode="after")
     def _codes_need_a_place(self) -> Envelope:
@@ -447,7 +437,7 @@ class RouteListing(_Model):
     @field_validator("items")
     @classmethod
     def _items(cls, value: str | None) -> str | None:
-        return None if value is None else _json_path(value)
+        return None if value is None else jsonpath.validated(value)
 
     @property
     def route(self) -> str | None:
@@ -502,12 +492,7 @@ class CoverageChecks(_Model):
 
 
 def _path_value(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            jsonpath.parse(value)
-        except jsonpath.JsonPathError as exc:
-            raise ValueError(str(exc)) from None
-    return value
+    return jsonpath.validated(value) if isinstance(value, str) else value
 
 
 def _int_list(value: Any) -> Any:
@@ -640,18 +625,8 @@ class LoadTask(_Model):
     @classmethod
     def _save_paths(cls, value: dict[str, str]) -> dict[str, str]:
         for path in value.values():
-            _load_path(path)
+            jsonpath.validated(path)
         return value
-
-
-def _load_path(value: str) -> str:
-    from parity.core import jsonpath
-
-    try:
-        jsonpath.parse(value)
-    except jsonpath.JsonPathError as exc:
-        raise ValueError(str(exc)) from None
-    return value
 
 
 class LoadUsers(_Model):
