@@ -26,6 +26,11 @@ Environment (set by ``parity load``; tokens live only in the environment, never 
 ``PARITY_LOAD_FAILURES_FILE``
     where to write the run's final error list (JSON) when it quits (master or single
     process only); ``parity load`` turns it into failure counts per status code.
+``PARITY_LOAD_PROGRESS_FILE``
+    where to write how far the run is, every second (master or single process only):
+    ``{"elapsed_s", "users", "requests", "failures", "p95_ms"}``, ``elapsed_s`` null until
+    the users start; ``parity load`` prints it as a progress line every 2 s. Workers report
+    to the master every second (Locust's default is 3 s) so that its figures keep up.
 ``PARITY_LOAD_WAIT``
     think time between a user's tasks in seconds, ``MIN-MAX`` (default ``0.5-2``) or one
     number; ``0`` = none, every user sends its next request as soon as the last one is
@@ -38,21 +43,31 @@ whatever is still left is retried once more when the user stops.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import gevent
+import locust.runners
 from locust import HttpUser, between, constant, events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
-from parity.checks.load import DEFAULT_THINK_TIME, FAILURES_ENV, THINK_TIME_ENV, parse_think_time
+from parity.checks.load import (
+    DEFAULT_THINK_TIME,
+    FAILURES_ENV,
+    PROGRESS_ENV,
+    THINK_TIME_ENV,
+    parse_think_time,
+)
 from parity.core.catalog import load_catalog
 from parity.core.config_model import role_env_key
 from parity.core.load_mix import LoadAnswer, LoadRequest, Player, Task, UserKind, build_mix
@@ -104,6 +119,44 @@ def _write_failures_on_quit(environment: Environment, **_: Any) -> None:
             json.dump(errors, fh)
 
     environment.events.quit.add_listener(write)
+
+
+# a worker's figures reach the master every second (Locust: 3 s), so the master's progress
+# keeps up with parity load's line every 2 s; a worker reads this when it sends each report
+locust.runners.WORKER_REPORT_INTERVAL = 1.0
+
+
+@events.init.add_listener
+def _write_progress_every_second(environment: Environment, **_: Any) -> None:
+    path = os.environ.get(PROGRESS_ENV)
+    if not path or isinstance(environment.runner, WorkerRunner):
+        return  # the master has the merged figures
+    started: list[float] = []
+    environment.events.test_start.add_listener(lambda **_: started.append(time.monotonic()))
+
+    def write() -> None:
+        assert environment.runner is not None
+        total = environment.stats.total
+        n = total.num_requests
+        doc = {
+            "elapsed_s": round(time.monotonic() - started[0], 1) if started else None,
+            "users": environment.runner.user_count,
+            "requests": n,
+            "failures": total.num_failures,
+            "p95_ms": int(total.get_response_time_percentile(0.95) or 0) if n else None,
+        }
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, path)  # whole or not at all for the reader
+
+    def every_second() -> None:
+        while True:
+            with contextlib.suppress(OSError):  # (the run's folder gone as it ends)
+                write()
+            gevent.sleep(1.0)
+
+    gevent.spawn(every_second)
 
 
 class CatalogUser(HttpUser):

@@ -24,6 +24,11 @@ never written to a file. The load document (``schema_version`` 1)::
 ``failures_by_kind`` groups Locust's failures by status code (or exception class): it says
 *what* the errors were without copying Locust's messages, which carry URLs.
 
+While it runs, the locustfile writes how far it is (users, requests, failures, p95) to
+``PARITY_LOAD_PROGRESS_FILE`` every second (the master's merged figures with workers, which
+report every second too); :func:`run_locust` reads it every ``every_s`` seconds
+(:class:`Progress`), starting the moment Locust is started.
+
 Think time (``think_time_s``, ``PARITY_LOAD_WAIT`` for the locustfile) is the pause of each
 user between tasks, ``"MIN-MAX"`` or ``"SECONDS"``; ``0`` sends as fast as the target
 answers, so a run of a few seconds makes enough requests to resolve an error rate (see
@@ -32,7 +37,6 @@ answers, so a run of a few seconds makes enough requests to resolve an error rat
 
 from __future__ import annotations
 
-import csv as _csv
 import json
 import math
 import os
@@ -60,6 +64,8 @@ __all__ = [
     "DEFAULT_THINK_TIME",
     "FAILURES_ENV",
     "LOCUSTFILE",
+    "PROGRESS_ENV",
+    "PROGRESS_EVERY_S",
     "THINK_TIME_ENV",
     "LoadRun",
     "Progress",
@@ -84,6 +90,8 @@ SCHEMA_VERSION = 1
 DEFAULT_THINK_TIME = "0.5-2"
 THINK_TIME_ENV = "PARITY_LOAD_WAIT"
 FAILURES_ENV = "PARITY_LOAD_FAILURES_FILE"  # where the locustfile writes the final errors
+PROGRESS_ENV = "PARITY_LOAD_PROGRESS_FILE"  # where it writes how far it is, every second
+PROGRESS_EVERY_S = 2.0  # how often run_locust reports it
 
 
 def parse_think_time(text: str, where: str = "--think-time") -> tuple[float, float]:
@@ -301,37 +309,50 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a running load run is (from Locust's live CSV of the aggregated row)."""
+    """How far a running load run is: the locustfile's progress file (Locust's aggregated
+    figures and its user count), or, before Locust has started its users, ``requests`` None
+    and the users it is about to start."""
 
     elapsed_s: float
     duration_s: int
-    requests: int
-    failures: int
-    p95_ms: float | None
+    users: int
+    requests: int | None = None
+    failures: int = 0
+    p95_ms: float | None = None
 
     def line(self) -> str:
+        head = f"{min(self.elapsed_s, self.duration_s):.0f} s of {self.duration_s} s: "
+        if self.requests is None:
+            return f"{head}starting {self.users} users"
         p95 = f"p95 {self.p95_ms:.0f} ms" if self.p95_ms is not None else "p95 -"
         return (
-            f"{min(self.elapsed_s, self.duration_s):.0f} s of {self.duration_s} s: "
-            f"{self.requests} requests, {self.failures} failures, {p95}"
+            f"{head}{self.users} users, {self.requests} requests, {self.failures} failures, {p95}"
         )
 
 
-def _live(csv: Path, started: float, duration_s: int) -> Progress | None:
-    """The aggregated row of Locust's ``<prefix>_stats.csv`` (rewritten every second)."""
+def _live(path: Path, run: LoadRun) -> Progress:
+    """The locustfile's progress file (``{"elapsed_s", "users", "requests", "failures",
+    "p95_ms"}``, replaced every second; no ``elapsed_s`` before the run's users start) ->
+    :class:`Progress`; no file or no start yet: starting ``run.users`` users."""
+    starting = Progress(0.0, run.duration_s, run.users)
     try:
-        rows = list(_csv.DictReader(csv.read_text(encoding="utf-8").splitlines()))
-    except (OSError, _csv.Error):
-        return None
-    row = next((r for r in rows if r.get("Name") == "Aggregated"), None)
-    if row is None:
-        return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return starting
+    if not isinstance(doc, dict) or doc.get("elapsed_s") is None:
+        return starting
     try:
-        requests, failures = int(row["Request Count"]), int(row["Failure Count"])
-        p95 = float(row["95%"]) if row.get("95%") not in (None, "", "N/A") else None
-    except (KeyError, ValueError):
-        return None
-    return Progress(time.monotonic() - started, duration_s, requests, failures, p95)
+        p95 = doc.get("p95_ms")
+        return Progress(
+            float(doc["elapsed_s"]),
+            run.duration_s,
+            int(doc["users"]),
+            int(doc["requests"]),
+            int(doc["failures"]),
+            float(p95) if p95 is not None else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        return starting
 
 
 def run_locust(
@@ -340,12 +361,13 @@ def run_locust(
     env: Mapping[str, str],
     log_file: Path,
     on_progress: Callable[[Progress], None] | None = None,
-    every_s: float = 5.0,
+    every_s: float = PROGRESS_EVERY_S,
 ) -> dict[str, Any]:
     """Run Locust headless against ``host``; return the parsed stats (merged over workers).
 
-    ``on_progress`` is called about every ``every_s`` seconds while it runs (a long run in
-    CI is otherwise minutes of silence)."""
+    ``on_progress`` is called once as Locust is started (the users about to start) and then
+    about every ``every_s`` seconds while it runs (a long run in CI is otherwise minutes of
+    silence)."""
     require_extra("load", "parity load")  # Locust runs as a child: say so before it starts
     if not run.locustfile.is_file():
         raise UsageError(
@@ -360,6 +382,7 @@ def run_locust(
             **env,
             THINK_TIME_ENV: run.wait_env,
             FAILURES_ENV: prefix + "_failures.json",
+            PROGRESS_ENV: prefix + "_progress.json",
             "PYTHONUNBUFFERED": "1",
         }
         cmd = [
@@ -374,8 +397,6 @@ def run_locust(
             "-t",
             f"{run.duration_s}s",
             "--json-file",
-            prefix,
-            "--csv",
             prefix,
             "--only-summary",
             "--exit-code-on-error",
@@ -427,7 +448,10 @@ def run_locust(
             started = time.monotonic()
             limit = run.duration_s + 60 + 10 * run.workers
             code: int | None = None
+            progress_file = Path(prefix + "_progress.json")
             try:
+                if on_progress is not None:
+                    on_progress(_live(progress_file, run))
                 while True:
                     try:
                         code = master.wait(every_s)
@@ -435,9 +459,8 @@ def run_locust(
                     except subprocess.TimeoutExpired:
                         if time.monotonic() - started > limit:
                             break
-                        progress = _live(Path(prefix + "_stats.csv"), started, run.duration_s)
-                        if on_progress is not None and progress is not None:
-                            on_progress(progress)
+                        if on_progress is not None:
+                            on_progress(_live(progress_file, run))
             finally:
                 _stop(master)
                 deadline = time.monotonic() + 10

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from parity.checks.load import (
     DEFAULT_THINK_TIME,
+    PROGRESS_EVERY_S,
     THINK_TIME_ENV,
     LoadRun,
     Progress,
@@ -99,7 +100,8 @@ def load(
             env["PARITY_LOAD_WRITES"] = "1" if target.writes_allowed else "0"
             env["PARITY_CATALOG"] = str(settings.catalog.resolve())
             how = f"{workers} workers" if workers else "1 process"
-            console.print(f"{name}: {users} users for {duration} s ({how}), a line every 5 s")
+            every = f"a line every {PROGRESS_EVERY_S:g} s"
+            console.print(f"{name}: {users} users for {duration} s ({how}), {every}")
 
             def progress(p: Progress, backend: str = name) -> None:
                 console.print(f"  {backend}: {p.line()}", markup=False)
