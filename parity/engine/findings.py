@@ -13,7 +13,8 @@ Every judged record gives symptoms, each keyed by its cause
 together as removals in one error answer (an envelope that lost ``status``, ``data`` and
 ``error`` together, whichever check noticed which of them). A record without differences
 whose text names a field of exactly one finding (a flow that crashed on ``price``)
-joins that finding as one more place it shows.
+joins that finding as one more place it shows; the body or curl line it quotes of its own
+request does not count (a key it sent is no cause it shares).
 
 Each finding has an id stable across runs (a hash of its key), its endpoints and cells,
 severity, origin, the first evidence, what to do, and the ``parity-baseline.toml``
@@ -143,7 +144,9 @@ def _cross_reference(findings: list[dict[str, Any]]) -> None:
 
 def _attach_verdicts(groups: dict[tuple[Any, ...], list[Hit]]) -> None:
     """A record without differences whose text names the field of exactly one finding
-    (``no 'price' in the answer``) is one more place that finding shows."""
+    (``no 'price' in the answer``) is one more place that finding shows. Only what the
+    verdict says it saw counts (:attr:`Symptom.said`): a key of the body it sent, quoted
+    in its summary or its curl line, is no cause it shares with that finding."""
     by_field: dict[str, set[tuple[Any, ...]]] = {}
     for root, group in groups.items():
         for hit in group:
@@ -154,7 +157,10 @@ def _attach_verdicts(groups: dict[tuple[Any, ...], list[Hit]]) -> None:
         group = groups[root]
         if not all(h.symptom.kind in ("error", "verdict", "flow") for h in group):
             continue
-        text = " ".join(h.symptom.note for h in group)
+        # what the verdicts say they saw, not what their records sent (a fuzz verdict on
+        # headers quotes the body {'name': ...} it posted: no finding on 'name' is its cause)
+        text = " ".join(h.symptom.note if h.symptom.said is None else h.symptom.said
+                        for h in group)  # fmt: skip
         named = {
             r
             for name, roots in by_field.items()

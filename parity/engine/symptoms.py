@@ -129,6 +129,10 @@ class Symptom:
     field_name: str | None = None  # the field it is about, for records that name it
     removal: bool = False  # grouped with the other removals of the same error answer
     note: str = ""
+    #: A verdict's words about what it saw: its note without what the record sent (the
+    #: body or query it quotes, the curl line that reproduces it), whose keys are no field
+    #: the verdict is about. None: the note is all it says.
+    said: str | None = None
 
 
 def generalise(path: str) -> str:
@@ -546,6 +550,44 @@ def _blank(text: str, endpoint: str) -> str:
     return first[:200]
 
 
+_REPRODUCE = re.compile(r"\(?\breproduce: curl\b[^\n]*")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """``value`` as a one-line summary shows it (parity.checks.fuzz.describe's spelling)."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: limit // 2] + "\u2026") + f" ({len(value)} chars)"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_shown(v, limit)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v, limit) for v in value) + "]"
+    return repr(value)
+
+
+def _without_the_request(text: str, ev: Mapping[str, Any]) -> str:
+    """``text`` without what the record sent: the body or query it quotes (``minimal body
+    {'name': ...} -> ...``) and the curl line that reproduces it. A key quoted there names
+    what was sent, not a field the verdict found different."""
+    said = _REPRODUCE.sub(" ", text)
+    request = ev.get("request")
+    sent: list[Any] = [ev.get(k) for k in ("body", "query") if ev.get(k) not in (None, "", {})]
+    if isinstance(request, dict) and request.get("body"):
+        sent.append(request["body"])
+    shown: set[str] = set()
+    for value in sent:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, (dict, list)):  # only an object or a list quotes keys
+            shown |= {repr(value), _shown(value), json.dumps(value),
+                      json.dumps(value, separators=(",", ":"))}  # fmt: skip
+    for text_sent in sorted(shown, key=len, reverse=True):
+        said = said.replace(text_sent, " ")
+    return said
+
+
 def _verdict(record: Mapping[str, Any]) -> Symptom:
     """A record without differences: its verdict is its cause."""
     ev = record["evidence"]
@@ -577,6 +619,7 @@ def _verdict(record: Mapping[str, Any]) -> Symptom:
         accept=[(check, "*", None)] if state != "error" else [],
         diffs=[],
         note=text,
+        said=_without_the_request(text, ev),
     )
 
 

@@ -4,6 +4,7 @@ to prove they are ready to paste)."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 from pathlib import Path
@@ -112,6 +113,40 @@ def test_a_rename_seen_by_the_envelope_and_the_contract_and_a_crashed_flow_is_on
     assert set(only["checks"]) == {"contract", "envelope", "smoke-flow"}
     assert only["related"] and "seen by this check too" in only["related"][0]
     assert "old name" in only["action"]
+
+
+def _fuzz_verdict(endpoint: str, body: dict[str, Any], verdict: str) -> CheckResult:
+    """A fuzz record as parity.checks.fuzz writes it: the body it sent, quoted in its
+    summary and in its curl line, then what was seen (its differences stay nested)."""
+    sent = json.dumps(body, separators=(",", ":"))
+    curl = f"curl -sS -i -X POST http://127.0.0.1:8001/labels --data-raw '{sent}'"
+    return CheckResult(endpoint, "fuzz", "drift", f"minimal body {body!r} -> {verdict} "
+                       f"(reproduce: {curl})", scenario="generated", origin="application",
+                       severity="breaking", evidence={
+                           "body": body, "curl": {"serverless": curl},
+                           "request": {"method": "POST", "path": "/labels",
+                                       "body": json.dumps(body)}})  # fmt: skip
+
+
+def test_a_verdict_joins_a_finding_on_what_it_saw_not_on_a_key_it_sent() -> None:
+    name_added = differential("PUT /profile", "probe:body",
+                              [diff("name", "added", "(absent)", "typicode")])  # fmt: skip
+    headers = 'headers: 1 difference(s): cache-control: header-removed "no-cache" -> "(absent)"'
+    # the fuzz verdict is on a header; 'name' is only the key of the body it posted
+    wrong = _fuzz_verdict("POST /labels", {"name": "parity label"}, headers)
+    by_title = {f["title"]: f for f in open_findings([name_added, wrong])}
+    assert [c["check"] for c in by_title["name added"]["cells"]] == ["probe:body"]
+    assert "related" not in by_title["name added"]
+    (verdict,) = [f for f in by_title.values() if f["kind"] == "verdict"]
+    assert verdict["cells"] == [{"endpoint": "POST /labels", "check": "fuzz",
+                                 "scenarios": ["generated"], "states": ["drift"]}]  # fmt: skip
+    # a verdict naming the field in its own words still joins, whatever body it sent
+    right = _fuzz_verdict("POST /labels", {"name": "parity label"},
+                          "flow: no 'name' in the answer")  # fmt: skip
+    (only,) = open_findings([name_added, right])
+    assert only["title"] == "name added"
+    assert {c["check"] for c in only["cells"]} == {"fuzz", "probe:body"}
+    assert only["related"] and "seen by this check too" in only["related"][0]
 
 
 def test_a_missing_route_explains_every_difference_of_its_answers() -> None:
