@@ -10,8 +10,10 @@
 
 Each request is the endpoint's own success scenario (its state set up, then the variant
 sent), judged on both backends: the status, the error shape (the envelope's
-``UNAUTHORIZED``/``FORBIDDEN``, or API Gateway's own ``{"message": ...}``, said to be
-gateway-originated) and what differs from Express.
+``UNAUTHORIZED``/``FORBIDDEN``, or the gateway's own answer as the catalog's
+``envelope.gateway`` declares it, API Gateway's ``{"message": ...}`` in the sandbox, said to
+be gateway-originated; none declared, no answer is a gateway's) and what differs from
+Express.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from parity.checks.sweeps import Target, authenticated, owner_only, sweep_marks,
 from parity.checks.verdicts import answer, conclude, judge_errors, record, request_summary
 from parity.core.catalog import Catalog
 from parity.core.checkspec import AuthChecks, Envelope
+from parity.core.envelope import Gateway
 from parity.core.results import CheckResult
 from parity.engine.baseline import Baseline
 from parity.engine.guard import refuse_writes
@@ -159,20 +162,29 @@ def test_bad_token_is_refused(
         else:
             answers[name] = got
     refused = auth_spec.refused_status(target.id)
-    records += _judge(answers, refused, envelope, parity_baseline, endpoint, scenario)
+    records += _judge(
+        answers, refused, envelope, _gateway(parity_run), parity_baseline, endpoint, scenario
+    )
     parity_results.extend(records)
     conclude(records, f"{target.endpoint.key} with a {variant} token")
+
+
+def _gateway(run: ParityRun) -> Gateway | None:
+    """The gateway answers the catalog declares (documented, so not drift by themselves)."""
+    return run.catalog.envelope.gateway if run.catalog.envelope is not None else None
 
 
 def _judge(
     answers: dict[str, Exchange],
     status: int,
     envelope: Envelope,
+    gateway: Gateway | None,
     baseline: Baseline,
     endpoint: str,
     scenario: str,
 ) -> list[CheckResult]:
-    """Every backend's error answer judged against ``status`` and the envelope."""
+    """Every backend's error answer judged against ``status``, the envelope and the declared
+    gateway (``gateway``: none, no answer is a gateway's)."""
     return judge_errors(
         {n: answer(e) for n, e in answers.items()},
         status,
@@ -183,6 +195,7 @@ def _judge(
         scenario=scenario,
         requests={n: request_summary(e) for n, e in answers.items()},
         reference=REFERENCE,
+        gateway_shape=gateway,
     )
 
 
@@ -222,7 +235,13 @@ def test_other_user_is_forbidden(
         for name in parity_run.selected
     }
     records = _judge(
-        answers, auth_spec.forbidden_status, envelope, parity_baseline, endpoint, scenario
+        answers,
+        auth_spec.forbidden_status,
+        envelope,
+        _gateway(parity_run),
+        parity_baseline,
+        endpoint,
+        scenario,
     )
     parity_results.extend(records)
     for r in records:

@@ -88,6 +88,8 @@ def test_contract(
         expected=case.scenario.expect,
         url=exchange.url,
         content_type=exchange.headers.get("content-type"),
+        # the gateway the catalog declares (none: no answer is a gateway's)
+        gateway=parity_run.catalog.envelope.gateway if parity_run.catalog.envelope else None,
     )
     outcome.apply_baseline(parity_baseline)
     parity_results.add(outcome.to_result())

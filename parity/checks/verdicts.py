@@ -5,9 +5,11 @@ fail), turned into :class:`~parity.core.results.CheckResult` records, and a test
 
 Error answers are judged against the API's error contract (the catalog's
 ``checks.errors.envelope``): the expected status, the application envelope with the
-expected error code, or, from a backend behind API Gateway, the gateway's own
-``{"message": ...}``. The gateway's shape is *documented* (the frontend must cope with both),
-so it is not a drift by itself: the record says the answer is gateway-originated. What
+expected error code, or, from a backend behind the gateway the catalog declares (its
+top-level ``envelope.gateway``: API Gateway's ``{"message": ...}`` in the sandbox), the
+gateway's own answer; none declared, no answer is a gateway's. The gateway's shape is
+*documented* (the frontend must cope with both), so it is not a drift by itself: the
+record says the answer is gateway-originated. What
 does differ between the backends (status, code, details, message) is a finding, with its
 origin. The errors family judges against the conventions the catalog declares instead
 (:mod:`parity.checks.errors_check`), with what both judges share from here: the status and
@@ -26,10 +28,11 @@ import httpx
 import pytest
 
 from parity.core.checkspec import Envelope
+from parity.core.envelope import Gateway
 from parity.core.jsonpath import JsonPathError, extract
 from parity.core.results import CheckResult, Origin, State
 from parity.engine.baseline import BASELINE_KEY, Baseline
-from parity.engine.diff import Answer, Difference, is_gateway_shaped, worst_severity
+from parity.engine.diff import Answer, Difference, worst_severity
 from parity.engine.runner import Exchange
 
 __all__ = [
@@ -48,7 +51,8 @@ __all__ = [
     "short",
 ]
 
-#: Backends reached through API Gateway: only they may answer in the gateway's shape.
+#: The sandbox catalog's ``envelope.gateway.backends``. No judge here reads it (they take
+#: the catalog's gateway): only api_checks/test_health.py does, for its origin.
 GATEWAY_BACKENDS = frozenset({"serverless"})
 FAILING = frozenset({"drift", "missing", "error"})
 _ABSENT = "(absent)"
@@ -183,11 +187,13 @@ def judge_error(
     envelope: Envelope,
     *,
     reference: tuple[str, Answer] | None = None,
+    gateway_shape: Gateway | None = None,
 ) -> ErrorJudgement:
     """Judge one backend's error answer against the contract, and against the reference
-    backend's answer to the same request (``reference``: its name and answer)."""
+    backend's answer to the same request (``reference``: its name and answer).
+    ``gateway_shape``: the catalog's declared gateway answers (None: none)."""
     diffs: list[Difference] = []
-    gateway = is_gateway_shaped(got.body)
+    gateway = _gateway_shaped(gateway_shape, got)
     origin: Origin = "gateway" if gateway else "application"
     where = f"{backend} answered {got.status}"
     if gateway:
@@ -206,7 +212,8 @@ def judge_error(
         )
     code = envelope.codes.get(expected_status)
     if gateway:
-        if backend not in GATEWAY_BACKENDS:
+        assert gateway_shape is not None
+        if not gateway_shape.allows(backend, got.status):
             diffs.append(
                 Difference(
                     "$",
@@ -215,7 +222,7 @@ def judge_error(
                     got.body,
                     "breaking",
                     "application",
-                    note=f"{backend} is not behind a gateway but answered {short(got.body, 80)}",
+                    note=_not_allowed(gateway_shape, backend, got),
                 )
             )
     elif got.status == expected_status and envelope.code is not None:  # code: null: none
@@ -246,16 +253,35 @@ def judge_error(
             )
     if reference is not None and reference[0] != backend:
         ref_name, ref = reference
-        diffs += _against_reference(backend, got, ref_name, ref, envelope)
+        diffs += _against_reference(backend, got, ref_name, ref, envelope, gateway_shape)
     note = where if not diffs else ""
     return ErrorJudgement(diffs, gateway, note)
 
 
+def _gateway_shaped(gateway: Gateway | None, got: Answer) -> bool:
+    """Whether ``got`` is shaped like the declared gateway's own answer (none declared: no)."""
+    return gateway is not None and got.is_json and gateway.matches(got.body)
+
+
+def _not_allowed(gateway: Gateway, backend: str, got: Answer) -> str:
+    if not gateway.backends or backend in gateway.backends:  # behind it: not this status
+        return (
+            f"{backend} answered {got.status} {short(got.body, 80)} in the gateway's shape, "
+            "which the catalog allows not with this status (envelope.gateway.statuses)"
+        )
+    return f"{backend} is not behind a gateway but answered {short(got.body, 80)}"
+
+
 def _against_reference(
-    backend: str, got: Answer, ref_name: str, ref: Answer, envelope: Envelope
+    backend: str,
+    got: Answer,
+    ref_name: str,
+    ref: Answer,
+    envelope: Envelope,
+    gateway_shape: Gateway | None = None,
 ) -> list[Difference]:
     """Differences from the reference's answer that the contract check alone misses."""
-    gateway = is_gateway_shaped(got.body) or is_gateway_shaped(ref.body)
+    gateway = _gateway_shaped(gateway_shape, got) or _gateway_shaped(gateway_shape, ref)
     moved = reference_status(backend, got, ref_name, ref, "gateway" if gateway else "application")
     if moved is not None:
         return [moved]
@@ -345,16 +371,20 @@ def judge_errors(
     reference: str = "express",
     judge: ErrorJudge | None = None,
     response: Callable[[Answer], dict[str, Any]] = _response,
+    gateway_shape: Gateway | None = None,
 ) -> list[CheckResult]:
     """One record per backend for an error case: each answer judged against the error
     contract (:func:`judge_error`, or ``judge``) and against the ``reference`` backend's
-    answer to the same request; ``response``: an answer as its record's evidence shows it."""
+    answer to the same request; ``response``: an answer as its record's evidence shows it;
+    ``gateway_shape``: the catalog's declared gateway answers, for :func:`judge_error`."""
     ref = answers.get(reference)
     records = []
     for name, got in answers.items():
         against = (reference, ref) if ref is not None and name != reference else None
         if judge is None:
-            verdict = judge_error(name, got, status, envelope, reference=against)
+            verdict = judge_error(
+                name, got, status, envelope, reference=against, gateway_shape=gateway_shape
+            )
         else:
             verdict = judge(name, got, against)
         records.append(

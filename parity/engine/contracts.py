@@ -9,14 +9,17 @@ returns a :class:`ContractOutcome`: its :meth:`~ContractOutcome.block` is the re
 failure (endpoint, status, JSON path, expected, actual), its
 :meth:`~ContractOutcome.to_result` the :class:`~parity.core.results.CheckResult` for the matrix.
 
-API Gateway answers some requests itself, before any Lambda runs, with ``{"message":
-...}`` only (moc-api.md, "Gateway-originated responses"). Such an answer on a backend
-behind a gateway is recognised by its shape *and* its text (the gateway's fixed
-messages) and reported as ``origin="gateway"``, "gateway-originated", never as an
-application drift; like any difference it fails unless ``parity-baseline.toml`` accepts
-it (check ``contract``), which is where the team records the shapes the frontend copes
-with. A ``{"message": ...}`` body with any other text is the application dropping its
-envelope: an application drift.
+A gateway in front of a backend may answer some requests itself, before the application
+runs (API Gateway's ``{"message": ...}`` only, moc-api.md, "Gateway-originated
+responses"). Which answers are a gateway's is the catalog's to declare (its top-level
+``envelope.gateway``: keys, texts, backends, statuses; ``check_response(gateway=...)``),
+never the code's: none declared, no answer is a gateway's. Such an answer, from a backend
+and with a status the declaration allows, is recognised by its shape *and* its text and
+reported as ``origin="gateway"``, "gateway-originated", never as an application drift;
+like any difference it fails unless ``parity-baseline.toml`` accepts it (check
+``contract``), which is where the team records the shapes the frontend copes with. A body
+with the gateway's keys and any other text is the application dropping its envelope: an
+application drift.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any, Literal
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from parity.core.envelope import Gateway
 from parity.core.errors import ContractError
 from parity.core.inputs import parse_json, read_text
 from parity.core.redact import redact
@@ -49,8 +53,6 @@ from parity.engine.violations import (
 __all__ = [
     "DEFAULT_CONTRACTS_DIR",
     "FORMAT_CHECKER",
-    "GATEWAY_BACKENDS",
-    "GATEWAY_MESSAGES",
     "KEYWORDS",
     "REGENERATE_HINT",
     "Contract",
@@ -64,24 +66,6 @@ __all__ = [
 
 DEFAULT_CONTRACTS_DIR = Path("contracts/schemas")
 REGENERATE_HINT = "Record and infer it: `parity capture && parity contracts`"
-#: Backends that sit behind API Gateway and may answer in its shape.
-GATEWAY_BACKENDS = frozenset({"serverless"})
-#: The texts API Gateway (HTTP and REST APIs) answers with when it rejects a request itself.
-GATEWAY_MESSAGES = frozenset(
-    {
-        "Unauthorized",
-        "Forbidden",
-        "Missing Authentication Token",
-        "Not Found",
-        "Request Entity Too Large",
-        "Too Many Requests",
-        "Internal Server Error",
-        "Bad Gateway",
-        "Service Unavailable",
-        "Gateway Timeout",
-        "Endpoint request timed out",
-    }
-)
 _MAX_LISTED = 15
 _EVIDENCE_LIMIT = 16_000
 
@@ -216,13 +200,14 @@ class ContractStore:
 Shape = Literal["envelope", "gateway", "message-only", "other", "not-json"]
 
 
-def body_shape(body: Any, is_json: bool = True) -> Shape:
-    """``gateway``: ``{"message": <one of API Gateway's texts>}``; ``message-only``: the
-    same shape with another text; ``envelope``: has ``status`` and ``message``."""
+def body_shape(body: Any, is_json: bool = True, gateway: Gateway | None = None) -> Shape:
+    """``gateway``: the declared gateway's own answer (``gateway``, the catalog's
+    ``envelope.gateway``; None: no answer is); ``message-only``: the gateway's keys with
+    another text; ``envelope``: has ``status`` and ``message``."""
     if not is_json:
         return "not-json"
-    if isinstance(body, dict) and set(body) == {"message"} and isinstance(body["message"], str):
-        return "gateway" if body["message"] in GATEWAY_MESSAGES else "message-only"
+    if gateway is not None and isinstance(body, dict) and set(body) == set(gateway.keys):
+        return "gateway" if gateway.matches(body) else "message-only"
     if isinstance(body, dict) and "status" in body and "message" in body:
         return "envelope"
     return "other"
@@ -353,14 +338,16 @@ def check_response(
     scenario: str | None = None,
     expected: Iterable[int] = (),
     url: str | None = None,
-    gateway_backends: Iterable[str] = GATEWAY_BACKENDS,
+    gateway: Gateway | None = None,
     content_type: str | None = None,
 ) -> ContractOutcome:
-    """Validate one answer against the contract of ``method route -> status``."""
+    """Validate one answer against the contract of ``method route -> status``;
+    ``gateway``: the catalog's declared gateway answers (its ``envelope.gateway``; None:
+    none, no answer is a gateway's)."""
     endpoint = f"{method.upper()} {route}"
     contract = store.get(method, route, status)
-    shape = body_shape(body, is_json)
-    from_gateway = shape == "gateway" and backend in set(gateway_backends)
+    shape = body_shape(body, is_json, gateway)
+    from_gateway = shape == "gateway" and gateway is not None and gateway.allows(backend, status)
     out = ContractOutcome(
         endpoint,
         status,
@@ -385,7 +372,7 @@ def check_response(
         wanted = _expected_shape(contract.schema) if contract else f"status {_statuses(known)}"
         out.state, out.origin = "drift", "gateway"
         out.note = (
-            f"gateway-originated: API Gateway answered {status} {json.dumps(body)} itself, "
+            f"gateway-originated: the gateway answered {status} {json.dumps(body)} itself, "
             "in its own shape; the request never reached the application"
         )
         out.violations = [
@@ -415,12 +402,13 @@ def check_response(
     out.violations = grouped([v for e in errors for v in violations_of(e)])
     if shape == "message-only":
         out.note = (
-            f"the body has API Gateway's shape ({json.dumps(body)}) but not one of its "
+            f"the body has the gateway's shape ({json.dumps(body)}) but not one of its "
             "messages: the application answered without its envelope"
         )
     elif shape == "gateway":
         out.note = (
-            f"a gateway-shaped body ({json.dumps(body)}) from {backend}, not behind a gateway"
+            f"a gateway-shaped body ({json.dumps(body)}) from {backend} with {status}, "
+            "which the catalog's envelope.gateway does not allow"
         )
     return out
 

@@ -11,8 +11,9 @@ severity and an origin:
   ``envelope.gateway`` describes it), or for CORS headers (the gateway's CORS configuration
   replaces whatever the integration sends); ``application`` otherwise.
 
-Without a catalog (``compare(text=None, gateway=None)``) the built-in rules stand in: a
-``message`` key is text, ``{"message": <one of API Gateway's texts>}`` is the gateway.
+Without a catalog (``compare(text=None, gateway=None)``) a ``message`` key is text and no
+answer is a gateway's: which answers are a gateway's is the catalog's to declare, never a
+default of the code.
 
 Learned noise (paths that differ between two reference answers) and declared rules (catalog
 ``noise:``) are applied here, and what they removed is returned too: nothing is dropped
@@ -61,6 +62,7 @@ __all__ = [
     "diff_status",
     "is_gateway_shaped",
     "learn_noise",
+    "no_gateway",
     "text_rule",
     "worst_severity",
 ]
@@ -85,11 +87,12 @@ Kind = Literal[
 
 #: Keys holding human text: a changed value there is cosmetic, not breaking. The built-in
 #: rule, for callers without a catalog; the checks pass the catalog envelope's message
-#: paths instead (:func:`text_rule`), and its gateway instead of :func:`is_gateway_shaped`.
+#: paths instead (:func:`text_rule`), and its gateway (:data:`GatewayRule`).
 TEXT_FIELDS = frozenset({"message"})
 #: Whether a body path holds human text (a change there is cosmetic).
 TextRule = Callable[[Sequence[Part]], bool]
-#: Whether a body is the gateway's own answer (not the application's).
+#: Whether a body is the gateway's own answer (not the application's): the catalog's
+#: ``envelope.gateway`` (:func:`parity.core.envelope.gateway_predicate`).
 GatewayRule = Callable[[Any], bool]
 SEVERITY_ORDER: tuple[Severity, ...] = ("cosmetic", "additive", "breaking")
 
@@ -194,8 +197,10 @@ class Comparison:
         return {"status": self.status, "headers": self.headers, "envelope": self.envelope}
 
 
-#: The messages of API Gateway's own answers (default gateway responses, HTTP and REST
-#: APIs). An application that answers ``{"message": "MOC not found"}`` is not the gateway.
+#: The sandbox catalog's gateway texts (fixtures/catalog.yaml ``envelope.gateway.messages``,
+#: API Gateway's default responses). No default of any comparison: only
+#: :func:`parity.engine.baseline`'s ``_candidate_answer`` still reads it (through
+#: :func:`is_gateway_shaped`), until it takes the record's judged origin instead.
 GATEWAY_MESSAGES = frozenset(
     {
         "Unauthorized",
@@ -214,7 +219,8 @@ GATEWAY_MESSAGES = frozenset(
 
 
 def is_gateway_shaped(body: Any) -> bool:
-    """API Gateway's own answers are ``{"message": "<one of GATEWAY_MESSAGES>"}``."""
+    """``{"message": "<one of GATEWAY_MESSAGES>"}``: the sandbox catalog's gateway shape (see
+    :data:`GATEWAY_MESSAGES`; the checks take the catalog's ``envelope.gateway`` instead)."""
     # (a str check first: a non-string message, e.g. a list, is not hashable)
     return (
         isinstance(body, dict)
@@ -224,7 +230,12 @@ def is_gateway_shaped(body: Any) -> bool:
     )
 
 
-def _origin(expected: Answer, actual: Answer, gateway: GatewayRule = is_gateway_shaped) -> Origin:
+def no_gateway(body: Any) -> bool:
+    """The :data:`GatewayRule` of an API that declares no gateway: no answer is a gateway's."""
+    return False
+
+
+def _origin(expected: Answer, actual: Answer, gateway: GatewayRule = no_gateway) -> Origin:
     return "gateway" if gateway(expected.body) or gateway(actual.body) else "application"
 
 
@@ -238,7 +249,7 @@ def diff_status(
     actual: Answer,
     *,
     noise: Noise | None = None,
-    gateway: GatewayRule = is_gateway_shaped,
+    gateway: GatewayRule = no_gateway,
 ) -> list[Difference]:
     if expected.status == actual.status or (noise is not None and noise.status):
         return []
@@ -262,8 +273,8 @@ def diff_headers(
     *,
     noise: Noise | None = None,
     cors: bool = True,
-    gateway: GatewayRule = is_gateway_shaped,
-    cors_gateway: bool = True,
+    gateway: GatewayRule = no_gateway,
+    cors_gateway: bool = False,
     headers: HeaderRules | None = None,
 ) -> list[Difference]:
     """Differences of the :data:`~parity.core.normalize.COMPARED_HEADERS` (``cors``: whether the
@@ -351,7 +362,7 @@ def diff_body(
     noise: Noise | None = None,
     values: bool = True,
     text: TextRule = _builtin_text,
-    gateway: GatewayRule = is_gateway_shaped,
+    gateway: GatewayRule = no_gateway,
 ) -> tuple[list[Difference], list[NoiseHit]]:
     """Differences of the bodies, and the declared-rule hits (learned noise hits come from
     :meth:`Noise.hits`). ``values=False`` compares the shape only (keys, types and the
@@ -500,7 +511,7 @@ def compare(
     cors: bool = True,
     text: Iterable[str] | None = None,
     gateway: GatewayRule | None = None,
-    cors_gateway: bool = True,
+    cors_gateway: bool = False,
     headers: HeaderRules | None = None,
 ) -> Comparison:
     """Status, headers and body of ``actual`` against ``expected`` (``values``: see
@@ -508,9 +519,9 @@ def compare(
 
     ``text``: the JSON paths of human text, ``gateway``: which bodies are the gateway's
     own; both from the catalog's envelope (:mod:`parity.core.envelope`). None: the built-in
-    ``message`` keys and API Gateway's texts, for callers without a catalog."""
+    ``message`` keys, and no gateway (none declared: no answer is a gateway's)."""
     rule = text_rule(text)
-    own = gateway or is_gateway_shaped
+    own = gateway or no_gateway
     body, declared = diff_body(
         expected, actual, rules=rules, noise=noise, values=values, text=rule, gateway=own
     )

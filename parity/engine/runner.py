@@ -122,7 +122,6 @@ def send_prepared(request: PreparedRequest, client: BackendClient) -> httpx.Resp
     )
 
 
-
 _TEXTUAL = ("text/", "application/xml", "application/javascript", "+xml", "+json")
 
 
@@ -159,13 +158,12 @@ def _first_bytes(response: httpx.Response) -> str:
 
 
 def _excerpt(response: httpx.Response) -> str:
+    """The answer's body, compact (no key of any API's error shape assumed)."""
     try:
         doc = response.json()
     except ValueError:
         return f"not JSON ({_first_bytes(response)})"
-    if isinstance(doc, dict) and isinstance(doc.get("message"), str):
-        return doc["message"][:200]
-    return json.dumps(doc)[:200]
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, default=str)[:200]
 
 
 class _Run:

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.core.normalize import value_format
-from parity.engine.diff import is_gateway_shaped
 
 __all__ = [
     "FAILING",
@@ -283,15 +282,12 @@ def symptoms_of(record: Mapping[str, Any]) -> list[Symptom]:
         return [*out, _verdict(record)]
     # a status of another class explains the whole answer
     status_diff = next((d for d in diffs if d.get("kind") in ("status", "missing-endpoint")), None)
-    # the gateway's own answer: by its shape, or as the check that compared it said (a
-    # catalog may describe another gateway's answers than the built-in ones)
-    said = any(
+    # the gateway's own answer, as the check that judged it said (the catalog's
+    # envelope.gateway; none declared, no answer is), never guessed from a body's shape: a
+    # difference of gateway origin (not a CORS header's) is the candidate's answer
+    cand_gateway = cand is not None and any(
         d.get("origin") == "gateway" and not str(d.get("path", "")).startswith("access-control-")
         for d in diffs
-    )
-    ref_gateway = ref is not None and is_gateway_shaped(ref["body"])
-    cand_gateway = cand is not None and (
-        is_gateway_shaped(cand["body"]) or (said and not ref_gateway)
     )
     if (
         status_diff is None
@@ -322,7 +318,7 @@ def symptoms_of(record: Mapping[str, Any]) -> list[Symptom]:
             moved = {**gateway_answer, "kind": "status", "path": "$", "expected": wanted,
                      "actual": cand_status, "origin": "gateway"}  # fmt: skip
             return [*out, _status(check, moved, diffs, cand_status, True, dominant=True)]
-    if gateway_answer is not None or (cand_gateway and not ref_gateway and ref is not None):
+    if gateway_answer is not None or (cand_gateway and ref is not None):
         return [*out, _gateway_answer(check, diffs, cand_status)]
     specific = [d for d in diffs if not (d.get("path") == "$" and d.get("kind") == "body")]
     body = _body_symptoms(check, specific or diffs, cand_status, klass)

@@ -18,6 +18,8 @@ from parity.engine.contracts import ContractStore, body_shape, check_response, l
 from parity.engine.infer import build_contracts
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The sandbox catalog's gateway (envelope.gateway): the contract checks have none of their own.
+GATEWAY = load_catalog(ROOT / "fixtures" / "catalog.yaml").envelope.gateway  # type: ignore[union-attr]
 ROUTE = "/api/mocs/{mocId}"
 U1 = "3f2a8c1e-1111-4c6e-9a55-2f7d0c1e9b10"
 
@@ -85,6 +87,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> ContractStore:
 def _check(
     store: ContractStore, body: Any, status: int = 200, backend: str = "serverless", **kw: Any
 ) -> Any:
+    kw.setdefault("gateway", GATEWAY)
     return check_response(
         store,
         method="GET",
@@ -215,6 +218,15 @@ def test_a_gateway_answer_for_a_status_without_contract(store: ContractStore) ->
     outcome = _check(store, {"message": "Internal Server Error"}, status=500)
     assert outcome.state == "drift" and outcome.origin == "gateway"
     assert "status 200, 401, 404" in outcome.block()
+
+
+def test_without_a_declared_gateway_no_answer_is_the_gateway_s(store: ContractStore) -> None:
+    """An API without a gateway (json-server, httpbin): ``{"message": "Not Found"}`` is the
+    application's answer, whatever its text."""
+    outcome = _check(store, {"message": "Not Found"}, status=404, gateway=None)
+    assert outcome.state == "drift" and outcome.origin == "application"
+    assert outcome.shape == "other" and "gateway" not in outcome.block()
+    assert body_shape({"message": "Unauthorized"}) == "other"
 
 
 def test_a_missing_contract_is_an_error_with_the_fix(store: ContractStore) -> None:

@@ -11,7 +11,7 @@ CANDIDATE = Answer(200, {}, {})
 
 
 def test_cors_headers_are_the_gateways_where_one_is_declared() -> None:
-    found = compare(REFERENCE, CANDIDATE, cors=True).headers
+    found = compare(REFERENCE, CANDIDATE, cors=True, cors_gateway=True).headers
     origins = {d.path: d.origin for d in found}
     assert origins == {"access-control-allow-credentials": "gateway", "vary": "application"}
 
@@ -19,3 +19,5 @@ def test_cors_headers_are_the_gateways_where_one_is_declared() -> None:
 def test_cors_headers_are_the_applications_without_a_gateway() -> None:
     found = compare(REFERENCE, CANDIDATE, cors=True, cors_gateway=False).headers
     assert {d.origin for d in found} == {"application"}
+    # nothing declared (no catalog): no gateway in front either
+    assert compare(REFERENCE, CANDIDATE, cors=True).headers == found

@@ -26,6 +26,10 @@ from parity.engine.diff import Answer, Difference
 from parity.engine.tokens import bad_token, resign
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The sandbox catalog's gateway (its envelope.gateway): the judges have none of their own.
+_SANDBOX = load_catalog(ROOT / "fixtures" / "catalog.yaml").envelope
+assert _SANDBOX is not None and _SANDBOX.gateway is not None
+GATEWAY = _SANDBOX.gateway
 ENVELOPE = Envelope(
     code="error.code",
     details="error.details",
@@ -47,14 +51,36 @@ def _env(code: str, message: str = "Unauthorized", details: Any = None) -> dict[
 def test_gateway_shape_from_serverless_is_documented_not_a_drift() -> None:
     ref = Answer(401, {}, _env("UNAUTHORIZED"))
     got = Answer(401, {}, {"message": "Unauthorized"})
-    verdict = judge_error("serverless", got, 401, ENVELOPE, reference=("express", ref))
+    verdict = judge_error(
+        "serverless", got, 401, ENVELOPE, reference=("express", ref), gateway_shape=GATEWAY
+    )
     assert verdict.diffs == [] and verdict.gateway
     assert "gateway-originated" in verdict.note
 
 
 def test_gateway_shape_from_express_is_a_drift() -> None:
-    verdict = judge_error("express", Answer(401, {}, {"message": "Unauthorized"}), 401, ENVELOPE)
+    got = Answer(401, {}, {"message": "Unauthorized"})
+    verdict = judge_error("express", got, 401, ENVELOPE, gateway_shape=GATEWAY)
     assert [d.path for d in verdict.diffs] == ["$"]
+    assert "not behind a gateway" in verdict.diffs[0].note
+    # a status the declared gateway does not answer with
+    teapot = Answer(418, {}, {"message": "Unauthorized"})
+    [status, body] = judge_error("serverless", teapot, 401, ENVELOPE, gateway_shape=GATEWAY).diffs
+    assert status.path == "status" and "envelope.gateway.statuses" in body.note
+
+
+def test_without_a_declared_gateway_no_answer_is_the_gateway_s() -> None:
+    """An API without a gateway (json-server, httpbin): an Express-style ``{"message":
+    "Not Found"}`` from the reference is the application's answer, its origin application."""
+    ref = Answer(404, {}, {"message": "Not Found"})
+    got = Answer(404, {}, _env("NOT_FOUND", "Not Found"))
+    verdict = judge_error("express", ref, 404, ENVELOPE)
+    assert not verdict.gateway and "gateway" not in verdict.note
+    assert {d.origin for d in verdict.diffs} == {"application"}
+    bare = Answer(401, {}, {})
+    other = judge_error("serverless", bare, 404, ENVELOPE, reference=("express", ref))
+    assert not other.gateway and {d.origin for d in other.diffs} == {"application"}
+    assert judge_error("serverless", got, 404, ENVELOPE, reference=("express", ref)).diffs
 
 
 def test_status_code_and_details_are_compared() -> None:

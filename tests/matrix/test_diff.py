@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import copy
 import functools
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parity.core.catalog import load_catalog
+from parity.core.envelope import gateway_predicate
 from parity.core.normalize import Rules
 from parity.engine import bodies, diff
 from parity.engine.diff import Answer, Difference, compare, learn_noise
 
 JSON = {"content-type": "application/json"}
+ROOT = Path(__file__).resolve().parents[2]
+#: The sandbox catalog's gateway (envelope.gateway): the code has none of its own.
+SANDBOX = gateway_predicate(load_catalog(ROOT / "fixtures" / "catalog.yaml").envelope)
 
 
 def env(data: Any, message: str = "OK", status: str = "success") -> dict[str, Any]:
@@ -48,7 +54,7 @@ def test_status_change_is_breaking_application() -> None:
 
 
 def test_gateway_404_for_a_served_route_is_a_missing_endpoint() -> None:
-    c = compare(ans(env({"total": 1})), ans({"message": "Not Found"}, 404))
+    c = compare(ans(env({"total": 1})), ans({"message": "Not Found"}, 404), gateway=SANDBOX)
     d = only(c.status)
     assert d.kind == "missing-endpoint" and d.origin == "gateway"
     # and the envelope says which fields are gone, one by one
@@ -67,7 +73,7 @@ def test_application_message_only_body_is_not_the_gateway() -> None:
         },
         404,
     )
-    c = compare(express, ans({"message": "MOC not found"}, 404))
+    c = compare(express, ans({"message": "MOC not found"}, 404), gateway=SANDBOX)
     assert c.status == []
     assert {d.origin for d in c.envelope} == {"application"}
 
@@ -82,7 +88,7 @@ def test_authorizer_401_is_gateway_origin() -> None:
         },
         401,
     )
-    c = compare(express, ans({"message": "Unauthorized"}, 401))
+    c = compare(express, ans({"message": "Unauthorized"}, 401), gateway=SANDBOX)
     assert {d.origin for d in c.envelope} == {"gateway"}
     assert {d.path for d in c.envelope} == {"status", "data", "error"}
 
@@ -214,7 +220,7 @@ def test_headers() -> None:
             "access-control-expose-headers": "etag",
         },
     )
-    by = {d.path: d for d in compare(express, other).headers}
+    by = {d.path: d for d in compare(express, other, gateway=SANDBOX, cors_gateway=True).headers}
     assert by["content-type"].kind == "header-changed" and by["content-type"].severity == "breaking"
     assert by["content-type"].origin == "application"
     assert by["cache-control"].kind == "header-removed"
@@ -225,8 +231,19 @@ def test_headers() -> None:
 
 
 def test_a_message_that_is_not_text_is_not_the_gateway() -> None:
-    c = compare(ans(env({})), ans({"message": ["Unauthorized"]}))
+    c = compare(ans(env({})), ans({"message": ["Unauthorized"]}), gateway=SANDBOX)
     assert {d.origin for d in c.envelope} == {"application"}
+
+
+def test_without_a_declared_gateway_an_express_not_found_is_the_application_s() -> None:
+    """An API without a gateway (json-server, httpbin: envelope none): the reference's
+    Express-style ``{"message": "Not Found"}`` is the application's answer, not a gateway's."""
+    ref = ans({"message": "Not Found"}, 404)
+    c = compare(ref, ans(env({}), 200))
+    assert only(c.status).origin == "application" and only(c.status).kind == "status"
+    assert c.envelope and {d.origin for d in c.envelope} == {"application"}
+    c = compare(ans(env({}), 200), ans({"message": "Not Found"}, 404), gateway=None)
+    assert only(c.status).kind == "status" and only(c.status).origin == "application"
 
 
 def test_non_json_body() -> None:

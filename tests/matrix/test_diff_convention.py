@@ -91,5 +91,5 @@ def test_run_case_reads_the_convention_from_the_live_source_s_catalog(tmp_path: 
     assert status(MOC) == ("missing", "gateway")
     assert status(bare) == ("drift", "application")
     assert status(MOC, envelope=None) == ("drift", "application")  # the caller's word wins
-    # no source with a catalog (recordings against fakes): the built-in rules
-    assert status(None) == ("missing", "gateway")
+    # no source with a catalog (recordings against fakes): no gateway is declared
+    assert status(None) == ("drift", "application")

@@ -110,7 +110,8 @@ def test_gateway_404_makes_the_status_cell_missing() -> None:
     log: list[str] = []
     ref = FakeSource("express", lambda n: (200, env({"total": 1})), log)
     cand = FakeSource("serverless", lambda n: (404, {"message": "Not Found"}), log)
-    out = run_case(case("mocs.stats/default"), ref, cand)
+    # fakes carry no catalog: the sandbox's envelope (its gateway) is passed
+    out = run_case(case("mocs.stats/default"), ref, cand, envelope=CATALOG.envelope)
     by = {r.check: r for r in out.records}
     assert by["status"].state == "missing" and by["status"].origin == "gateway"
     assert by["envelope"].state == "drift" and by["envelope"].origin == "gateway"
@@ -132,7 +133,9 @@ def test_baseline_turns_a_difference_into_accepted_with_its_reason(tmp_path: Pat
     }
     ref = FakeSource("express", lambda n: (401, envelope), log)
     cand = FakeSource("serverless", lambda n: (401, {"message": "Unauthorized"}), log)
-    out = run_case(case("mocs.create/no-token"), ref, cand, baseline=baseline)
+    out = run_case(
+        case("mocs.create/no-token"), ref, cand, baseline=baseline, envelope=CATALOG.envelope
+    )
     by = {r.check: r for r in out.records}
     assert by["envelope"].state == "accepted"
     assert "the JWT authorizer answers first" in by["envelope"].summary

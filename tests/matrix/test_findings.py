@@ -152,14 +152,16 @@ def test_a_verdict_joins_a_finding_on_what_it_saw_not_on_a_key_it_sent() -> None
 def test_a_missing_route_explains_every_difference_of_its_answers() -> None:
     gateway = {"message": "Not Found"}
     kw: dict[str, Any] = {"status": (200, 404), "bodies": (ENVELOPE, gateway)}
+    # origins as the checks judged them with the catalog's gateway (its answer: all gateway)
     records = [
         differential("GET /api/stats", "status",
                      [diff("status", "missing-endpoint", 200, 404, origin="gateway")], **kw),
-        differential("GET /api/stats", "headers",
-                     [diff("cache-control", "header-removed", "max-age=30", "(absent)")], **kw),
+        differential("GET /api/stats", "headers", [diff("cache-control", "header-removed",
+                                                        "max-age=30", "(absent)",
+                                                        origin="gateway")], **kw),
         differential("GET /api/stats", "envelope", [
-            diff("data", "removed", {}, "(absent)"), diff("status", "removed", "success",
-                                                           "(absent)")], **kw),
+            diff("data", "removed", {}, "(absent)", origin="gateway"),
+            diff("status", "removed", "success", "(absent)", origin="gateway")], **kw),
         CheckResult("GET /api/stats", "contract", "drift", "gateway", backend="serverless",
                     evidence={"status": 404, "shape": "gateway", "violations": [{
                         "path": "$", "problem": "gateway-originated", "keyword": "gateway",
@@ -169,6 +171,25 @@ def test_a_missing_route_explains_every_difference_of_its_answers() -> None:
     (only,) = open_findings(records)
     assert only["kind"] == "missing-endpoint" and only["origin"] == "gateway"
     assert only["checks"] == ["contract", "envelope", "headers", "status"]
+
+
+def test_without_a_declared_gateway_an_express_not_found_is_the_application_s() -> None:
+    """An API without a gateway (json-server, httpbin: envelope none): the differences of a
+    ``{"message": "Not Found"}`` answer were judged the application's, and stay so; the
+    body's shape alone makes no gateway answer of it."""
+    not_found = {"message": "Not Found"}
+    records = [
+        # the candidate answers Express's 404 where the reference serves the route
+        differential("GET /posts/{id}", "status", [diff("status", "status", 200, 404)],
+                     status=(200, 404), bodies=({"id": 1}, not_found)),
+        # the reference answers it, the candidate another text
+        differential("GET /users/{id}", "envelope",
+                     [diff("message", "value", "Not Found", "No user")], status=(404, 404),
+                     bodies=(not_found, {"message": "No user"})),
+    ]  # fmt: skip
+    found = open_findings(records)
+    assert len(found) == 2 and {f["origin"] for f in found} == {"application"}
+    assert {f["kind"] for f in found} == {"status", "value"}
 
 
 def test_removals_in_one_error_answer_are_one_shape_change_across_checks() -> None:
