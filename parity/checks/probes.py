@@ -271,7 +271,9 @@ def run_plan(
     judged: list[Judged] = []
     held: dict[tuple[str, str], list[str]] = {}  # (kind, why) -> labels not sent
     records: list[CheckResult] = []
-    for group in _groups(catalog, plan):
+    pending = _groups(catalog, plan)
+    while pending:
+        group = pending.pop(0)
         why = None
         if group.writes and not ctx.writes_allowed:
             why = (
@@ -289,6 +291,13 @@ def run_plan(
             cand = _send(candidate, catalog, group, plan.base, run_id)
             again = _send(reference, catalog, group, plan.base, run_id) if group.again else None
         except ParityError as exc:
+            if len(group.probes) > 1:
+                # One probe's request failed (the candidate closed the connection on it):
+                # send each probe of the group alone, so that only that probe is an error
+                # and the group's other probes (of other kinds, too) are still judged.
+                alone = [replace(group, probes=[p]) for p in group.probes]
+                pending[:0] = alone
+                continue
             records += _errors(
                 group.probes, plan.endpoint, f"probes not judged: {exc}", error=str(exc)
             )
