@@ -37,7 +37,6 @@ from parity.engine.runner import Exchange
 
 __all__ = [
     "FAILING",
-    "GATEWAY_BACKENDS",
     "ErrorJudge",
     "ErrorJudgement",
     "answer",
@@ -51,9 +50,6 @@ __all__ = [
     "short",
 ]
 
-#: The sandbox catalog's ``envelope.gateway.backends``. No judge here reads it (they take
-#: the catalog's gateway): only api_checks/test_health.py does, for its origin.
-GATEWAY_BACKENDS = frozenset({"serverless"})
 FAILING = frozenset({"drift", "missing", "error"})
 _ABSENT = "(absent)"
 

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from parity.core.errors import UsageError
 from parity.core.inputs import parse_toml, read_text
 from parity.core.results import ORIGINS, CheckResult
-from parity.engine.diff import Difference, is_gateway_shaped
+from parity.engine.diff import Difference
 
 __all__ = [
     "BASELINE_KEY",
@@ -223,7 +223,8 @@ def _candidate_answer(record: CheckResult) -> tuple[int | None, str | None]:
         return None, None
     answer = responses[candidate]
     status = answer.get("status")
-    origin = "gateway" if is_gateway_shaped(answer.get("json")) else "application"
+    # as the check judged it from the catalog's envelope.gateway, not by a body shape
+    origin = "gateway" if record.evidence.get("candidate_gateway") else "application"
     return (status if isinstance(status, int) else None), origin
 
 

@@ -45,7 +45,6 @@ from parity.core.results import Origin, Severity
 from parity.engine.bodies import ABSENT, Known, json_type, raw_diffs, reorder
 
 __all__ = [
-    "GATEWAY_MESSAGES",
     "SEVERITY_ORDER",
     "TEXT_FIELDS",
     "Answer",
@@ -60,7 +59,6 @@ __all__ = [
     "diff_body",
     "diff_headers",
     "diff_status",
-    "is_gateway_shaped",
     "learn_noise",
     "no_gateway",
     "text_rule",
@@ -195,39 +193,6 @@ class Comparison:
 
     def by_check(self) -> dict[str, list[Difference]]:
         return {"status": self.status, "headers": self.headers, "envelope": self.envelope}
-
-
-#: The sandbox catalog's gateway texts (fixtures/catalog.yaml ``envelope.gateway.messages``,
-#: API Gateway's default responses). No default of any comparison: only
-#: :func:`parity.engine.baseline`'s ``_candidate_answer`` still reads it (through
-#: :func:`is_gateway_shaped`), until it takes the record's judged origin instead.
-GATEWAY_MESSAGES = frozenset(
-    {
-        "Unauthorized",
-        "Forbidden",
-        "Not Found",
-        "Missing Authentication Token",
-        "Request Entity Too Large",
-        "Request Too Long",
-        "Too Many Requests",
-        "Internal Server Error",
-        "Service Unavailable",
-        "Endpoint request timed out",
-        "Network error communicating with endpoint",
-    }
-)
-
-
-def is_gateway_shaped(body: Any) -> bool:
-    """``{"message": "<one of GATEWAY_MESSAGES>"}``: the sandbox catalog's gateway shape (see
-    :data:`GATEWAY_MESSAGES`; the checks take the catalog's ``envelope.gateway`` instead)."""
-    # (a str check first: a non-string message, e.g. a list, is not hashable)
-    return (
-        isinstance(body, dict)
-        and set(body) == {"message"}
-        and isinstance(body["message"], str)
-        and body["message"] in GATEWAY_MESSAGES
-    )
 
 
 def no_gateway(body: Any) -> bool:

@@ -29,7 +29,15 @@ from parity.core.redact import redact
 from parity.core.results import CheckResult, State
 from parity.engine.baseline import BASELINE_KEY, Baseline
 from parity.engine.client import BackendClient
-from parity.engine.diff import Answer, Difference, NoiseHit, compare, learn_noise, worst_severity
+from parity.engine.diff import (
+    Answer,
+    Difference,
+    NoiseHit,
+    compare,
+    learn_noise,
+    no_gateway,
+    worst_severity,
+)
 from parity.engine.runner import Exchange, run_scenario
 
 __all__ = [
@@ -238,6 +246,9 @@ def run_case(
         "reference": reference.name,
         "reference_source": "live" if reference.live else "cassette",
         "candidate": candidate.name,
+        # the candidate's answer is the declared gateway's own (envelope.gateway): judged
+        # here, where the catalog is at hand, for readers of the record (the baseline)
+        "candidate_gateway": bool(convention.get("gateway", no_gateway)(answer_of(actual).body)),
         "noise": [n.to_dict() for n in comparison.noise],
     }
     if again is not None:

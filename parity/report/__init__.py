@@ -27,6 +27,7 @@ from parity.engine.runs import LATEST, RUNS, latest_run, run_dir
 
 __all__ = ["LATEST", "RUNS", "latest_run", "run_dir", "write_reports"]
 
+
 def _copy(source: Path, target: Path) -> None:
     """Copy atomically: a reader of ``target`` never sees half a file."""
     fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)

@@ -145,7 +145,11 @@ def record(
     evidence: dict[str, object] = {}
     if status is not None:
         answer = {"status": status, "json": {"message": "Unauthorized"}}
-        evidence = {"candidate": "serverless", "responses": {"serverless": answer}}
+        evidence = {
+            "candidate": "serverless",
+            "responses": {"serverless": answer},
+            "candidate_gateway": True,  # run_case judged it with the catalog's gateway
+        }
     if used:
         evidence[BASELINE_KEY] = used
     return CheckResult(endpoint, check, state, evidence=evidence)  # type: ignore[arg-type]

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -197,9 +196,9 @@ def test_the_families_that_undo_their_writes_leave_the_seed(pair_run: PairRun) -
     assert pair_run.extra["reference_after"] == _after_the_probes(seed)
 
 
-def test_cost(pair_run: PairRun, recs: list[Record]) -> None:
+def test_a_few_requests_per_cell(pair_run: PairRun, recs: list[Record]) -> None:
     # The suite should not be the bottleneck: seconds in all, a few requests per cell.
     assert 0 < pair_run.requests["express"] <= 20 * len(recs), pair_run.requests
     assert 0 < pair_run.requests["serverless"] <= 20 * len(recs), pair_run.requests
-    limit = float(os.environ.get("PARITY_OUTSIDE_MAX_S", "180"))
-    assert pair_run.seconds < limit, pair_run.seconds
+    # (its wall time is measured, not asserted: printed here, figures in the README)
+    print(f"pair run: {pair_run.seconds:.1f} s, requests {pair_run.requests}")

@@ -93,7 +93,9 @@ def edges(root: Path, *, external: str | None = None) -> list[Edge]:
                 names = (
                     [a.name for a in node.names]
                     if isinstance(node, ast.Import)
-                    else [node.module or ""] if not node.level else []
+                    else [node.module or ""]
+                    if not node.level
+                    else []
                 )
                 for n in names:
                     if n == external or n.startswith(external + "."):
