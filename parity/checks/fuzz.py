@@ -35,7 +35,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from parity.core.catalog import Case, Catalog, Endpoint
 from parity.core.config import role_env_key
-from parity.core.results import CheckResult, State
+from parity.core.results import CheckResult, State, describe
 from parity.engine.baseline import Baseline
 from parity.engine.client import BackendClient
 from parity.engine.differential import FAILING_STATES, LiveSource, Source, run_case
@@ -183,17 +183,6 @@ def curl_line(
         value = auth.template.replace("{token}", f"${var}")
         return line + f' -H "{auth.header}: {value}"'
     return line
-
-
-def describe(value: Any, limit: int = 40) -> str:
-    """``value`` for a one-line summary: long strings shown by their start and length."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[: limit // 2] + "…") + f" ({len(value)} chars)"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {describe(v, limit)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(describe(v, limit) for v in value) + "]"
-    return repr(value)
 
 
 @dataclass

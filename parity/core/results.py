@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ORIGINS", "SEVERITIES", "STATES", "CheckResult", "Origin", "Severity", "State"]
+__all__ = [
+    "ORIGINS",
+    "SEVERITIES",
+    "STATES",
+    "CheckResult",
+    "Origin",
+    "Severity",
+    "State",
+    "describe",
+]
 
 State = Literal[
     "pass", "drift", "missing", "accepted", "skipped", "error", "not-testable", "not-applicable"
@@ -68,3 +77,15 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(**data)
+
+
+def describe(value: Any, limit: int = 40) -> str:
+    """``value`` for a one-line summary: long strings shown by their start and length (the
+    fuzz family's summaries; the findings read them back in this spelling)."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[: limit // 2] + "…") + f" ({len(value)} chars)"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {describe(v, limit)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(describe(v, limit) for v in value) + "]"
+    return repr(value)

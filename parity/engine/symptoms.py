@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parity.core.normalize import value_format
+from parity.core.results import describe
 
 __all__ = [
     "FAILING",
@@ -549,17 +550,6 @@ def _blank(text: str, endpoint: str) -> str:
 _REPRODUCE = re.compile(r"\(?\breproduce: curl\b[^\n]*")
 
 
-def _shown(value: Any, limit: int = 40) -> str:
-    """``value`` as a one-line summary shows it (parity.checks.fuzz.describe's spelling)."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[: limit // 2] + "\u2026") + f" ({len(value)} chars)"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {_shown(v, limit)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_shown(v, limit) for v in value) + "]"
-    return repr(value)
-
-
 def _without_the_request(text: str, ev: Mapping[str, Any]) -> str:
     """``text`` without what the record sent: the body or query it quotes (``minimal body
     {'name': ...} -> ...``) and the curl line that reproduces it. A key quoted there names
@@ -577,7 +567,7 @@ def _without_the_request(text: str, ev: Mapping[str, Any]) -> str:
             except ValueError:
                 continue
         if isinstance(value, (dict, list)):  # only an object or a list quotes keys
-            shown |= {repr(value), _shown(value), json.dumps(value),
+            shown |= {repr(value), describe(value), json.dumps(value),
                       json.dumps(value, separators=(",", ":"))}  # fmt: skip
     for text_sent in sorted(shown, key=len, reverse=True):
         said = said.replace(text_sent, " ")

@@ -76,8 +76,8 @@ NOT_FOUND_YET: dict[str, str] = {
 }
 
 #: Non-pass cells that are no real difference (pattern -> why the suite flags them): none.
-#: (Should one appear, list it here and add test_known_non_pass_cell_is_gone, as the
-#: json-server pair's module says; over no pattern it would only be a skip.)
+#: (Should one appear, list it here: it must then still show, or the check of the other
+#: cells fails naming it as stale.)
 #: (A generated request that crashes both servers alike, a non-latin-1 ETag or cookie, is
 #: information in the Schemathesis cell: it sends each failing request to the other backend
 #: too, api_checks/test_fuzz_schemathesis.py.)

@@ -84,8 +84,8 @@ NOT_FOUND_YET = {
 
 #: Non-pass cells that are no difference of the pair (a family's limitation, owned by
 #: another part of the suite) and those that are no real difference: none (with some, give
-#: them as suite_gaps= / false_alarms= and add a test_known_non_pass_cell_is_gone over
-#: CHECKS.known_params(), calling CHECKS.known_cell_is_gone).
+#: them as suite_gaps= / false_alarms=: each must still show, or the check of the other
+#: cells fails naming it as stale).
 CHECKS = PairChecks(
     DIFFERENCES,
     not_found_yet=NOT_FOUND_YET,
