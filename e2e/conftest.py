@@ -38,6 +38,7 @@ from parity.core.config import BACKENDS
 from parity.core.extras import missing_extra
 from parity.core.payloads import make_payload
 from parity.core.redact import redact, redact_text
+from parity.core.redact_files import redact_file
 from parity.core.results import CheckResult
 from parity.plugin import ParityRun, ResultSink, get_state
 from parity.plugin.collect import target_of
@@ -91,6 +92,7 @@ _ARTIFACT_DEFAULTS = {
     "video": ("off", "retain-on-failure"),
 }
 _VIDEO_NOTE = pytest.StashKey[str]()
+_HAR_KEY = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -200,6 +202,7 @@ def context(
     har = _har_path(request)
     if har is not None:
         kwargs.update(record_har_path=str(har), record_har_content="embed")
+        request.node.stash[_HAR_KEY] = har  # redacted once the context has written it
     ctx = new_context(**kwargs)
     ctx.set_default_timeout(ACTION_TIMEOUT_MS)
     return ctx
@@ -296,13 +299,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when != "teardown":
         return
     kept = [str(v) for k, v in report.user_properties if str(k).startswith("playwright_")]
-    if not kept:
+    paths = [
+        Path(raw) if Path(raw).is_absolute() else item.config.invocation_params.dir / raw
+        for raw in kept
+    ]
+    # Playwright wrote them with the typed password, Cognito's tokens, the user's e-mail
+    har = item.stash.get(_HAR_KEY, None)
+    for path in [*paths, *([har] if har is not None else [])]:
+        if path.is_file() and path.suffix in (".zip", ".har"):
+            redact_file(path)
+    if not paths:
         return
     import allure
 
     types = {".png": allure.attachment_type.PNG, ".webm": allure.attachment_type.WEBM}
-    for raw in kept:
-        path = Path(raw) if Path(raw).is_absolute() else item.config.invocation_params.dir / raw
+    for path in paths:
         if not path.is_file():
             continue
         if path.suffix in types:

@@ -59,7 +59,13 @@ _COOKIE_KEYS = frozenset({"cookie", "setcookie", "cookies"})
 # A JWS (three segments) or JWE (five: Cognito's refresh tokens) starting with a JSON header.
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*){2,4}")
 # "@" also URL-encoded: an e-mail in a query string or a form body.
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# The last label no file extension: Playwright names a trace's frames page@<sha1>-<ms>.jpeg,
+# and the trace must keep pointing at them.
+_FILE_EXTENSIONS = r"(?:jpe?g|png|gif|webp|webm|svg|dat|json|html?|css|js|txt|har|trace|network)"
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+    r"\.(?!" + _FILE_EXTENSIONS + r"\b)[A-Za-z]{2,}"
+)
 # Query parameters that carry a signature or a credential (presigned S3 URLs, CloudFront,
 # OAuth-style callbacks). The name is kept so a reader sees what was there.
 _SIGNED_PARAM = re.compile(

@@ -26,6 +26,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from sandbox.core.awsmock import start_moto
 from sandbox.core.cache import Cache
 from sandbox.core.db import Database
 from sandbox.core.identity import PoolInfo, TokenVerifier, setup_user_pool
@@ -116,15 +117,11 @@ def start_infrastructure(settings: SandboxSettings) -> Infrastructure:
 
 
 def _start_moto(settings: SandboxSettings, stoppers: list[Callable[[], None]]) -> str:
-    from moto.server import ThreadedMotoServer  # heavy import: only when needed
-
     # werkzeug logs every request to stderr at INFO; the sandbox's output is its env lines
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=settings.host, port=0, verbose=False)
-    server.start()
-    stoppers.append(server.stop)
-    host, port = server.get_host_and_port()
-    return f"http://{host}:{port}"
+    url, stop = start_moto(settings.host)
+    stoppers.append(stop)
+    return url
 
 
 def _start_redis(

@@ -7,7 +7,9 @@ Each case runs the e2e flows in a pytest of its own, as QA would, against a fres
 
 from __future__ import annotations
 
+import json
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from slugify import slugify
 from parity.core.catalog import load_catalog
 from parity.engine.har import import_har
 from tests.drift.checks import ROOT, CheckRun, run_checks
+from tests.hardening.secret_scan import scan
 
 FLOWS = {
     "testid": "test_login_with_good_password",
@@ -80,6 +83,24 @@ def test_a_broken_web_app_fails_its_flow_with_a_screenshot(web_break: str, tmp_p
     assert screenshot.is_file(), sorted(p.name for p in folder.iterdir())
     assert screenshot.read_bytes()[:8] == PNG
     assert (folder / "trace.zip").is_file()
+    # Playwright wrote the trace with what the flow typed and received; the suite redacts it
+    assert not scan([folder / "trace.zip"], {}), scan([folder / "trace.zip"], {})
+    if web_break == "testid":  # the flow typed the password before the missing button
+        typed = _typed(folder / "trace.zip")
+        assert typed["login-password"] == "[redacted:secret]", typed
+        assert typed["login-username"] == "alice", typed
+
+
+def _typed(trace: Path) -> dict[str, str]:
+    """The value each ``fill`` of the trace typed, by the test id it typed into."""
+    typed: dict[str, str] = {}
+    with zipfile.ZipFile(trace) as archive:
+        for line in archive.read("trace.trace").splitlines():
+            event = json.loads(line)
+            if event.get("method") == "fill":
+                testid = event["params"]["selector"].split('"')[1]
+                typed[testid] = event["params"]["value"]
+    return typed
 
 
 def test_the_same_flows_pass_on_the_intact_web_app_and_record_hars(tmp_path: Path) -> None:

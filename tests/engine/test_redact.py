@@ -96,6 +96,13 @@ def test_emails_are_replaced() -> None:
     }
 
 
+def test_a_file_name_with_an_at_sign_is_no_email() -> None:
+    # a Playwright trace names its frames so; redacting them would break the trace
+    frame = "screencast/page@6b0948436dd8d20ff9d2f8147af9d50b-1796589945100.jpeg"
+    assert redact_text(frame) == frame
+    assert redact_text("page@host.example.com") == PLACEHOLDERS["email"]
+
+
 def test_known_secrets_are_replaced_exactly() -> None:
     out = redact({"log": "login with hunter2-pass-word failed"}, secrets=["hunter2-pass-word"])
     assert out == {"log": f"login with {PLACEHOLDERS['secret']} failed"}

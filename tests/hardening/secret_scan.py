@@ -16,8 +16,10 @@ __all__ = ["SHAPES", "Hit", "encoded", "scan"]
 SHAPES: dict[str, re.Pattern[str]] = {
     "JWT shape": re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}"),
     "presigned signature shape": re.compile(r"X-Amz-Signature=[0-9a-fA-F]{16,}"),
+    # not a file name: Playwright's trace frames are page@<sha1>-<ms>.jpeg
     "e-mail shape": re.compile(
-        r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+        r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+        r"\.(?!(?:jpe?g|png|webp|dat)\b)[A-Za-z]{2,}"
     ),
 }
 
@@ -32,13 +34,15 @@ class Hit:
 
 
 def _blobs(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of a file, and of each member when it is a zip (Playwright traces)."""
-    data = path.read_bytes()
-    yield str(path), data
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                yield f"{path}!{member}", archive.read(member)
+    """(name, bytes) of a file; for a zip (Playwright traces), its member names and each
+    member (its raw bytes are compressed: only the names and stored members are text)."""
+    if not zipfile.is_zipfile(path):
+        yield str(path), path.read_bytes()
+        return
+    with zipfile.ZipFile(path) as archive:
+        yield str(path), "\n".join(archive.namelist()).encode("utf-8")
+        for member in archive.namelist():
+            yield f"{path}!{member}", archive.read(member)
 
 
 def scan(files: Iterable[Path], secrets: Mapping[str, Iterable[str]]) -> list[Hit]:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import func, select, text
@@ -99,6 +100,28 @@ def test_moto_id_token_verifies(infra: Infrastructure) -> None:
     assert not Principal.from_claims(
         infra.verifier.verify(get_id_token(infra.pool, "bob"))
     ).is_admin
+
+
+def test_a_browser_can_preflight_cognito_and_s3(infra: Infrastructure) -> None:
+    """The web app signs in from the browser: its preflight of Cognito's ``OPTIONS /`` must
+    pass (moto 5.2.6 alone answers it 500), and a bucket path's preflight still reaches moto."""
+    origin = "http://127.0.0.1:9"
+    asked = "content-type,x-amz-target"
+    preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    cognito = httpx.options(
+        infra.moto_url + "/", headers={**preflight, "Access-Control-Request-Headers": asked}
+    )
+    assert cognito.status_code == 200, cognito.text[:300]
+    assert cognito.headers["access-control-allow-origin"] == origin
+    assert cognito.headers["access-control-allow-headers"] == asked
+    assert "POST" in cognito.headers["access-control-allow-methods"]
+    bucket = httpx.options(
+        f"{infra.moto_url}/{infra.settings.bucket}/uploads/x.png",
+        headers={**preflight, "Access-Control-Request-Method": "PUT"},
+    )
+    assert "x-amzn-requestid" in bucket.headers  # moto's own answer, not the middleware's
+    # a real sign-in still works through the wrapped server
+    assert infra.verifier.verify(get_id_token(infra.pool, "alice"))["cognito:username"] == "alice"
 
 
 def test_bad_tokens_are_rejected(infra: Infrastructure) -> None:
