@@ -25,6 +25,7 @@ __all__ = [
     "ENCODED_VALUES",
     "LONG_LENGTH",
     "OTHER_METHODS",
+    "UNKNOWN_METHOD",
     "Namer",
     "method_probes",
     "path_probes",
@@ -46,6 +47,8 @@ ENCODED_VALUES: tuple[tuple[str, str], ...] = (
 LONG_LENGTH = 1024
 #: Methods tried on a route that does not have them, in this order (the first one free).
 OTHER_METHODS = ("PUT", "DELETE", "PATCH", "POST", "GET")
+#: A method no catalog can declare, sent to every endpoint.
+UNKNOWN_METHOD = "TRACE"
 _ANONYMOUS = "anonymous"
 
 
@@ -186,6 +189,16 @@ def method_probes(
                 method=other,
             )
         )
+    # A method no route of any API has: frameworks answer it 404, 405 or 501 as they please.
+    probes.append(
+        Probe(
+            "method",
+            "unknown-method",
+            f"{UNKNOWN_METHOD} (a method no route has)",
+            _without_body(base, name()),
+            method=UNKNOWN_METHOD,
+        )
+    )
     return probes, notes
 
 

@@ -684,11 +684,15 @@ class HeaderChecks(_Model):
     format (an HTTP-date, ISO 8601, a number, ...), not value. ``cosmetic_matters``:
     ``true`` (every compared header) or the headers whose spelling differences (a charset
     spelt out, a token list's case) are breaking differences, failing the cell and the
-    gate, instead of cosmetic notes."""
+    gate, instead of cosmetic notes. ``cors_without_origin``: ``true`` compares the CORS
+    headers (``Access-Control-*``, ``Vary: Origin``) of answers to requests without an
+    ``Origin`` too, for an API whose clients are not only browsers (by default they are
+    left out: a browser always sends ``Origin`` cross-origin, so it never sees them)."""
 
     compare: HeaderNames = []
     by_format: HeaderNames = []
     cosmetic_matters: bool | HeaderNames = False
+    cors_without_origin: bool = False
 
     @model_validator(mode="after")
     def _coherent(self) -> HeaderChecks:
@@ -730,6 +734,7 @@ class HeaderChecks(_Model):
             tuple(self.compare),
             tuple(self.by_format),
             spelling if isinstance(spelling, bool) else frozenset(spelling),
+            cors_without_origin=self.cors_without_origin,
         )
 
 

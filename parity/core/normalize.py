@@ -67,11 +67,13 @@ class HeaderRules:
     """The catalog's ``checks.headers`` as the comparison applies it (lower-case names):
     ``compare`` more headers by value (``set-cookie`` by shape), ``by_format`` more by
     presence and format, ``spelling``: True (every header) or the headers whose spelling
-    differences are breaking differences instead of cosmetic notes."""
+    differences are breaking differences instead of cosmetic notes;
+    ``cors_without_origin``: CORS headers compared on answers to requests without Origin."""
 
     compare: tuple[str, ...] = ()
     by_format: tuple[str, ...] = ()
     spelling: bool | frozenset[str] = False
+    cors_without_origin: bool = False
 
     def spelling_matters(self, name: str) -> bool:
         if isinstance(self.spelling, bool):
@@ -329,6 +331,7 @@ _ISO_PARTS = re.compile(
 _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01
 _OPAQUE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{8,}$")
 _JWT = re.compile(r"^[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*$")
+_ID_TEXT = re.compile(r"^[A-Za-z0-9_-]{4,}$")
 
 
 def _precision(frac: str | None) -> str:
@@ -365,7 +368,8 @@ def _b64json(segment: str) -> Any:
 def value_format(value: Any, name: str = "", *, hosts: bool = True) -> str | None:
     """How ``value`` is written: ``ISO 8601 (ms, Z)``, ``epoch ms``, ``uuid``,
     ``integer as text``, ``URL https://host``, ``JWT (RS256; claims exp, sub)``, ``opaque
-    id (24 chars)``, ``number``; None for free text and other values (nothing to compare).
+    id (24 chars)`` (under an id's name, ``id``, ``userId``, ``post_id``, any token of 4 or
+    more), ``number``; None for free text and other values (nothing to compare).
     ``name`` is the field's name (an integer is an epoch only under a time-like name);
     ``hosts=False`` leaves a URL's host out (a recording made against another host)."""
     timed = bool(_TIME_NAMES.search(name))
@@ -400,6 +404,7 @@ def value_format(value: Any, name: str = "", *, hosts: bool = True) -> str | Non
         if isinstance(head, dict) and isinstance(body, dict):
             claims = ", ".join(sorted(str(k) for k in body))
             return f"JWT ({head.get('alg', '?')}; claims {claims})"
-    if _OPAQUE.match(text):
+    # Under an id's name, a short generated id (a 7-character nanoid) is one too.
+    if _OPAQUE.match(text) or (_ID_NAMES.search(name) and _ID_TEXT.match(text)):
         return f"opaque id ({len(text)} chars)"
     return None

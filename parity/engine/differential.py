@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 from parity.core.catalog import Case, Catalog, Scenario
 from parity.core.envelope import Envelope, gateway_predicate, text_paths
 from parity.core.errors import ParityError
-from parity.core.normalize import PathPattern, Rules
+from parity.core.normalize import HeaderRules, PathPattern, Rules
 from parity.core.redact import redact
 from parity.core.results import CheckResult, State
 from parity.engine.baseline import BASELINE_KEY, Baseline
@@ -231,7 +231,7 @@ def run_case(
         rules=rules,
         noise=noise,
         values=reference.live,
-        cors=any(k.lower() == "origin" for k in scenario.headers),
+        cors=_cors_compared(scenario, convention.get("headers")),
         **convention,
     )
     # Learned noise under a declared rule is the rule's business: list it once, as declared.
@@ -306,6 +306,14 @@ def _convention(envelope: Envelope | Literal["catalog"] | None, *sources: Source
         "cors_gateway": declared is not None and declared.gateway is not None,
         "headers": spec.rules() if spec is not None else None,
     }
+
+
+def _cors_compared(scenario: Scenario, headers: HeaderRules | None) -> bool:
+    """Whether the CORS headers are compared: the request carries an Origin, or the catalog
+    compares them on every answer (``checks.headers.cors_without_origin``)."""
+    if headers is not None and headers.cors_without_origin:
+        return True
+    return any(k.lower() == "origin" for k in scenario.headers)
 
 
 def _declared(rules: Rules, path: str) -> bool:

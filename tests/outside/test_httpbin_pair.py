@@ -62,11 +62,6 @@ USERS = {"alice": ("alice-hb", "Zq7-alice-pw-4d1b"), "bob": ("bob-hb", "Kp4-bob-
 
 #: Hand-found differences no family finds yet, and why.
 NOT_FOUND_YET: dict[str, str] = {
-    "HB-02": (
-        "by design: without an Origin the CORS headers are not compared "
-        "(parity.core.normalize.relevant_headers, cors=False), and the CORS family always sends "
-        "one: httpbin's Access-Control-Allow-Origin: * on answers to no origin is never seen"
-    ),
     # found by the probes at 25 per endpoint (every one a non-pass probe cell there); the
     # pair's 5 per endpoint keep other varieties
     **{

@@ -70,16 +70,9 @@ FUZZ = {"PARITY_FUZZ_BUDGET": "180", "PARITY_FUZZ_EXAMPLES": "5"}
 
 #: Hand-found differences no family finds yet, and why.
 NOT_FOUND_YET = {
-    "JS-03": "by design the headers check leaves CORS headers out when the request carries "
-    "no Origin (parity.core.normalize.relevant_headers), and the CORS family always sends one: "
-    "Access-Control-Allow-Origin: * on the candidate's plain answers is never compared",
     "JS-27": "ids of created items are declared noise (`ignore: [id]`, they are per backend "
     "by nature) and both are numbers: the reference reusing a deleted id is one more value "
     "at an ignored path",
-    "JS-29": "ids of created items are declared noise and both are strings: the suite "
-    "compares type, not format, at an ignored path (7-character nanoid vs UUID4)",
-    "JS-47": "no catalog method can send TRACE (GET POST PUT PATCH DELETE HEAD OPTIONS), and "
-    "no probe sends it",
 }
 
 #: Non-pass cells that are no difference of the pair (a family's limitation, owned by
