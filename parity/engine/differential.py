@@ -38,6 +38,7 @@ from parity.engine.diff import (
     no_gateway,
     worst_severity,
 )
+from parity.engine.provenance import provenance_differences
 from parity.engine.runner import Exchange, run_scenario
 
 __all__ = [
@@ -234,6 +235,17 @@ def run_case(
         cors=_cors_compared(scenario, convention.get("headers")),
         **convention,
     )
+    # A declared-noise value is not compared; whether it is one the scenario had before is
+    # (a deleted id given to the next create on one side only)
+    if first.json is not None and actual.json is not None:
+        comparison.envelope += provenance_differences(
+            first.json,
+            actual.json,
+            first.saved,
+            actual.saved,
+            rules,
+            exclude=list(scenario.creates.save) if scenario.creates is not None else (),
+        )
     # Learned noise under a declared rule is the rule's business: list it once, as declared.
     comparison.noise = [
         n for n in comparison.noise if n.source == "declared" or not _declared(rules, n.path)

@@ -69,11 +69,7 @@ PROBE_BUDGET = "25,300s"
 FUZZ = {"PARITY_FUZZ_BUDGET": "180", "PARITY_FUZZ_EXAMPLES": "5"}
 
 #: Hand-found differences no family finds yet, and why.
-NOT_FOUND_YET = {
-    "JS-27": "ids of created items are declared noise (`ignore: [id]`, they are per backend "
-    "by nature) and both are numbers: the reference reusing a deleted id is one more value "
-    "at an ignored path",
-}
+NOT_FOUND_YET: dict[str, str] = {}
 
 #: Non-pass cells that are no difference of the pair (a family's limitation, owned by
 #: another part of the suite) and those that are no real difference: none (with some, give
