@@ -493,6 +493,10 @@ def run_variants(
                     run.save("creates", response, creates.save)
                 except SetupError as exc:
                     cleanup = f"cannot clean up what it created: {exc}"
+                    # left behind, and counted (summary.left_behind), never silent
+                    client.note_left(
+                        endpoint.id, "created, but its answer gives nothing to delete it by"
+                    )
                 else:
                     run.undo.append(("created (delete)", creates.delete, dict(run.variables)))
             answers = endpoint.answers_of(variant)

@@ -46,6 +46,16 @@ endpoints:
         uses: [article]
         params: {slug: "{slug}"}
         expect: 200
+  - id: notes.create
+    method: POST
+    route: /notes
+    scenarios:
+      - name: not-an-object
+        json: [null, null]
+        expect: 201
+        creates:
+          save: {noteId: id}
+          delete: {method: DELETE, path: "/notes/{noteId}"}
   - id: articles.delete
     method: DELETE
     route: /articles/{slug}
@@ -87,6 +97,8 @@ class Api:
             return httpx.Response(200, json={"slug": slug})
         if path == "/login":
             return httpx.Response(200, json={"ok": True})
+        if method == "POST" and path == "/notes":  # stores what it got, no id to find it by
+            return httpx.Response(201, json=json.loads(request.content))
         return httpx.Response(404, json={"error": "not found"})
 
 
@@ -122,6 +134,20 @@ def test_natural_keys_never_collide_and_undeletable_resources_are_counted(
     records.append(CheckResult("POST /login", "envelope", "pass", test_id="t0",
                                evidence={"left_behind": [{"resource": "user"}]}))  # fmt: skip
     assert build_matrix(records)["summary"]["left_behind"] == {"user": 3}
+
+
+def test_a_create_whose_answer_gives_nothing_to_delete_it_by_is_counted(tmp_path: Path) -> None:
+    # json-server stores a body that is not an object and answers it back: no id
+    client, catalog = _setup(tmp_path, Api())
+    create = catalog.get("notes.create")
+    exchange = run_scenario(client, catalog, create, create.scenarios[0], "r7")
+    assert exchange.status == 201
+    (error,) = exchange.teardown_errors
+    assert error.startswith("cannot clean up what it created")
+    # left behind, counted in the matrix's summary.left_behind (through the plugin)
+    assert [(r, why) for _, r, why in client.left_log] == [
+        ("notes.create", "created, but its answer gives nothing to delete it by")
+    ]
 
 
 def test_a_resource_gone_before_its_teardown_is_a_finding(tmp_path: Path) -> None:
