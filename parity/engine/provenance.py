@@ -14,7 +14,7 @@ equal some variable by chance.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from parity.core.normalize import Part, Rules, format_path
@@ -56,10 +56,12 @@ def provenance_differences(
     *,
     origin: Origin = "application",
     exclude: Sequence[str] = (),
+    differing: Collection[str] = (),
 ) -> list[Difference]:
     """A ``value`` difference at each declared-noise path whose value equals other earlier
     values of the scenario on the two backends (``expected_vars``: the reference's,
-    ``actual_vars``: the candidate's; ``exclude``: names saved from this very answer)."""
+    ``actual_vars``: the candidate's; ``exclude``: names saved from this very answer;
+    ``differing``: paths that already differ otherwise, a format change say)."""
     if not rules.ignore:
         return []
     skip = set(exclude)
@@ -71,6 +73,8 @@ def provenance_differences(
     diffs: list[Difference] = []
     for parts, value in _leaves(expected):
         if not parts or parts not in theirs or rules.ignores(parts) is None:
+            continue
+        if format_path(parts) in differing:
             continue
         other = theirs[parts]
         if not (_traceable(value) and _traceable(other)):

@@ -40,3 +40,15 @@ def test_values_saved_from_this_very_answer_are_left_out() -> None:
     assert not provenance_differences(
         {"id": 6}, {"id": 7}, {"newId": 6}, {"newId": 7}, IDS, exclude=["newId"]
     )
+
+
+def test_a_path_that_already_differs_is_explained_there() -> None:
+    # the id-format drift: the id is another format *and* not the saved one; one cause
+    assert not provenance_differences(
+        {"id": "a1b2c3d4"},
+        {"id": "12345678"},
+        {"x": "a1b2c3d4"},
+        {"x": "ffff0000"},
+        IDS,
+        differing={"id"},
+    )
