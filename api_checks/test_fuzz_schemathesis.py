@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 import allure
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, example, given, settings
 from schemathesis.checks import not_a_server_error
@@ -131,6 +132,8 @@ class _Run:
     findings: list[_Finding] = field(default_factory=list)
     #: failures the other backend shares for the same request: no difference, information
     shared: list[_Finding] = field(default_factory=list)
+    #: requests neither backend answered (a timeout, a dropped connection): curl lines
+    unanswered: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -187,6 +190,36 @@ def _other_outcome(
     said = ", ".join(sorted(failed)) if failed else "every check passed"
     return SingleOutcome(response.status_code, failed), (
         f"{other.name}: HTTP {response.status_code}, {said}"
+    )
+
+
+def _no_answer(
+    run: _Run, case: schemathesis.Case, exc: Exception, *, curl: str, other: _Other | None
+) -> None:
+    """A generated request this backend did not answer: a finding when the other backend
+    answers it, else one more request neither answered."""
+    what = f"no answer ({type(exc).__name__})"
+    answered: tuple[str, int] | None = None
+    if other is not None:
+        try:
+            theirs = case.call(base_url=other.url, headers=other.headers, timeout=30)
+        except requests.RequestException:
+            pass
+        else:
+            answered = (other.name, theirs.status_code)
+    if answered is None:
+        run.unanswered.append(f"{what}: {curl}")
+        return
+    run.findings.append(
+        _Finding(
+            check="no_answer",
+            title=what,
+            message=f"{what}\n(the other backend answers otherwise: {answered[0]}: "
+            f"HTTP {answered[1]})",
+            curl=curl,
+            status=0,
+            body="",
+        )
     )
 
 
@@ -339,7 +372,14 @@ def test_fuzz_schemathesis(
         if time.monotonic() > deadline:
             run.out_of_budget = True
             return
-        response = case.call(base_url=url, headers=headers, timeout=parity_run.settings.timeout)
+        try:
+            response = case.call(base_url=url, headers=headers, timeout=parity_run.settings.timeout)
+        except requests.RequestException as exc:
+            # No answer is a result, never a traceback: a difference where the other
+            # backend answers the same case, information where it does not either.
+            run.sent += 1
+            _no_answer(run, case, exc, curl=_curl(case, url, headers, token), other=other)
+            return
         run.sent += 1
         found: list[_Finding] = []
         _validate(
@@ -382,6 +422,14 @@ def test_fuzz_schemathesis(
         run.findings.extend(found)
 
     generated()
+    if run.unanswered:
+        record(
+            "not-testable",
+            f"{len(run.unanswered)} generated request(s) got no answer from either backend "
+            f"within {parity_run.settings.timeout:g} s (raise `timeout` in parity.toml if the "
+            f"API is slow there), e.g. {run.unanswered[0]}",
+            curl=run.unanswered[0].split(": ", 1)[-1],
+        )
     if run.rejections:
         record(
             "not-testable",

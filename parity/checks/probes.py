@@ -133,9 +133,30 @@ class ProbePlan:
     source: str = ""  # where typed wrong values came from
 
 
+#: Varieties tried first within their kind: type validation is where frameworks differ most
+#: (Express takes anything, FastAPI answers 422, a Flask view crashes with 500).
+_FIRST_VARIETIES = ("wrong-type",)
+
+
+def _interleaved(keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``(kind, variety)`` keys in the order the budget takes them: the first variety of
+    each kind, then the second of each, and so on (``wrong-type`` first within a kind), so
+    a small budget spreads over the kinds instead of spending itself on the first one."""
+    by_kind: dict[str, list[tuple[str, str]]] = {}
+    for key in keys:
+        by_kind.setdefault(key[0], []).append(key)
+    for varieties in by_kind.values():
+        varieties.sort(key=lambda k: k[1] not in _FIRST_VARIETIES)  # stable: else as made
+    order: list[tuple[str, str]] = []
+    for rank in range(max((len(v) for v in by_kind.values()), default=0)):
+        order += [v[rank] for v in by_kind.values() if rank < len(v)]
+    return order
+
+
 def _select(probes: list[Probe], limit: int | None, seed: int, salt: str) -> list[Probe]:
     """At most ``limit`` probes: round robin over (kind, variety), so every variety of
-    every kind is tried before any gets a second value; within one, a seeded order."""
+    every kind is tried before any gets a second value, the kinds taking turns
+    (:func:`_interleaved`); within one variety, a seeded order."""
     if limit is None or len(probes) <= limit:
         return probes
     rng = random.Random(zlib.crc32(f"{seed}:{salt}".encode()))
@@ -144,10 +165,11 @@ def _select(probes: list[Probe], limit: int | None, seed: int, salt: str) -> lis
         buckets.setdefault((probe.kind, probe.variety), []).append(probe)
     for bucket in buckets.values():
         rng.shuffle(bucket)
+    ordered = [buckets[key] for key in _interleaved(list(buckets))]
     chosen: list[Probe] = []
     depth = 0
     while len(chosen) < limit:
-        for bucket in buckets.values():
+        for bucket in ordered:
             if depth < len(bucket) and len(chosen) < limit:
                 chosen.append(bucket[depth])
         depth += 1

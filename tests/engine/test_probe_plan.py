@@ -149,6 +149,21 @@ def test_the_budget_keeps_every_variety_and_the_seed_decides(catalog: Catalog) -
     assert [p.label for p in other.probes] != [p.label for p in small.probes]
 
 
+def test_a_small_budget_spreads_over_the_kinds_wrong_types_first(catalog: Catalog) -> None:
+    # GET /api/mocs/{mocId}: path, method and query probes; at 5 the path kind alone
+    # would take them all (it has more varieties than that)
+    endpoint = catalog.get("mocs.get")
+    full = plan_probes(catalog, endpoint, context(), None)
+    kinds = list(dict.fromkeys(p.kind for p in full.probes))
+    assert len(kinds) >= 2
+    small = plan_probes(catalog, endpoint, context(), len(kinds))
+    assert sorted(p.kind for p in small.probes) == sorted(kinds)  # one of each kind
+    for kind in kinds:
+        varieties = {p.variety for p in full.probes if p.kind == kind}
+        if "wrong-type" in varieties:
+            assert {p.variety for p in small.probes if p.kind == kind} == {"wrong-type"}
+
+
 def test_unusual_texts_are_deterministic_per_seed() -> None:
     assert unusual_texts(3) == unusual_texts(3)
     assert unusual_texts(3) != unusual_texts(4)
