@@ -236,9 +236,8 @@ def run_case(
         **convention,
     )
     # A declared-noise value is not compared; whether it is one the scenario had before is
-    # (a deleted id given to the next create on one side only)
-    # (live answers only: a recording's ids are stand-ins; a path that already differs, by
-    # format say, is explained there)
+    # (a deleted id given to the next create on one side only). Live answers only (a
+    # recording's ids are stand-ins); a path that already differs is explained there.
     if reference.live and first.json is not None and actual.json is not None:
         comparison.envelope += provenance_differences(
             first.json,
