@@ -194,28 +194,19 @@ def _other_outcome(
 
 
 def _no_answer(
-    run: _Run, case: schemathesis.Case, exc: Exception, *, curl: str, other: _Other | None
+    run: _Run, exc: Exception, *, curl: str, theirs: tuple[SingleOutcome, str] | None
 ) -> None:
     """A generated request this backend did not answer: a finding when the other backend
-    answers it, else one more request neither answered."""
+    answers it (``theirs``: :func:`_other_outcome`), else one more request neither answered."""
     what = f"no answer ({type(exc).__name__})"
-    answered: tuple[str, int] | None = None
-    if other is not None:
-        try:
-            theirs = case.call(base_url=other.url, headers=other.headers, timeout=30)
-        except requests.RequestException:
-            pass
-        else:
-            answered = (other.name, theirs.status_code)
-    if answered is None:
+    if theirs is None:
         run.unanswered.append(f"{what}: {curl}")
         return
     run.findings.append(
         _Finding(
             check="no_answer",
             title=what,
-            message=f"{what}\n(the other backend answers otherwise: {answered[0]}: "
-            f"HTTP {answered[1]})",
+            message=f"{what}\n(the other backend answers otherwise: {theirs[1]})",
             curl=curl,
             status=0,
             body="",
@@ -378,7 +369,16 @@ def test_fuzz_schemathesis(
             # No answer is a result, never a traceback: a difference where the other
             # backend answers the same case, information where it does not either.
             run.sent += 1
-            _no_answer(run, case, exc, curl=_curl(case, url, headers, token), other=other)
+            theirs = None
+            if other is not None:  # None again when it does not answer either
+                theirs = _other_outcome(
+                    case,
+                    other,
+                    checks,
+                    undocumented_rejection=rejection_undocumented,
+                    timeout=parity_run.settings.timeout,
+                )
+            _no_answer(run, exc, curl=_curl(case, url, headers, token), theirs=theirs)
             return
         run.sent += 1
         found: list[_Finding] = []

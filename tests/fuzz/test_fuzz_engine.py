@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import find as _find
+from hypothesis import given, settings
 
 from parity.checks.fuzz import curl_line, fuzz_case, fuzz_targets, query_strategy
 from parity.checks.fuzzbody import (
@@ -26,6 +27,15 @@ from parity.core.templating import render
 from parity.engine.auth import StaticTokenProvider
 from parity.engine.client import BackendClient
 from parity.engine.runner import Exchange
+
+#: find() asks whether a strategy can produce an edge at all: derandomized and generous, so
+#: the answer does not depend on the run's random seed (pytest-randomly reseeds Hypothesis).
+_FIND = settings(max_examples=2000, derandomize=True, database=None)
+
+
+def find(strategy: Any, condition: Any) -> Any:
+    return _find(strategy, condition, settings=_FIND)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "fixtures" / "catalog.yaml")
